@@ -1,0 +1,63 @@
+// What every qzs command shares: streams, usage errors, typed error output, exit codes.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { toAppError, type AppError } from '../../shared/qcow2/findings';
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** stderr is a terminal (progress output only then). */
+  readonly errIsTTY: boolean;
+  readonly stdin: NodeJS.ReadableStream;
+}
+
+export const nodeIo: CliIo = {
+  out: (t) => { process.stdout.write(t); },
+  err: (t) => { process.stderr.write(t); },
+  errIsTTY: !!process.stderr.isTTY,
+  stdin: process.stdin,
+};
+
+export const EXIT_OK = 0;
+export const EXIT_UNREADABLE = 1;
+export const EXIT_USAGE = 2;
+
+export class UsageError extends Error {}
+
+export type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+/** node:util parseArgs with our usage errors. */
+export function parse<T extends ParseArgsConfig['options']>(argv: string[], options: T, usage: string) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\nusage: ${usage}`);
+  }
+}
+
+/** Print a typed error: JSON on stderr with --json, else one readable paragraph. */
+export function printError(io: CliIo, e: unknown, json: boolean, file?: string): AppError {
+  const err = toAppError(e, file);
+  if (json) {
+    io.err(JSON.stringify({ error: err }) + '\n');
+  } else {
+    const f = err.finding;
+    let text = `qzs: ${err.file && !err.message.startsWith(err.file) ? `${err.file}: ` : ''}${err.message}\n`;
+    if (f) {
+      text += `  structure: ${f.structure}, field: ${f.field}, offset: ${f.offset} (0x${f.offset.toString(16)}), length: ${f.length}\n`;
+      text += `  found: ${f.found}\n  expected: ${f.expected}\n`;
+      if (f.fix && f.fix !== 'none needed') text += `  fix: ${f.fix}\n`;
+    }
+    io.err(text);
+  }
+  return err;
+}
+
+/** Parse a size with qemu-img's suffixes: k/K, M, G, T, P, E (powers of 1024); plain numbers are bytes. */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtTpPeE]?)(?:i?[bB])?\s*$/.exec(text);
+  if (!m) throw new UsageError(`invalid size "${text}": expected a number with an optional k, M, G, T, P or E suffix`);
+  const mult: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5, e: 1024 ** 6 };
+  const v = Number(m[1]) * mult[m[2].toLowerCase()];
+  if (!Number.isSafeInteger(v)) throw new UsageError(`invalid size "${text}": not a whole number of bytes below 2^53`);
+  return v;
+}

@@ -1,0 +1,62 @@
+// qzs: the command-line face of the engine. Each command lives in its own module, loaded on demand so
+// that `qzs info` never pays for the code of `qzs serve`.
+import { EXIT_USAGE, nodeIo, printError, UsageError, type CliIo, type Command } from './io';
+
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<{ run: Command }>;
+}
+
+const COMMANDS: Record<string, CommandEntry> = {
+  info: { summary: 'header, extensions, feature bits, zoned extension (qemu-img info compatible with --json)', load: () => import('./commands/info') },
+  map: { summary: 'guest ranges to host offsets (qemu-img map compatible with --json)', load: () => import('./commands/map') },
+  zones: { summary: 'zone report of a zoned image', load: () => import('./commands/zones') },
+  check: { summary: 'check metadata and zones; repair with -r', load: () => import('./commands/check') },
+  create: { summary: 'create an image (qemu-img create options, zone.* options)', load: () => import('./commands/create') },
+  zone: { summary: 'zone operations: open, close, finish, reset, reset-all, append, write, or --script', load: () => import('./commands/zone') },
+  serve: { summary: 'serve the UI and the engine over HTTP on 127.0.0.1', load: () => import('./commands/serve') },
+};
+
+const USAGE = `usage: qzs <command> [options] IMAGE
+
+commands:
+${Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(8)} ${c.summary}`).join('\n')}
+
+Run "qzs <command> --help" for a command's options.
+`;
+
+export async function main(argv: string[], io: CliIo = nodeIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(USAGE);
+    return name ? 0 : EXIT_USAGE;
+  }
+  if (name === '--version' || name === '-V') {
+    io.out('qzs (Qcow2 Zone Studio) 0.1.0\n');
+    return 0;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    io.err(`qzs: unknown command "${name}"\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  try {
+    const mod = await entry.load();
+    return await mod.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`qzs ${name}: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    printError(io, e, rest.includes('--json'));
+    return 1;
+  }
+}
+
+const isEntry = typeof process !== 'undefined' && process.argv[1] && /qzs(\.m?js|\.ts)?$/.test(process.argv[1]);
+if (isEntry || process.env.QZS_FORCE_MAIN === '1') {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (e) => { printError(nodeIo, e, false); process.exitCode = 1; },
+  );
+}

@@ -1,0 +1,270 @@
+// qcow2 header v2/v3 (docs/interop/qcow2.rst "Header"). Pure: bytes of cluster 0 in, decoded header and
+// findings out. Fields beyond header_length read as absent (zero), as QEMU does.
+import { hex, isSafeU64, toHex, u32be, u64be } from '../bytes';
+import type { Field, FieldValue } from './field';
+import { finding, type Finding } from './findings';
+
+export const QCOW_MAGIC = 0x514649fb;
+export const MIN_CLUSTER_BITS = 9;
+export const MAX_CLUSTER_BITS = 21;
+/** QEMU's QCOW_MAX_L1_SIZE: 32 MiB of L1 entries. */
+export const MAX_L1_BYTES = 0x2000000;
+/** QEMU's QCOW_MAX_REFTABLE_SIZE: 8 MiB. */
+export const MAX_REFTABLE_BYTES = 0x800000;
+export const V2_HEADER_LENGTH = 72;
+export const V3_MIN_HEADER_LENGTH = 104;
+
+export interface Qcow2Header {
+  magic: number;
+  version: number;
+  backingFileOffset: number;
+  backingFileSize: number;
+  clusterBits: number;
+  clusterSize: number;
+  size: number;
+  cryptMethod: number;
+  l1Size: number;
+  l1TableOffset: number;
+  refcountTableOffset: number;
+  refcountTableClusters: number;
+  nbSnapshots: number;
+  snapshotsOffset: number;
+  incompatibleFeatures: bigint;
+  compatibleFeatures: bigint;
+  autoclearFeatures: bigint;
+  refcountOrder: number;
+  headerLength: number;
+  compressionType: number;
+  /** Every field in file order, for display. */
+  fields: Field[];
+}
+
+interface FieldSpec {
+  name: string;
+  offset: number;
+  size: 1 | 4 | 8;
+  minVersion: 2 | 3;
+  description: string;
+}
+
+const SPECS: FieldSpec[] = [
+  { name: 'magic', offset: 0, size: 4, minVersion: 2, description: 'QFI\\xfb: identifies a qcow file' },
+  { name: 'version', offset: 4, size: 4, minVersion: 2, description: 'format version: 2 or 3' },
+  { name: 'backing_file_offset', offset: 8, size: 8, minVersion: 2, description: 'offset of the backing file name in the image (0 = no backing file)' },
+  { name: 'backing_file_size', offset: 16, size: 4, minVersion: 2, description: 'length of the backing file name in bytes (at most 1023)' },
+  { name: 'cluster_bits', offset: 20, size: 4, minVersion: 2, description: 'log2 of the cluster size (9..21)' },
+  { name: 'size', offset: 24, size: 8, minVersion: 2, description: 'virtual disk size in bytes' },
+  { name: 'crypt_method', offset: 32, size: 4, minVersion: 2, description: 'encryption: 0 none, 1 AES, 2 LUKS' },
+  { name: 'l1_size', offset: 36, size: 4, minVersion: 2, description: 'number of entries in the active L1 table' },
+  { name: 'l1_table_offset', offset: 40, size: 8, minVersion: 2, description: 'offset of the active L1 table (cluster aligned)' },
+  { name: 'refcount_table_offset', offset: 48, size: 8, minVersion: 2, description: 'offset of the refcount table (cluster aligned)' },
+  { name: 'refcount_table_clusters', offset: 56, size: 4, minVersion: 2, description: 'clusters occupied by the refcount table' },
+  { name: 'nb_snapshots', offset: 60, size: 4, minVersion: 2, description: 'number of internal snapshots' },
+  { name: 'snapshots_offset', offset: 64, size: 8, minVersion: 2, description: 'offset of the snapshot table (cluster aligned)' },
+  { name: 'incompatible_features', offset: 72, size: 8, minVersion: 3, description: 'features a reader must understand to open the image' },
+  { name: 'compatible_features', offset: 80, size: 8, minVersion: 3, description: 'features a reader may ignore' },
+  { name: 'autoclear_features', offset: 88, size: 8, minVersion: 3, description: 'features a writer that does not know them must clear' },
+  { name: 'refcount_order', offset: 96, size: 4, minVersion: 3, description: 'refcount width is 1 << refcount_order bits (0..6)' },
+  { name: 'header_length', offset: 100, size: 4, minVersion: 3, description: 'length of this header structure in bytes' },
+  { name: 'compression_type', offset: 104, size: 1, minVersion: 3, description: 'compressed cluster method: 0 deflate (zlib), 1 zstd' },
+];
+
+function readField(b: Uint8Array, s: FieldSpec): { raw: string; value: number | bigint } {
+  if (s.offset + s.size > b.length) return { raw: '', value: 0 };
+  const raw = toHex(b, s.offset, s.size);
+  if (s.size === 1) return { raw, value: b[s.offset] };
+  if (s.size === 4) return { raw, value: u32be(b, s.offset) };
+  return { raw, value: u64be(b, s.offset) };
+}
+
+function displayValue(v: number | bigint, name: string): FieldValue {
+  if (typeof v === 'number') return v;
+  if (name.endsWith('_features')) return hex(v, 16);
+  return isSafeU64(v) ? Number(v) : v.toString();
+}
+
+export interface HeaderDecodeResult {
+  header: Qcow2Header | null;
+  findings: Finding[];
+}
+
+/**
+ * Decode the header from the first bytes of the file (at least 112 bytes, ideally the whole of cluster 0).
+ * Returns header = null only when the image cannot be interpreted as qcow2 at all; every other problem
+ * is a finding.
+ */
+export function decodeHeader(b: Uint8Array, fileSize: number): HeaderDecodeResult {
+  const findings: Finding[] = [];
+  const err = (field: string, offset: number, length: number, found: string, expected: string, message: string, id = `header.${field}`, fix?: string): void => {
+    findings.push(finding({ id, severity: 'error', structure: 'header', field, offset, length, found, expected, message, fix }));
+  };
+
+  if (b.length < V2_HEADER_LENGTH) {
+    err('magic', 0, b.length, `${b.length} bytes in file`, `at least ${V2_HEADER_LENGTH} bytes`, `file is too short for a qcow2 header: ${b.length} bytes, a header needs at least ${V2_HEADER_LENGTH}`, 'header.truncated', 'none: the header is missing');
+    return { header: null, findings };
+  }
+  const magic = u32be(b, 0);
+  if (magic !== QCOW_MAGIC) {
+    err('magic', 0, 4, hex(magic, 8), hex(QCOW_MAGIC, 8) + " ('QFI\\xfb')", `not a qcow2 image: magic is ${hex(magic, 8)}, expected ${hex(QCOW_MAGIC, 8)}`, 'header.magic', 'none: this is not a qcow2 file, or its first cluster is lost');
+    return { header: null, findings };
+  }
+  const version = u32be(b, 4);
+  if (version !== 2 && version !== 3) {
+    err('version', 4, 4, String(version), '2 or 3', `unsupported qcow version ${version}: only versions 2 and 3 exist for qcow2`, 'header.version', 'none: set version to 2 or 3 only if the rest of the header follows that version');
+    return { header: null, findings };
+  }
+
+  // header_length governs which v3 fields are present.
+  let headerLength = V2_HEADER_LENGTH;
+  if (version === 3) {
+    if (b.length < V3_MIN_HEADER_LENGTH) {
+      err('header_length', 100, 4, `${b.length} bytes in file`, `at least ${V3_MIN_HEADER_LENGTH} bytes`, `file ends inside the version 3 header at byte ${b.length}`, 'header.truncated', 'none: the header is incomplete');
+      return { header: null, findings };
+    }
+    headerLength = u32be(b, 100);
+  }
+
+  const values = new Map<string, number | bigint>();
+  const fields: Field[] = [];
+  for (const s of SPECS) {
+    const present = version >= s.minVersion && (version === 2 || s.offset + s.size <= headerLength);
+    const { raw, value } = present ? readField(b, s) : { raw: '', value: 0 };
+    values.set(s.name, value);
+    fields.push({
+      name: s.name,
+      offset: s.offset,
+      size: s.size,
+      raw: present ? raw : '',
+      value: present ? displayValue(value, s.name) : null,
+      present,
+      description: s.description,
+    });
+  }
+  if (version === 3 && headerLength > 105) {
+    const padEnd = Math.min(headerLength, 112, b.length);
+    if (padEnd > 105) {
+      fields.push({ name: 'padding', offset: 105, size: padEnd - 105, raw: toHex(b, 105, padEnd - 105), value: null, present: true, description: 'padding to a multiple of 8 bytes (zero)' });
+    }
+  }
+
+  const num = (name: string): number => {
+    const v = values.get(name) ?? 0;
+    return typeof v === 'bigint' ? (isSafeU64(v) ? Number(v) : Number.MAX_SAFE_INTEGER) : v;
+  };
+  const big = (name: string): bigint => {
+    const v = values.get(name) ?? 0n;
+    return typeof v === 'bigint' ? v : BigInt(v);
+  };
+
+  const clusterBits = num('cluster_bits');
+  const header: Qcow2Header = {
+    magic,
+    version,
+    backingFileOffset: num('backing_file_offset'),
+    backingFileSize: num('backing_file_size'),
+    clusterBits,
+    clusterSize: clusterBits >= MIN_CLUSTER_BITS && clusterBits <= MAX_CLUSTER_BITS ? 2 ** clusterBits : 0,
+    size: num('size'),
+    cryptMethod: num('crypt_method'),
+    l1Size: num('l1_size'),
+    l1TableOffset: num('l1_table_offset'),
+    refcountTableOffset: num('refcount_table_offset'),
+    refcountTableClusters: num('refcount_table_clusters'),
+    nbSnapshots: num('nb_snapshots'),
+    snapshotsOffset: num('snapshots_offset'),
+    incompatibleFeatures: big('incompatible_features'),
+    compatibleFeatures: big('compatible_features'),
+    autoclearFeatures: big('autoclear_features'),
+    refcountOrder: version === 2 ? 4 : num('refcount_order'),
+    headerLength,
+    compressionType: num('compression_type'),
+    fields,
+  };
+
+  validateHeader(header, b, fileSize, findings);
+  return { header, findings };
+}
+
+function validateHeader(h: Qcow2Header, b: Uint8Array, fileSize: number, findings: Finding[]): void {
+  const push = (field: string, offset: number, length: number, found: string, expected: string, message: string, fix: string, severity: 'error' | 'warning' = 'error', id = `header.${field}`): void => {
+    findings.push(finding({ id, severity, structure: 'header', field, offset, length, found, expected, message, fix }));
+  };
+  const cs = h.clusterSize;
+
+  if (h.clusterBits < MIN_CLUSTER_BITS || h.clusterBits > MAX_CLUSTER_BITS) {
+    push('cluster_bits', 20, 4, String(h.clusterBits), `${MIN_CLUSTER_BITS}..${MAX_CLUSTER_BITS}`, `cluster_bits ${h.clusterBits} is out of range: QEMU supports ${MIN_CLUSTER_BITS} to ${MAX_CLUSTER_BITS} (512 B to 2 MiB clusters)`, 'none: the cluster size cannot be guessed safely');
+  }
+  if (h.version === 3) {
+    if (h.headerLength < V3_MIN_HEADER_LENGTH) {
+      push('header_length', 100, 4, String(h.headerLength), `>= ${V3_MIN_HEADER_LENGTH}`, `header_length ${h.headerLength} is smaller than the version 3 minimum of ${V3_MIN_HEADER_LENGTH}`, 'rewrite header_length as 104 (or 112 with compression_type)');
+    } else if (h.headerLength % 8 !== 0) {
+      push('header_length', 100, 4, String(h.headerLength), 'a multiple of 8', `header_length ${h.headerLength} is not a multiple of 8`, 'round header_length down to a multiple of 8 if the fields beyond are padding', 'warning');
+    }
+    if (cs > 0 && h.headerLength > cs) {
+      push('header_length', 100, 4, String(h.headerLength), `<= cluster size ${cs}`, `header_length ${h.headerLength} runs past the first cluster (${cs} bytes)`, 'none: the header must fit in cluster 0');
+    }
+    if (h.refcountOrder > 6) {
+      push('refcount_order', 96, 4, String(h.refcountOrder), '0..6', `refcount_order ${h.refcountOrder} is out of range: refcount width would be ${h.refcountOrder < 32 ? 2 ** h.refcountOrder : 'huge'} bits, at most 64 exist`, 'none: the refcount width cannot be guessed safely');
+    }
+    const compressionBit = (h.incompatibleFeatures >> 3n) & 1n;
+    if (h.compressionType > 1) {
+      push('compression_type', 104, 1, String(h.compressionType), '0 (zlib) or 1 (zstd)', `unknown compression_type ${h.compressionType}`, 'none: compressed clusters cannot be read');
+    } else if (h.compressionType !== 0 && compressionBit === 0n) {
+      push('compression_type', 104, 1, String(h.compressionType), '0 unless incompatible bit 3 is set', `compression_type is ${h.compressionType} but incompatible feature bit 3 (compression type) is clear`, 'set incompatible bit 3, or set compression_type to 0 if no cluster is compressed with zstd');
+    } else if (h.compressionType === 0 && compressionBit === 1n) {
+      push('incompatible_features', 72, 8, 'bit 3 set', 'bit 3 clear when compression_type is 0 (zlib)', 'incompatible feature bit 3 (compression type) is set but compression_type is 0 (zlib)', 'clear incompatible bit 3', 'error', 'header.compression-bit');
+    }
+    const padEnd = Math.min(h.headerLength, 112, b.length);
+    for (let i = 105; i < padEnd; i++) {
+      if (b[i] !== 0) {
+        push('padding', 105, padEnd - 105, toHex(b, 105, padEnd - 105), 'zero bytes', `header padding after compression_type is not zero (byte ${i} = ${hex(b[i], 2)})`, 'zero the padding bytes', 'warning');
+        break;
+      }
+    }
+  }
+  if (cs === 0) return;
+
+  const aligned = (name: string, off: number, fieldOff: number, what: string): void => {
+    if (off % cs !== 0) push(name, fieldOff, 8, `${off} (${hex(off)})`, `a multiple of the cluster size ${cs}`, `${what} ${hex(off)} is not aligned to a cluster boundary`, 'none: the table cannot be located safely');
+    else if (off !== 0 && off >= fileSize) push(name, fieldOff, 8, `${off} (${hex(off)})`, `below the file size ${fileSize}`, `${what} ${hex(off)} lies past the end of the file (${fileSize} bytes)`, 'none: the table is missing', 'error', `header.${name}-past-eof`);
+  };
+  aligned('l1_table_offset', h.l1TableOffset, 40, 'L1 table offset');
+  aligned('refcount_table_offset', h.refcountTableOffset, 48, 'refcount table offset');
+  if (h.nbSnapshots > 0 || h.snapshotsOffset !== 0) aligned('snapshots_offset', h.snapshotsOffset, 64, 'snapshot table offset');
+
+  if (h.refcountTableOffset === 0) {
+    push('refcount_table_offset', 48, 8, '0', 'a cluster-aligned offset', 'refcount table offset is 0: the image has no refcount table', 'none: rebuild refcounts with a full repair');
+  }
+  if (h.refcountTableClusters === 0) {
+    push('refcount_table_clusters', 56, 4, '0', '>= 1', 'refcount_table_clusters is 0: the image has no refcount table', 'rebuild refcounts with a full repair');
+  } else if (h.refcountTableClusters * cs > MAX_REFTABLE_BYTES) {
+    push('refcount_table_clusters', 56, 4, String(h.refcountTableClusters), `<= ${MAX_REFTABLE_BYTES / cs}`, `refcount table of ${h.refcountTableClusters} clusters exceeds QEMU's limit of ${MAX_REFTABLE_BYTES} bytes`, 'none: the value is implausible');
+  }
+  if (h.l1Size * 8 > MAX_L1_BYTES) {
+    push('l1_size', 36, 4, String(h.l1Size), `<= ${MAX_L1_BYTES / 8}`, `l1_size ${h.l1Size} exceeds QEMU's limit of ${MAX_L1_BYTES / 8} entries (32 MiB)`, 'none: the value is implausible');
+  }
+  const sizeRaw = u64be(b, 24);
+  if (!isSafeU64(sizeRaw)) {
+    push('size', 24, 8, sizeRaw.toString(), `<= ${Number.MAX_SAFE_INTEGER}`, `virtual size ${sizeRaw} is too large to be real`, 'none');
+  } else if (h.clusterBits >= MIN_CLUSTER_BITS) {
+    const l2Entries = cs / (((h.incompatibleFeatures >> 4n) & 1n) === 1n ? 16 : 8);
+    const needL1 = Math.ceil(h.size / (cs * l2Entries));
+    if (h.l1Size < needL1) {
+      push('l1_size', 36, 4, String(h.l1Size), `>= ${needL1} for a virtual size of ${h.size}`, `l1_size ${h.l1Size} is too small to map the virtual size ${h.size} bytes (needs ${needL1} entries)`, `set l1_size to ${needL1} after growing the L1 table`);
+    }
+  }
+  if (h.l1TableOffset !== 0 && h.l1TableOffset % cs === 0 && h.l1TableOffset < fileSize && h.l1TableOffset + h.l1Size * 8 > fileSize && h.l1Size * 8 <= MAX_L1_BYTES) {
+    push('l1_size', 36, 4, String(h.l1Size), `an L1 table that ends within the file (${fileSize} bytes)`, `L1 table at ${hex(h.l1TableOffset)} with ${h.l1Size} entries runs past the end of the file`, 'none: the file is truncated', 'error', 'header.l1-past-eof');
+  }
+  if (h.cryptMethod > 2) {
+    push('crypt_method', 32, 4, String(h.cryptMethod), '0, 1 or 2', `unknown crypt_method ${h.cryptMethod}`, 'none');
+  }
+  if (h.backingFileOffset !== 0) {
+    if (h.backingFileSize > 1023) {
+      push('backing_file_size', 16, 4, String(h.backingFileSize), '<= 1023', `backing file name length ${h.backingFileSize} exceeds QEMU's limit of 1023 bytes`, 'none');
+    }
+    if (h.backingFileOffset + h.backingFileSize > cs) {
+      push('backing_file_offset', 8, 8, `${h.backingFileOffset} + ${h.backingFileSize}`, `within the first cluster (${cs} bytes)`, `backing file name at ${h.backingFileOffset} (${h.backingFileSize} bytes) runs past the first cluster`, 'none');
+    }
+  }
+}
