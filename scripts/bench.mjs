@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// `npm run bench`: our commands against qemu-img (and other floors) on the same inputs, in the same run.
+// Each case runs alternately (A B A B …) after one warm-up pair, at least 5 measured pairs; we report the
+// median time of each side, the median of per-pair ratios (ours / reference) and the peak RSS of each.
+// Caches: inputs are generated first and every run reads them warm from the page cache (both sides alike;
+// nothing is dropped between runs). Results: a table on stdout and bench/results.json (git-ignored).
+import { spawnSync, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(new URL('..', import.meta.url).pathname);
+const QZS = join(ROOT, 'bin/qzs.js');
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
+const only = process.argv.slice(2);
+const dir = mkdtempSync(join(tmpdir(), 'qzs-bench-'));
+const node = process.execPath;
+
+// One child per measurement, under a tiny Python parent that reports wall time and the child's peak RSS
+// (getrusage(RUSAGE_CHILDREN)), so the parent's own start-up is not in the number.
+const MEASURE = `
+import resource, subprocess, sys, time, os
+out = open(os.devnull, 'wb')
+t = time.perf_counter()
+r = subprocess.run(sys.argv[1:], stdout=out, stderr=subprocess.PIPE)
+dt = time.perf_counter() - t
+print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)
+sys.stderr.write(r.stderr.decode(errors='replace')[-2000:])
+`;
+
+function measure(cmd, prep) {
+  if (prep) prep();
+  const r = spawnSync('python3', ['-c', MEASURE, ...cmd], { encoding: 'utf8' });
+  const [secs, rssKb, code] = r.stdout.trim().split(/\s+/).map(Number);
+  return { ms: secs * 1000, rssKb, code, stderr: r.stderr };
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+const results = [];
+function benchCase(name, ours, reference, { prep, okCodes = [0], target, refLabel = 'qemu-img' } = {}) {
+  if (only.length && !only.some((o) => name.includes(o))) return;
+  process.stderr.write(`bench: ${name} …\n`);
+  const a = [], b = [];
+  for (let i = 0; i <= PAIRS; i++) {
+    const x = measure(ours, prep);
+    const y = measure(reference, prep);
+    if (!okCodes.includes(x.code)) throw new Error(`${name}: ours exited ${x.code}: ${x.stderr}`);
+    if (!okCodes.includes(y.code) && !(refLabel.startsWith('qemu-img check') && y.code === 3)) throw new Error(`${name}: reference exited ${y.code}: ${y.stderr}`);
+    if (i > 0) { a.push(x); b.push(y); } // pair 0 is the warm-up
+  }
+  const row = {
+    case: name,
+    reference: refLabel,
+    oursMs: median(a.map((x) => x.ms)),
+    refMs: median(b.map((x) => x.ms)),
+    ratio: median(a.map((x, i) => x.ms / b[i].ms)),
+    oursRssMb: Math.max(...a.map((x) => x.rssKb)) / 1024,
+    refRssMb: Math.max(...b.map((x) => x.rssKb)) / 1024,
+    target: target ?? null,
+  };
+  results.push(row);
+  return row;
+}
+
+/** A case measured in-process by a bench entry point that prints its own {ours, reference} ms samples. */
+function inProcessCase(name, script, args, target) {
+  if (only.length && !only.some((o) => name.includes(o))) return;
+  process.stderr.write(`bench: ${name} …\n`);
+  const out = execFileSync(node, [script, ...args, String(PAIRS)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = JSON.parse(out);
+  results.push({ case: name, reference: r.referenceLabel, oursMs: median(r.ours), refMs: median(r.reference), ratio: median(r.ours.map((x, i) => x / r.reference[i])), oursRssMb: r.rssMb ?? null, refRssMb: null, target });
+}
+
+function sh(cmd, args, opts = {}) { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'], maxBuffer: 1 << 26, ...opts }); }
+
+try {
+  if (!existsSync(join(ROOT, 'dist/cli/qzs.mjs'))) sh('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  const qzs = (...a) => [node, QZS, ...a];
+
+  // Floor for small commands: Node's own start-up.
+  benchCase('floor: node -e 0 vs qemu-img --version', [node, '-e', '0'], ['qemu-img', '--version'], { refLabel: 'qemu-img --version' });
+  const floor = results.at(-1)?.oursMs;
+
+  // Inputs.
+  const big = join(dir, 'big64g.qcow2');
+  sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'preallocation=metadata', big, '64G']);
+  const scattered = join(dir, 'scattered.qcow2');
+  makeScattered(scattered);
+
+  benchCase('info --json, 64 GiB preallocation=metadata', qzs('info', '--json', big), ['qemu-img', 'info', '--output=json', big], { target: floor ? `≤ 1.3 × node -e 0 (${(floor * 1.3).toFixed(0)} ms)` : null });
+  benchCase('check, 64 GiB preallocation=metadata', qzs('check', '--json', big), ['qemu-img', 'check', '--output=json', big], { target: '≤ 1.0×, RSS ≤ 2×', refLabel: 'qemu-img check' });
+  benchCase('check, 100k scattered clusters + 3 snapshots', qzs('check', '--json', scattered), ['qemu-img', 'check', '--output=json', scattered], { target: '≤ 1.0×, RSS ≤ 2×', refLabel: 'qemu-img check' });
+  benchCase('map --json, 100k scattered clusters', qzs('map', '--json', scattered), ['qemu-img', 'map', '--output=json', scattered], { target: '≤ 1.0×' });
+  const created = join(dir, 'created.qcow2');
+  const rmCreated = () => rmSync(created, { force: true });
+  benchCase('create 1 TiB', qzs('create', created, '1T'), ['qemu-img', 'create', '-q', '-f', 'qcow2', created, '1T'], { prep: rmCreated, target: floor ? `≤ 1.3 × node -e 0 (${(floor * 1.3).toFixed(0)} ms)` : null });
+  benchCase('create 1 TiB preallocation=metadata', qzs('create', '-o', 'preallocation=metadata', created, '1T'), ['qemu-img', 'create', '-q', '-f', 'qcow2', '-o', 'preallocation=metadata', created, '1T'], { prep: rmCreated, target: '≤ 1.0×' });
+  rmCreated();
+
+  const zoned = join(dir, 'zoned-1m.qcow2');
+  sh(node, [QZS, 'create', '-o', 'zone.mode=host-managed,zone.size=64M,zone.max_active_zones=128,zone.max_open_zones=64', '--zoned-layout', 'v8', zoned, '64T']);
+  benchCase('zones --json, 1,048,576 zones (vs info --json of the same image)', qzs('zones', '--json', zoned), qzs('info', '--json', zoned), { refLabel: 'qzs info --json (same image)' });
+  const zbench = join(ROOT, 'dist/cli/bench-zone-report.mjs');
+  if (existsSync(zbench)) inProcessCase('zone report in process, 1,048,576 zones (vs plain positional read of zonedmeta)', zbench, [zoned], '≤ 50 ms');
+  const uibench = join(ROOT, 'scripts/bench-ui.mjs');
+  if (existsSync(uibench)) {
+    const out = execFileSync(node, [uibench, zoned], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    for (const r of JSON.parse(out)) results.push(r);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const fmt = (v, d = 1) => (v === null || v === undefined || Number.isNaN(v) ? '-' : Number(v).toFixed(d));
+const header = ['case', 'ours ms', 'ref ms', 'ratio', 'ours RSS MB', 'ref RSS MB', 'reference', 'target'];
+const rows = results.map((r) => [r.case, fmt(r.oursMs), fmt(r.refMs), fmt(r.ratio, 2), fmt(r.oursRssMb), fmt(r.refRssMb), r.reference, r.target ?? '']);
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+const line = (r) => '| ' + r.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';
+console.log(line(header));
+console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+for (const r of rows) console.log(line(r));
+const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, qemuImg: sh('qemu-img', ['--version']).split('\n')[0] };
+console.log(`\nmachine: ${machine.cpus} × ${machine.cpu}, ${machine.memGiB} GiB, Node ${machine.node}, ${machine.qemuImg}; ${PAIRS} measured pairs per case after one warm-up pair, page cache warm for both sides.`);
+mkdirSync(join(ROOT, 'bench'), { recursive: true });
+writeFileSync(join(ROOT, 'bench/results.json'), JSON.stringify({ date: new Date().toISOString(), machine, pairs: PAIRS, results }, null, 2));
+
+function makeScattered(file) {
+  // 100,000 data clusters of 4 KiB spread over a 4 GiB disk (a pseudo-random permutation), in four rounds
+  // with an internal snapshot between rounds, so that the check walks three snapshot L1 tables too.
+  sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', file, '4G']);
+  const clusters = 4 * 2 ** 30 / 4096;
+  let x = 12345;
+  const picks = new Set();
+  while (picks.size < 100_000) { x = (x * 1103515245 + 12345) % 2 ** 31; picks.add(x % clusters); }
+  const all = [...picks];
+  for (let round = 0; round < 4; round++) {
+    const part = all.slice(round * 25_000, (round + 1) * 25_000);
+    const cmds = part.map((c) => `write -q -P ${(c % 255) + 1} ${c * 4096} 4096`).join('\n') + '\nquit\n';
+    sh('qemu-io', ['-f', 'qcow2', file], { input: cmds });
+    if (round < 3) sh('qemu-img', ['snapshot', '-c', `s${round + 1}`, file]);
+  }
+}
+void readFileSync;
