@@ -104,7 +104,7 @@ function decodeFeatureTable(data: Uint8Array, dataOffset: number, findings: Find
  * Decode every header extension from cluster 0 (`cluster0` must hold at least the first cluster, or the
  * whole file if shorter).
  */
-export function decodeExtensions(h: Qcow2Header, cluster0: Uint8Array): ExtensionsResult {
+export function decodeExtensions(h: Qcow2Header, cluster0: Uint8Array, fileSize?: number): ExtensionsResult {
   const findings: Finding[] = [];
   const result: ExtensionsResult = {
     extensions: [], backingFile: null, backingFormat: null, dataFile: null, featureTable: [], bitmaps: null,
@@ -178,7 +178,7 @@ export function decodeExtensions(h: Qcow2Header, cluster0: Uint8Array): Extensio
         break;
       }
       case EXT_ZONED: {
-        const decoded = decodeZonedExtension(data, dataOffset, cs);
+        const decoded = decodeZonedExtension(data, dataOffset, cs, fileSize);
         findings.push(...decoded.findings);
         content = { kind: 'zoned', zoned: decoded.zoned };
         if (result.zoned === null && decoded.zoned !== null) result.zoned = decoded.zoned;

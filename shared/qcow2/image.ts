@@ -43,7 +43,7 @@ export async function openImage(source: ByteSource): Promise<OpenedImage> {
   }
   const header = decoded.header;
   const cluster0 = header.clusterSize > head.length ? await source.read(0, header.clusterSize) : head.subarray(0, Math.min(head.length, header.clusterSize));
-  const extensions = decodeExtensions(header, cluster0);
+  const extensions = decodeExtensions(header, cluster0, fileSize);
   const findings = [...decoded.findings, ...extensions.findings];
 
   const table = extensions.featureTable;

@@ -1,0 +1,364 @@
+// The zonedmeta array: one 64-bit write pointer per zone (ZONED-FORMAT.md section 3). Bits 0-58 hold the
+// absolute guest byte offset, bit 59 marks a conventional zone, bits 60-63 carry a persisted condition
+// in RFC-v3 images. QEMU copies the in-memory u64, so the byte order is the writing host's: we detect it
+// (section 7 item 3). The array is read in bounded chunks and decoded into a columnar ZoneTable.
+import type { ByteSource } from './byte-source';
+import { finding, Qcow2Error, type Finding } from './findings';
+import {
+  conditionAtRest, createZoneTable, setZoneCondition, ZONE_TYPE_CONVENTIONAL, zoneCapacity, type ZoneGeometry, type ZoneTable,
+} from './zone-table';
+import { ZONE_CONDITION_CODES, type WpByteOrder, type ZonedExtension } from './zoned-types';
+
+export const WP_CONVENTIONAL_BIT = 59;
+/** High word masks: bits 32-58 are address, bit 59 conventional, bits 60-63 condition nibble. */
+const HI_ADDR_MASK = 0x07ff_ffff;
+const TWO32 = 0x1_0000_0000;
+
+/** Entries per read: 8 Ki entries = 64 KiB, so a million zones take 128 reads and little memory. */
+export const ZONEDMETA_CHUNK_ENTRIES = 8192;
+
+/** More zones than this cannot be tabled (10 bytes a zone): the v8 cap 536870911 would need 5 GiB. */
+export const MAX_TABLE_ZONES = 1 << 24;
+
+/** At most this many findings of one kind name single zones; the rest are counted in a summary. */
+const MAX_FINDINGS_PER_KIND = 16;
+
+/** Revisions whose entries carry the zone condition in bits 60-63 (RFC, v2, v3: section 3). */
+export function revisionPersistsCondition(z: ZonedExtension): boolean {
+  return z.revision === 'rfc' || z.revision === 'v2' || z.revision === 'v3-v4';
+}
+
+/** Revisions that compute zone starts in 32 bits (u32 zone size: RFC to v7), so pointers past 4 GiB wrap. */
+export function revisionWraps32(z: ZonedExtension): boolean {
+  return z.revision !== 'v8';
+}
+
+export interface DecodedWpEntry {
+  /** Bits 0-58: absolute guest byte offset. */
+  address: number;
+  /** Bit 59. */
+  conventional: boolean;
+  /** Bits 60-63. */
+  nibble: number;
+}
+
+/** Decode one 8-byte entry. */
+export function decodeWpEntry(b: Uint8Array, off: number, order: WpByteOrder): DecodedWpEntry {
+  const dv = new DataView(b.buffer, b.byteOffset + off, 8);
+  const le = order === 'little-endian';
+  const lo = dv.getUint32(le ? 0 : 4, le);
+  const hi = dv.getUint32(le ? 4 : 0, le);
+  return { address: (hi & HI_ADDR_MASK) * TWO32 + lo, conventional: ((hi >>> 27) & 1) === 1, nibble: hi >>> 28 };
+}
+
+/** Encode one entry (writers keep the image's byte order: section 8 item 3). */
+export function encodeWpEntry(address: number, conventional: boolean, order: WpByteOrder, nibble = 0): Uint8Array {
+  const out = new Uint8Array(8);
+  const dv = new DataView(out.buffer);
+  const le = order === 'little-endian';
+  const hi = ((Math.floor(address / TWO32) & HI_ADDR_MASK) | (conventional ? 1 << 27 : 0) | ((nibble & 0xf) << 28)) >>> 0;
+  const lo = address % TWO32;
+  dv.setUint32(le ? 0 : 4, lo, le);
+  dv.setUint32(le ? 4 : 0, hi, le);
+  return out;
+}
+
+/** File offset of zone i's entry. */
+export function wpEntryOffset(z: ZonedExtension, i: number): number {
+  return z.zonedmetaOffset + 8 * i;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Geometry
+
+export interface GeometryResult {
+  /** Null when no zone can be placed (zone size 0, or more zones than we can table). */
+  geometry: ZoneGeometry | null;
+  findings: Finding[];
+}
+
+function extField(z: ZonedExtension, name: string): { offset: number; length: number } {
+  const f = z.fields.find((x) => x.name === name);
+  return { offset: f?.offset ?? z.dataOffset, length: f?.size ?? 0 };
+}
+
+/**
+ * Zone geometry from the extension and the virtual size (section 4): nr_zones = ceil(size / zone_size)
+ * (the RFC created floor(size / zone_size)). A stored nr_zones that disagrees is reported, and only the
+ * zones both agree on are tabled.
+ */
+export function zoneGeometry(z: ZonedExtension, virtualSize: number): GeometryResult {
+  const findings: Finding[] = [];
+  if (z.zoneSize <= 0) return { geometry: null, findings };
+  const ceil = Math.ceil(virtualSize / z.zoneSize);
+  const floor = Math.floor(virtualSize / z.zoneSize);
+  let count = z.nrZones;
+  if (z.nrZones !== ceil && !(z.revision === 'rfc' && z.nrZones === floor)) {
+    count = Math.min(z.nrZones, ceil);
+    const nr = z.fields.find((x) => x.name === 'nr_zones');
+    findings.push(finding({
+      id: 'zoned.nr-zones', severity: 'error', structure: 'zoned extension', field: 'nr_zones', offset: nr?.offset ?? z.dataOffset, length: 4,
+      found: String(z.nrZones), expected: `${ceil} (ceil(virtual size ${virtualSize} / zone size ${z.zoneSize}))${z.revision === 'rfc' ? ` or ${floor} (RFC)` : ''}`,
+      message: `nr_zones ${z.nrZones} does not match the virtual size: ${ceil} zones of ${z.zoneSize} bytes cover it; QEMU refuses the image; ${count} zones are reported`,
+      fix: `set nr_zones to ${ceil}`,
+    }));
+  }
+  if (count > MAX_TABLE_ZONES) {
+    const nr = extField(z, 'nr_zones');
+    findings.push(finding({ id: 'zoned.too-many-zones', severity: 'error', structure: 'zoned extension', field: 'nr_zones', ...nr, found: String(count), expected: `<= ${MAX_TABLE_ZONES}`, message: `${count} zones are more than this tool tables (${MAX_TABLE_ZONES}): no zone report`, fix: 'none' }));
+    return { geometry: null, findings };
+  }
+  return {
+    geometry: { zoneSize: z.zoneSize, zoneCapacity: z.zoneCapacity, deviceSize: virtualSize, count, conventionalZones: Math.min(z.conventionalZones, count) },
+    findings,
+  };
+}
+
+/** Findings about where the array sits and how big it says it is (section 8 item 8). */
+export function zonedmetaPlacementFindings(z: ZonedExtension, clusterSize: number, fileSize: number): Finding[] {
+  const out: Finding[] = [];
+  const size = extField(z, 'zonedmeta_size');
+  const off = extField(z, 'zonedmeta_offset');
+  if (z.zonedmetaSize !== 8 * z.nrZones) {
+    out.push(finding({ id: 'zoned.zonedmeta-size', severity: 'warning', structure: 'zoned extension', field: 'zonedmeta_size', ...size, found: String(z.zonedmetaSize), expected: `${8 * z.nrZones} (8 x nr_zones ${z.nrZones})`, message: `zonedmeta_size ${z.zonedmetaSize} is not 8 x nr_zones (${8 * z.nrZones}): the array is read for nr_zones entries`, fix: `set zonedmeta_size to ${8 * z.nrZones}` }));
+  }
+  if (z.zonedmetaOffset % clusterSize !== 0) {
+    out.push(finding({ id: 'zoned.zonedmeta-unaligned', severity: 'warning', structure: 'zoned extension', field: 'zonedmeta_offset', ...off, found: String(z.zonedmetaOffset), expected: `a multiple of the cluster size ${clusterSize}`, message: `zonedmeta_offset ${z.zonedmetaOffset} is not cluster aligned: QEMU allocates the array in whole clusters`, fix: 'none: move the array to a fresh cluster-aligned allocation' }));
+  }
+  if (z.zonedmetaOffset < clusterSize) {
+    out.push(finding({ id: 'zoned.zonedmeta-in-header', severity: 'error', structure: 'zoned extension', field: 'zonedmeta_offset', ...off, found: String(z.zonedmetaOffset), expected: `>= ${clusterSize} (past the header cluster)`, message: `zonedmeta_offset ${z.zonedmetaOffset} points into the header cluster`, fix: 'none: the write pointers are lost' }));
+  }
+  const need = 8 * z.nrZones;
+  if (!Number.isSafeInteger(z.zonedmetaOffset) || z.zonedmetaOffset + need > fileSize) {
+    out.push(finding({ id: 'zoned.zonedmeta-past-eof', severity: 'error', structure: 'zoned extension', field: 'zonedmeta_offset', ...off, found: `${z.zonedmetaOffset} + ${need} bytes`, expected: `within the file (${fileSize} bytes)`, message: `the write pointer array (${need} bytes at ${z.zonedmetaOffset}) runs past the end of the file (${fileSize} bytes): zones without an entry are reported offline`, fix: 'none: the missing write pointers cannot be recovered' }));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reading
+
+/**
+ * Visit entries [0, count) in chunks of at most `chunkEntries`: fn gets the chunk's first zone index, its
+ * bytes, and how many whole entries they hold (fewer than asked at the end of the file).
+ */
+export async function forEachZonedmetaChunk(
+  source: ByteSource, z: ZonedExtension, count: number, fileSize: number,
+  fn: (first: number, bytes: Uint8Array, entries: number) => boolean | void,
+  chunkEntries = ZONEDMETA_CHUNK_ENTRIES,
+): Promise<void> {
+  if (!Number.isSafeInteger(z.zonedmetaOffset)) return;
+  for (let first = 0; first < count; first += chunkEntries) {
+    const n = Math.min(chunkEntries, count - first);
+    const off = z.zonedmetaOffset + 8 * first;
+    if (off >= fileSize) return;
+    const bytes = await source.read(off, 8 * n);
+    const entries = Math.floor(bytes.length / 8);
+    if (fn(first, bytes, entries) === false || entries < n) return;
+  }
+}
+
+/** Undo a 32-bit wrap: the pointer in [start, start + zone_size] congruent to `address` mod 2^32, or null. */
+function unwrap32(address: number, start: number, zoneSize: number): number | null {
+  if (address >= TWO32 || start + zoneSize < TWO32) return null;
+  for (let k = Math.floor(start / TWO32); k <= Math.floor((start + zoneSize) / TWO32); k++) {
+    const v = address + k * TWO32;
+    if (v >= start && v <= start + zoneSize) return v;
+  }
+  return null;
+}
+
+function entryFits(address: number, i: number, g: ZoneGeometry, wraps: boolean): boolean {
+  const start = i * g.zoneSize;
+  if (address >= start && address <= start + g.zoneSize) return true;
+  return wraps && unwrap32(address, start, g.zoneSize) !== null;
+}
+
+export interface ByteOrderDetection {
+  order: WpByteOrder;
+  reason: string;
+  /** Entries whose little-endian reading falls outside their zone (counted until the answer is known). */
+  leMisfits: number;
+  beMisfits: number;
+}
+
+/**
+ * Byte order of the write pointers (section 7 item 3): little-endian unless that reading puts a pointer
+ * outside its zone ([start, start + zone_size], or a 32-bit wrap of it for pre-v8 revisions) while the
+ * big-endian reading fits every zone.
+ */
+export async function detectWpByteOrder(source: ByteSource, z: ZonedExtension, g: ZoneGeometry, fileSize: number): Promise<ByteOrderDetection> {
+  let leMisfits = 0;
+  let beMisfits = 0;
+  const wraps = revisionWraps32(z);
+  await forEachZonedmetaChunk(source, z, g.count, fileSize, (first, bytes, entries) => {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, entries * 8);
+    for (let k = 0; k < entries; k++) {
+      const i = first + k;
+      const leLo = dv.getUint32(8 * k, true);
+      const leHi = dv.getUint32(8 * k + 4, true);
+      if (!entryFits((leHi & HI_ADDR_MASK) * TWO32 + leLo, i, g, wraps)) leMisfits++;
+      if (beMisfits === 0) {
+        const hi = dv.getUint32(8 * k, false);
+        const lo = dv.getUint32(8 * k + 4, false);
+        if (!entryFits((hi & HI_ADDR_MASK) * TWO32 + lo, i, g, wraps)) beMisfits++;
+      }
+      // Once both readings have failed somewhere, the default (little-endian) stands.
+      if (leMisfits > 0 && beMisfits > 0) return false;
+    }
+    return true;
+  });
+  if (leMisfits === 0) return { order: 'little-endian', reason: 'every pointer read little-endian lies in its zone', leMisfits, beMisfits };
+  if (beMisfits === 0) return { order: 'big-endian', reason: `${leMisfits} pointer(s) read little-endian fall outside their zone while every big-endian reading fits`, leMisfits, beMisfits };
+  return { order: 'little-endian', reason: 'neither byte order fits every zone: little-endian (the default) assumed', leMisfits, beMisfits };
+}
+
+/** Collects findings of one kind, naming the first few zones and summarising the rest. */
+class FindingCap {
+  private counts = new Map<string, number>();
+  private firstZones = new Map<string, number[]>();
+  constructor(private readonly out: Finding[]) {}
+
+  add(id: string, zone: number, make: () => Finding): void {
+    const n = (this.counts.get(id) ?? 0) + 1;
+    this.counts.set(id, n);
+    if (n <= MAX_FINDINGS_PER_KIND) {
+      this.out.push(make());
+      const zs = this.firstZones.get(id) ?? [];
+      zs.push(zone);
+      this.firstZones.set(id, zs);
+    }
+  }
+
+  summarise(z: ZonedExtension): void {
+    for (const [id, n] of this.counts) {
+      if (n <= MAX_FINDINGS_PER_KIND) continue;
+      const first = this.out.find((f) => f.id === id);
+      this.out.push(finding({
+        id, severity: first?.severity ?? 'warning', structure: 'zonedmeta', field: 'write pointers', offset: z.zonedmetaOffset, length: 8 * z.nrZones,
+        found: `${n} zones in all`, expected: 'none', message: `${n - MAX_FINDINGS_PER_KIND} more zones have the same problem (${id}); ${MAX_FINDINGS_PER_KIND} are listed individually`,
+        fix: first?.fix ?? 'none',
+      }));
+    }
+  }
+}
+
+export interface ZonedmetaResult {
+  table: ZoneTable;
+  byteOrder: ByteOrderDetection;
+  findings: Finding[];
+}
+
+/**
+ * Decode the write-pointer array into a ZoneTable: detect the byte order, then read the array again in
+ * chunks. Memory: the table (10 bytes a zone) plus one chunk. Throws Qcow2Error when no zone can be placed.
+ */
+export async function readZonedmeta(
+  source: ByteSource, z: ZonedExtension, virtualSize: number, clusterSize: number, fileSize: number,
+  opts: { byteOrder?: WpByteOrder } = {},
+): Promise<ZonedmetaResult> {
+  const geo = zoneGeometry(z, virtualSize);
+  const findings: Finding[] = [...geo.findings];
+  if (!geo.geometry) {
+    const f = findings[0] ?? finding({ id: 'zoned.zone-size-zero', severity: 'error', structure: 'zoned extension', field: 'zone_size', ...extField(z, 'zone_size'), found: '0', expected: '> 0', message: 'zone size is 0: no zone can be placed', fix: 'none' });
+    throw Qcow2Error.fromFinding('invalid-extension', f, source.name);
+  }
+  const g = geo.geometry;
+  findings.push(...zonedmetaPlacementFindings(z, clusterSize, fileSize));
+  const detection = opts.byteOrder
+    ? { order: opts.byteOrder, reason: 'given by the caller', leMisfits: 0, beMisfits: 0 }
+    : await detectWpByteOrder(source, z, g, fileSize);
+  if (detection.order === 'big-endian' || detection.leMisfits > 0) {
+    findings.push(finding({ id: 'zoned.wp-byte-order', severity: detection.order === 'big-endian' ? 'info' : 'warning', structure: 'zonedmeta', field: 'write pointers', offset: z.zonedmetaOffset, length: 8 * g.count, found: detection.order, expected: 'little-endian (what QEMU writes on x86 and arm64)', message: `write pointers read as ${detection.order}: ${detection.reason}`, fix: 'none needed: edits keep the image\'s byte order' }));
+  }
+
+  const persists = revisionPersistsCondition(z);
+  const wraps = revisionWraps32(z);
+  const table = createZoneTable(g, persists);
+  const le = detection.order === 'little-endian';
+  const cap = new FindingCap(findings);
+  let readEntries = 0;
+
+  await forEachZonedmetaChunk(source, z, g.count, fileSize, (first, bytes, entries) => {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, entries * 8);
+    const zs = table.zoneSize;
+    for (let k = 0; k < entries; k++) {
+      const i = first + k;
+      const lo = dv.getUint32(8 * k + (le ? 0 : 4), le);
+      const hi = dv.getUint32(8 * k + (le ? 4 : 0), le);
+      const address = (hi & HI_ADDR_MASK) * TWO32 + lo;
+      const start = i * zs;
+      // Fast path, allocation-free: a sequential zone with a clean in-range pointer (nearly all zones).
+      if (table.type[i] !== ZONE_TYPE_CONVENTIONAL && (hi >>> 27) === 0 && address >= start && address <= start + zs) {
+        table.wp[i] = address;
+        const capEnd = start + Math.min(table.zoneCapacity, zoneLengthAt(table, start));
+        table.condition[i] = address === start ? EMPTY : address >= capEnd ? FULL : CLOSED;
+        continue;
+      }
+      decodeEntry(table, z, i, address, ((hi >>> 27) & 1) === 1, hi >>> 28, persists, wraps, cap);
+    }
+    readEntries = first + entries;
+  });
+
+  for (let i = readEntries; i < g.count; i++) setZoneCondition(table, i, 'offline');
+  cap.summarise(z);
+  return { table, byteOrder: detection, findings };
+}
+
+const EMPTY = ZONE_CONDITION_CODES.empty;
+const FULL = ZONE_CONDITION_CODES.full;
+const CLOSED = ZONE_CONDITION_CODES.closed;
+
+function zoneLengthAt(g: ZoneGeometry, start: number): number {
+  const left = g.deviceSize - start;
+  return left > 0 && left < g.zoneSize ? left : g.zoneSize;
+}
+
+const CONDITION_NAMES: Record<number, string> = { 0: 'not-wp', 1: 'empty', 2: 'implicit-open', 3: 'explicit-open', 4: 'closed', 0xd: 'read-only', 0xe: 'full', 0xf: 'offline' };
+
+function decodeEntry(
+  t: ZoneTable, z: ZonedExtension, i: number, address: number, convBit: boolean, nibble: number,
+  persists: boolean, wraps: boolean, cap: FindingCap,
+): void {
+  const start = i * t.zoneSize;
+  const entryAt = { structure: 'zonedmeta', field: `write pointer of zone ${i}`, offset: z.zonedmetaOffset + 8 * i, length: 8 };
+  const conventional = t.type[i] === ZONE_TYPE_CONVENTIONAL;
+  let wp = address;
+
+  if (conventional) {
+    // Conventional entries hold start | bit 59 forever (section 3); anything else is odd but harmless.
+    if (address !== start || !convBit) {
+      cap.add('zoned.conventional-wp', i, () => finding({ id: 'zoned.conventional-wp', severity: 'warning', ...entryAt, found: `${address}${convBit ? ' with bit 59' : ' without bit 59'}`, expected: `${start} with bit 59 (zone start | conventional)`, message: `conventional zone ${i} has write pointer entry ${address}${convBit ? '' : ' without the conventional bit 59'}, expected its start ${start} with bit 59`, fix: `rewrite the entry as ${start} | 1 << 59` }));
+    }
+    t.wp[i] = start;
+    t.condition[i] = ZONE_CONDITION_CODES['not-wp'];
+    if (t.persisted) t.persisted[i] = nibble;
+    return;
+  }
+
+  if (convBit) {
+    cap.add('zoned.conventional-bit', i, () => finding({ id: 'zoned.conventional-bit', severity: 'warning', ...entryAt, found: 'bit 59 set', expected: `bit 59 clear (zone ${i} is sequential: conventional_zones = ${z.conventionalZones})`, message: `sequential zone ${i} has the conventional bit 59 set in its write pointer`, fix: 'clear bit 59' }));
+  }
+  if (address < start || address > start + t.zoneSize) {
+    const unwrapped = wraps ? unwrap32(address, start, t.zoneSize) : null;
+    if (unwrapped !== null) {
+      wp = unwrapped;
+      cap.add('zoned.wp-wrapped', i, () => finding({ id: 'zoned.wp-wrapped', severity: 'warning', ...entryAt, found: String(address), expected: `${unwrapped} (in [${start}, ${start + t.zoneSize}])`, message: `zone ${i}'s write pointer ${address} is its real value ${unwrapped} wrapped to 32 bits (pre-v8 32-bit overflow past 4 GiB): read as ${unwrapped}`, fix: `rewrite the entry as ${unwrapped} (a v7 QEMU will wrap it again)` }));
+    } else {
+      cap.add('zoned.wp-out-of-range', i, () => finding({ id: 'zoned.wp-out-of-range', severity: 'error', ...entryAt, found: String(address), expected: `in [${start}, ${start + t.zoneSize}]`, message: `zone ${i}'s write pointer ${address} lies outside the zone [${start}, ${start + t.zoneSize}]`, fix: `reset the zone (write pointer ${start}) or finish it (${start + t.zoneSize})` }));
+    }
+  }
+  if (nibble !== 0 && !persists) {
+    cap.add('zoned.state-bits', i, () => finding({ id: 'zoned.state-bits', severity: 'warning', ...entryAt, found: `bits 60-63 = ${nibble}`, expected: `0 (revision ${z.revision} stores no condition)`, message: `zone ${i}'s write pointer has bits 60-63 set (${nibble}), which only RFC-v3 images use: ignored`, fix: 'clear bits 60-63' }));
+  }
+  t.wp[i] = wp;
+  const cond = conditionAtRest(t, i, t.type[i], wp);
+  t.condition[i] = ZONE_CONDITION_CODES[cond];
+  if (t.persisted) {
+    t.persisted[i] = nibble;
+    // RFC-v3 stored open states too; they are informational, the pointer decides at rest.
+    if (nibble !== 0 && nibble !== ZONE_CONDITION_CODES[cond] && !(cond === 'closed' && (nibble === 2 || nibble === 3))) {
+      cap.add('zoned.persisted-condition', i, () => finding({ id: 'zoned.persisted-condition', severity: 'info', ...entryAt, found: `${nibble} (${CONDITION_NAMES[nibble] ?? 'unknown'})`, expected: `${ZONE_CONDITION_CODES[cond]} (${cond}, from the write pointer; capacity ${zoneCapacity(t, i)})`, message: `zone ${i}'s persisted condition ${CONDITION_NAMES[nibble] ?? nibble} disagrees with its write pointer (${cond})`, fix: 'none needed: the write pointer decides' }));
+    }
+  }
+}
