@@ -1,7 +1,125 @@
-// Placeholder until the check command lands (it is being written now); exits as a usage error.
-import type { CliIo } from '../io';
+// qzs check [--json] [-r leaks|all] [--output FILE] [--in-place] IMAGE
+// Exit codes as qemu-img check: 0 clean, 1 the check could not complete, 2 corruptions (or error
+// findings), 3 leaks only; 63 when the file cannot be read as qcow2 at all (findings still printed).
+import type { CheckProgress, CheckReport } from '../../../shared/qcow2/check';
+import type { Finding } from '../../../shared/qcow2/findings';
+import { checkFile } from '../../engine/check';
+import { repairFile, type RepairResult } from '../../engine/repair';
+import { parse, UsageError, type CliIo } from '../io';
 
-export async function run(_argv: string[], io: CliIo): Promise<number> {
-  io.err('qzs check: not available in this build yet\n');
-  return 2;
+const USAGE = 'qzs check [--json] [-r leaks|all] [--output FILE] [--in-place] IMAGE';
+
+export const EXIT_CHECK_INCOMPLETE = 1;
+export const EXIT_CORRUPTIONS = 2;
+export const EXIT_LEAKS = 3;
+export const EXIT_NOT_QCOW2 = 63;
+
+export function checkExitCode(r: CheckReport): number {
+  if (!r.openable) return EXIT_NOT_QCOW2;
+  if (r['check-errors'] > 0 || !r.complete) return EXIT_CHECK_INCOMPLETE;
+  if (r.corruptions > 0 || r.findings.some((f) => f.severity === 'error')) return EXIT_CORRUPTIONS;
+  if (r.leaks > 0) return EXIT_LEAKS;
+  return 0;
+}
+
+function pct(n: number, total: number): string {
+  return total ? ((100 * n) / total).toFixed(2) : '0.00';
+}
+
+function findingText(f: Finding): string {
+  return `${f.severity.toUpperCase()} ${f.id} at offset ${f.offset} (0x${f.offset.toString(16)}), ${f.length} byte(s): ${f.message}\n` +
+    `    ${f.structure} / ${f.field}: found ${f.found}; expected ${f.expected}\n` +
+    (f.fix && f.fix !== 'none needed' ? `    fix: ${f.fix}\n` : '');
+}
+
+function humanReport(r: CheckReport): string {
+  let s = '';
+  for (const f of r.findings) s += findingText(f);
+  if (!r.openable) return s + '\nThe file cannot be read as a qcow2 image.\n';
+  if (r.corruptions === 0 && r.leaks === 0 && r['check-errors'] === 0 && !r.findings.some((f) => f.severity === 'error')) {
+    s += r.findings.length ? '\nNo errors were found on the image (see the notes above).\n' : 'No errors were found on the image.\n';
+  } else {
+    if (r.corruptions) s += `\n${r.corruptions} errors were found on the image.\nData may be corrupted, or further writes to the image may corrupt it.\n`;
+    if (r.leaks) s += `\n${r.leaks} leaked clusters were found on the image.\nThis means waste of disk space, but no harm to data.\n`;
+    if (r['check-errors']) s += `\n${r['check-errors']} internal errors have occurred during the check.\n`;
+  }
+  if (r['total-clusters']) {
+    s += `${r['allocated-clusters']}/${r['total-clusters']} = ${pct(r['allocated-clusters'], r['total-clusters'])}% allocated, ` +
+      `${pct(r['fragmented-clusters'], r['allocated-clusters'])}% fragmented, ${pct(r['compressed-clusters'], r['allocated-clusters'])}% compressed clusters\n`;
+  }
+  if (r['image-end-offset']) s += `Image end offset: ${r['image-end-offset']}\n`;
+  return s;
+}
+
+function jsonReport(r: CheckReport, repair?: RepairResult): string {
+  const { openable, complete, findings, ...counts } = r;
+  const out: Record<string, unknown> = { ...counts, openable, complete, findings };
+  if (repair) {
+    out.repair = {
+      target: repair.target, backup: repair.backup, changes: repair.changes, notes: repair.notes,
+      before: { corruptions: repair.before.corruptions, leaks: repair.before.leaks, 'check-errors': repair.before['check-errors'] },
+    };
+  }
+  return JSON.stringify(out, null, 2) + '\n';
+}
+
+function progressPrinter(io: CliIo): ((p: CheckProgress) => void) | undefined {
+  if (!io.errIsTTY) return undefined;
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (now - last < 100 && p.done < p.total) return;
+    last = now;
+    io.err(`\r${p.phase}: ${p.total ? Math.floor((100 * p.done) / p.total) : 100}%   `);
+  };
+}
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    json: { type: 'boolean' },
+    repair: { type: 'string', short: 'r' },
+    output: { type: 'string', short: 'o' },
+    'in-place': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (values.help) {
+    io.out(`usage: ${USAGE}\n\n  -r leaks   lower refcounts that are too high (free leaked clusters)\n  -r all     also fix refcounts that are too low, rebuild broken refcount structures,\n             OFLAG_COPIED flags, reserved bits, and header fields with one safe fix\n  --output   write the repaired copy here (default IMAGE.repaired.qcow2; the image is not touched)\n  --in-place repair the image itself, after writing a backup beside it\n  --json     qemu-img's ImageCheck keys plus findings\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`expected one IMAGE\nusage: ${USAGE}`);
+  const image = positionals[0];
+  const mode = values.repair;
+  if (mode !== undefined && mode !== 'leaks' && mode !== 'all') throw new UsageError(`-r takes "leaks" or "all", not "${mode}"`);
+  if ((values.output || values['in-place']) && !mode) throw new UsageError('--output and --in-place need -r leaks or -r all');
+  if (values.output && values['in-place']) throw new UsageError('--output and --in-place exclude each other');
+  const onProgress = progressPrinter(io);
+
+  if (!mode) {
+    const report = await checkFile(image, { onProgress });
+    if (onProgress) io.err('\r\x1b[K');
+    io.out(values.json ? jsonReport(report) : humanReport(report));
+    return checkExitCode(report);
+  }
+
+  const result = await repairFile(image, { mode, output: values.output, inPlace: values['in-place'], onProgress });
+  if (onProgress) io.err('\r\x1b[K');
+  if (values.json) {
+    io.out(jsonReport(result.after, result));
+  } else {
+    let s = '';
+    if (result.backup) s += `Backup of the original written to ${result.backup}\n`;
+    s += `Repaired image: ${result.target}\n`;
+    s += `\nThe following inconsistencies were found and repaired:\n\n    ${result.after['leaks-fixed']} leaked clusters\n    ${result.after['corruptions-fixed']} corruptions\n\n`;
+    if (result.changes.length) {
+      s += 'Bytes written:\n';
+      for (const c of result.changes) s += `    ${c.offset} (0x${c.offset.toString(16)}) +${c.length}: ${c.why}\n`;
+    } else {
+      s += 'No bytes were written.\n';
+    }
+    for (const n of result.notes) s += `note: ${n}\n`;
+    s += '\nDouble checking the fixed image now...\n';
+    s += humanReport(result.after);
+    io.out(s);
+  }
+  return checkExitCode(result.after);
 }

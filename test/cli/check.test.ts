@@ -1,0 +1,91 @@
+// qzs check as users run it (the built CLI: npm run build:cli first).
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBases, CORPUS, makeCorrupt, type BaseName } from '../helpers/corrupt-corpus';
+import { qzs } from '../helpers/cli';
+import { qemuImgStatus, tmpDir, type TmpDir } from '../helpers/qemu';
+
+let dir: TmpDir;
+let bases: Record<BaseName, string>;
+
+beforeAll(() => {
+  dir = tmpDir('qzs-cli-check-');
+  bases = buildBases(dir.path);
+});
+afterAll(() => dir.cleanup());
+
+function corrupt(name: string): { path: string; at: number } {
+  const c = CORPUS.find((x) => x.name === name);
+  if (!c) throw new Error(`no corpus case ${name}`);
+  const path = dir.file(`${name}.qcow2`);
+  return { path, at: makeCorrupt(c, bases, path) };
+}
+
+describe('qzs check', () => {
+  it('exit 0 and qemu-img ImageCheck keys with qemu-img values on a clean image', () => {
+    const r = qzs(['check', '--json', bases.plain]);
+    expect(r.status).toBe(0);
+    const ours = JSON.parse(r.stdout) as Record<string, unknown>;
+    const q = JSON.parse(qemuImgStatus(['check', '--output=json', bases.plain]).stdout) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(q)) if (k !== 'filename') expect([k, ours[k]]).toEqual([k, v]);
+    expect(ours.findings).toEqual([]);
+    expect(ours.leaks).toBe(0);
+  });
+
+  it('exit 2 for corruptions, 3 for leaks only, 1 when the check cannot complete, 63 for a non-qcow2 file', () => {
+    expect(qzs(['check', corrupt('refcount-too-low').path]).status).toBe(2);
+    expect(qzs(['check', corrupt('leaked-cluster').path]).status).toBe(3);
+    expect(qzs(['check', corrupt('reftable-entry-unaligned').path]).status).toBe(1);
+    const bad = corrupt('bad-magic');
+    const r = qzs(['check', '--json', bad.path]);
+    expect(r.status).toBe(63);
+    const j = JSON.parse(r.stdout) as { openable: boolean; findings: { id: string; offset: number }[] };
+    expect(j.openable).toBe(false);
+    expect(j.findings[0]).toMatchObject({ id: 'header.magic', offset: 0 });
+  });
+
+  it('human output names the finding, its offset and the fix; no progress when stderr is not a terminal', () => {
+    const { path, at } = corrupt('l2-reserved-bits');
+    const r = qzs(['check', path]);
+    expect(r.stdout).toContain(`l2.reserved-bits at offset ${at}`);
+    expect(r.stdout).toContain('fix: clear the reserved bits');
+    expect(r.stderr).toBe('');
+  });
+
+  it('-r all --output writes a repaired copy, leaves the image alone, and the copy passes qemu-img check', () => {
+    const { path } = corrupt('refcount-too-low');
+    const before = readFileSync(path);
+    const out = dir.file('fixed.qcow2');
+    const r = qzs(['check', '--json', '-r', 'all', '--output', out, path]);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout) as { 'corruptions-fixed': number; repair: { target: string; backup: null; changes: unknown[] } };
+    expect(j['corruptions-fixed']).toBe(2);
+    expect(j.repair.target).toBe(out);
+    expect(j.repair.backup).toBeNull();
+    expect(j.repair.changes.length).toBeGreaterThan(0);
+    expect(readFileSync(path).equals(before)).toBe(true);
+    expect(qemuImgStatus(['check', out]).status).toBe(0);
+    expect(qzs(['check', '-r', 'all', '--output', out, path]).status).toBe(1);
+  });
+
+  it('-r leaks --in-place writes a backup first, says where, and repairs the image', () => {
+    const { path } = corrupt('leaked-cluster');
+    const before = readFileSync(path);
+    const r = qzs(['check', '-r', 'leaks', '--in-place', path]);
+    expect(r.status).toBe(0);
+    const m = /Backup of the original written to (\S+)/.exec(r.stdout);
+    expect(m).not.toBeNull();
+    const backup = m?.[1] ?? '';
+    expect(existsSync(backup)).toBe(true);
+    expect(readFileSync(backup).equals(before)).toBe(true);
+    expect(readdirSync(dir.path).some((n) => n.startsWith('leaked-cluster.qcow2.backup-'))).toBe(true);
+    expect(qemuImgStatus(['check', path]).status).toBe(0);
+    expect(r.stdout).toContain('1 leaked clusters');
+  });
+
+  it('usage errors exit 2 with a message', () => {
+    expect(qzs(['check', '-r', 'some', bases.plain]).status).toBe(2);
+    expect(qzs(['check', '--in-place', bases.plain]).status).toBe(2);
+    expect(qzs(['check']).status).toBe(2);
+  });
+});

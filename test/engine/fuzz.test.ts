@@ -1,0 +1,143 @@
+// Seeded mutation fuzzing of openImage + check over valid images (zoned and not): no exception other
+// than Qcow2Error from openImage escapes, no image takes longer than a per-image bound, no read asks for
+// more than a bounded number of bytes (reads are where untrusted sizes would turn into allocations).
+// QZS_FUZZ_ITERATIONS / QZS_FUZZ_SEED / QZS_FUZZ_SECONDS raise the run (npm run fuzz).
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryByteSource } from '../../shared/qcow2/byte-source';
+import { checkImage } from '../../shared/qcow2/check';
+import { Qcow2Error } from '../../shared/qcow2/findings';
+import { openImage } from '../../shared/qcow2/image';
+import { qemuImg, qemuIo, tmpDir, type TmpDir } from '../helpers/qemu';
+
+const ITERATIONS = Number(process.env.QZS_FUZZ_ITERATIONS ?? 3000);
+const SEED = Number(process.env.QZS_FUZZ_SEED ?? 20240929);
+const SECONDS = Number(process.env.QZS_FUZZ_SECONDS ?? 40);
+const PER_IMAGE_MS = 3000;
+const MAX_READ = 64 * 1024 * 1024;
+
+/** mulberry32: small, fast, reproducible. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class BoundedSource extends MemoryByteSource {
+  maxAsked = 0;
+  override async read(offset: number, length: number): Promise<Uint8Array> {
+    if (length > this.maxAsked) this.maxAsked = length;
+    if (length > MAX_READ) throw new Error(`read of ${length} bytes at ${offset}: beyond the ${MAX_READ}-byte bound`);
+    return super.read(offset, length);
+  }
+}
+
+const HEADER_FIELDS: [number, 1 | 4 | 8][] = [
+  [4, 4], [8, 8], [16, 4], [20, 4], [24, 8], [32, 4], [36, 4], [40, 8], [48, 8], [56, 4], [60, 4], [64, 8], [72, 8], [80, 8], [88, 8], [96, 4], [100, 4], [104, 1],
+];
+
+let dir: TmpDir;
+const bases: { name: string; bytes: Uint8Array }[] = [];
+
+beforeAll(() => {
+  dir = tmpDir('qzs-fuzz-');
+  const mk = (name: string, make: (p: string) => void) => {
+    const p = dir.file(`${name}.qcow2`);
+    make(p);
+    bases.push({ name, bytes: new Uint8Array(readFileSync(p)) });
+  };
+  mk('plain', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', p, '2M']); qemuIo(p, ['write -P 1 0 8k', 'write -P 2 1M 4k']); });
+  mk('snap', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', p, '2M']); qemuIo(p, ['write -P 1 0 8k']); qemuImg(['snapshot', '-c', 's', p]); qemuIo(p, ['write -P 3 0 4k']); });
+  mk('compressed', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', p + '.src', '1M']); qemuIo(p + '.src', ['write -P 1 0 16k']); qemuImg(['convert', '-c', '-O', 'qcow2', '-o', 'cluster_size=4096', p + '.src', p]); });
+  mk('extended', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'extended_l2=on,cluster_size=16k', p, '2M']); qemuIo(p, ['write -P 1 0 2k', 'write -P 2 64k 16k']); });
+  mk('refcount1', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'refcount_bits=1,cluster_size=4096', p, '1M']); qemuIo(p, ['write -P 1 0 4k']); });
+  mk('bitmap', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', p, '1M']); qemuImg(['bitmap', '--add', p, 'b']); qemuIo(p, ['write -P 1 0 4k']); });
+  bases.push({ name: 'zoned', bytes: new Uint8Array(readFileSync('/work/shared/reference/samples/sample-v8-fresh.qcow2')) });
+});
+afterAll(() => dir.cleanup());
+
+function interesting(r: () => number, size: number, fileSize: number): bigint {
+  const picks: bigint[] = [0n, 1n, 2n, 7n, 8n, 9n, 12n, 21n, 64n, 112n, 512n, 4096n, 65536n, 0x7fffffffn, 0xffffffffn, BigInt(fileSize), BigInt(fileSize + 512), 1n << 62n, 1n << 63n, (1n << 64n) - 1n, BigInt(Math.floor(r() * fileSize))];
+  const v = picks[Math.floor(r() * picks.length)];
+  return size === 8 ? v & ((1n << 64n) - 1n) : v & ((1n << BigInt(size * 8)) - 1n);
+}
+
+function put(b: Uint8Array, off: number, size: number, v: bigint): void {
+  for (let i = size - 1; i >= 0; i--) { b[off + i] = Number(v & 0xffn); v >>= 8n; }
+}
+
+/** Mutate `b` in place; returns the undo list. */
+function mutate(b: Uint8Array, r: () => number): [number, number][] {
+  const undo: [number, number][] = [];
+  const set = (off: number, v: number) => { if (off < b.length) { undo.push([off, b[off]]); b[off] = v; } };
+  const n = 1 + Math.floor(r() * 3);
+  for (let m = 0; m < n; m++) {
+    const kind = Math.floor(r() * 5);
+    if (kind === 0) {
+      const [off, size] = HEADER_FIELDS[Math.floor(r() * HEADER_FIELDS.length)];
+      const tmp = new Uint8Array(size);
+      put(tmp, 0, size, interesting(r, size, b.length));
+      tmp.forEach((v, i) => set(off + i, v));
+    } else if (kind === 1) {
+      set(Math.floor(r() * Math.min(b.length, 4096)), Math.floor(r() * 256));
+    } else if (kind === 2) {
+      // an 8-byte table slot in the metadata clusters near the front
+      const off = Math.floor((r() * Math.min(b.length, 65536 * 8)) / 8) * 8;
+      const tmp = new Uint8Array(8);
+      put(tmp, 0, 8, interesting(r, 8, b.length));
+      tmp.forEach((v, i) => set(off + i, v));
+    } else if (kind === 3) {
+      const off = Math.floor(r() * b.length);
+      set(off, b[off] ^ (1 << Math.floor(r() * 8)));
+    } else {
+      // the extension area
+      const off = 104 + Math.floor(r() * 600);
+      set(off, Math.floor(r() * 256));
+    }
+  }
+  return undo;
+}
+
+describe('fuzz: openImage + check on mutated images', () => {
+  it(`${ITERATIONS} seeded mutations (seed ${SEED}) neither throw nor hang`, async () => {
+    const r = rng(SEED);
+    const deadline = Date.now() + SECONDS * 1000;
+    let done = 0;
+    let opened = 0;
+    let slowest = 0;
+    for (let it = 0; it < ITERATIONS && Date.now() < deadline; it++) {
+      const base = bases[it % bases.length];
+      const undo = mutate(base.bytes, r);
+      const src = new BoundedSource(base.bytes, `${base.name}#${it}`);
+      const t0 = Date.now();
+      const signal = { get aborted() { return Date.now() - t0 > PER_IMAGE_MS; } };
+      try {
+        try {
+          await openImage(src);
+          opened++;
+        } catch (e) {
+          if (!(e instanceof Qcow2Error)) throw e;
+        }
+        const report = await checkImage(src, { signal, maxClusters: 1 << 20 });
+        expect(report.findings.length).toBeLessThan(5000);
+      } catch (e) {
+        const detail = `iteration ${it} (${base.name}, seed ${SEED}), bytes changed: ${JSON.stringify(undo.map(([o]) => [o, base.bytes[o]]))}`;
+        throw new Error(`${(e as Error).name}: ${(e as Error).message}\n${detail}\n${(e as Error).stack ?? ''}`);
+      } finally {
+        slowest = Math.max(slowest, Date.now() - t0);
+        for (let i = undo.length - 1; i >= 0; i--) base.bytes[undo[i][0]] = undo[i][1];
+      }
+      done++;
+    }
+    expect(done).toBeGreaterThanOrEqual(Math.min(ITERATIONS, 1000));
+    expect(opened).toBeGreaterThan(done / 10);
+    expect(slowest).toBeLessThan(PER_IMAGE_MS);
+    expect(process.memoryUsage().rss).toBeLessThan(2 * 1024 ** 3);
+    console.log(`fuzz: ${done} images, ${opened} opened, slowest ${slowest} ms`);
+  }, (SECONDS + 60) * 1000);
+});

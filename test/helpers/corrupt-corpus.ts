@@ -1,0 +1,244 @@
+// A corpus of corrupt images, one per finding kind: each is a small byte patch on a fresh image made by
+// qemu-img/qemu-io (or on a copy of a reference zoned sample). The layout is read here with plain
+// DataView reads, independently of the engine, so the expected offsets do not come from the code under test.
+import { copyFileSync, chmodSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { qemuImg, qemuIo } from './qemu';
+
+export type BaseName = 'plain' | 'small' | 'snap' | 'compressed' | 'bitmap' | 'zoned' | 'v2';
+
+export const ZONED_SAMPLE = '/work/shared/reference/samples/sample-v8-mixed.qcow2';
+
+/** Build the base images once into `dir`; returns their paths. */
+export function buildBases(dir: string): Record<BaseName, string> {
+  const p = (n: string) => join(dir, n);
+  qemuImg(['create', '-q', '-f', 'qcow2', p('plain.qcow2'), '4M']);
+  qemuIo(p('plain.qcow2'), ['write -P 0x11 0 64k', 'write -P 0x22 1M 64k']);
+  qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', p('small.qcow2'), '1M']);
+  qemuIo(p('small.qcow2'), ['write -P 0x11 0 4k']);
+  qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'compat=0.10', p('v2.qcow2'), '4M']);
+  qemuIo(p('v2.qcow2'), ['write -P 0x11 0 64k']);
+  copyFileSync(p('plain.qcow2'), p('snap.qcow2'));
+  qemuImg(['snapshot', '-c', 's1', p('snap.qcow2')]);
+  qemuIo(p('snap.qcow2'), ['write -P 0x33 0 64k', 'write -P 0x44 2M 64k']);
+  qemuImg(['convert', '-c', '-O', 'qcow2', p('plain.qcow2'), p('compressed.qcow2')]);
+  qemuImg(['create', '-q', '-f', 'qcow2', p('bitmap.qcow2'), '4M']);
+  qemuImg(['bitmap', '--add', p('bitmap.qcow2'), 'b0']);
+  qemuIo(p('bitmap.qcow2'), ['write -P 0x55 0 64k']);
+  copyFileSync(ZONED_SAMPLE, p('zoned.qcow2'));
+  chmodSync(p('zoned.qcow2'), 0o644);
+  return {
+    plain: p('plain.qcow2'), small: p('small.qcow2'), snap: p('snap.qcow2'), compressed: p('compressed.qcow2'),
+    bitmap: p('bitmap.qcow2'), zoned: p('zoned.qcow2'), v2: p('v2.qcow2'),
+  };
+}
+
+/** Byte-level access to a copy being corrupted. */
+export class Patcher {
+  bytes: Uint8Array;
+  constructor(readonly path: string) {
+    this.bytes = new Uint8Array(readFileSync(path));
+  }
+  private dv(): DataView {
+    return new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+  }
+  u8(off: number): number { return this.bytes[off]; }
+  u16(off: number): number { return this.dv().getUint16(off); }
+  u32(off: number): number { return this.dv().getUint32(off); }
+  u64(off: number): bigint { return this.dv().getBigUint64(off); }
+  num64(off: number): number { return Number(this.u64(off)); }
+  set8(off: number, v: number): void { this.bytes[off] = v; }
+  set32(off: number, v: number): void { this.dv().setUint32(off, v); }
+  set64(off: number, v: bigint | number): void { this.dv().setBigUint64(off, BigInt(v)); }
+  set16(off: number, v: number): void { this.dv().setUint16(off, v); }
+  save(): void { writeFileSync(this.path, this.bytes); }
+
+  get clusterSize(): number { return 2 ** this.u32(20); }
+  get l1Offset(): number { return this.num64(40); }
+  get reftableOffset(): number { return this.num64(48); }
+  get headerLength(): number { return this.u32(4) === 3 ? this.u32(100) : 72; }
+  /** Offset of the first refcount block. */
+  get refblockOffset(): number { return Number(this.u64(this.reftableOffset) & ~0x1ffn); }
+  /** L2 table of L1 entry i. */
+  l2Offset(i = 0): number { return Number(this.u64(this.l1Offset + 8 * i) & 0x00ff_ffff_ffff_fe00n); }
+  /** File offset of the L2 entry mapping guest cluster `g` (through L1 entry 0). */
+  l2EntryOffset(g = 0): number { return this.l2Offset(0) + 8 * g; }
+  /** Host offset of the data of guest cluster g. */
+  dataOffset(g = 0): number { return Number(this.u64(this.l2EntryOffset(g)) & 0x00ff_ffff_ffff_fe00n); }
+  /** Offset of the 16-bit refcount of cluster k (refcount_bits 16, first refblock). */
+  refcountOffset(k: number): number { return this.refblockOffset + 2 * k; }
+  /** The zoned extension's data offset (0 when absent). */
+  zonedExtData(): number {
+    let off = this.headerLength;
+    while (off + 8 <= this.clusterSize) {
+      const magic = this.u32(off);
+      const len = this.u32(off + 4);
+      if (magic === 0) return 0;
+      if (magic === 0x007a6264) return off + 8;
+      off += 8 + Math.ceil(len / 8) * 8;
+    }
+    return 0;
+  }
+  /** Offset of the extension with `magic` (its 8-byte header). */
+  extensionOffset(magic: number): number {
+    let off = this.headerLength;
+    while (off + 8 <= this.clusterSize) {
+      const m = this.u32(off);
+      if (m === magic) return off;
+      if (m === 0) return -1;
+      off += 8 + Math.ceil(this.u32(off + 4) / 8) * 8;
+    }
+    return -1;
+  }
+}
+
+/** What stock qemu-img does with the corrupted image. */
+export type QemuView =
+  /** qemu-img check sees it: our corruptions and leaks must equal its counts. */
+  | 'same-counts'
+  /** qemu-img info refuses to open the image: we must report an error finding at the field. */
+  | 'refuses'
+  /** qemu-img check cannot complete (exit 1); neither can we. */
+  | 'check-fails'
+  /** Beyond qemu-img (zoned findings, warnings): only our finding is asserted. */
+  | 'ours';
+
+export interface CorruptCase {
+  name: string;
+  base: BaseName;
+  /** Corrupt the copy; returns the offset the finding must point at. */
+  patch: (p: Patcher) => number;
+  id: string;
+  severity: 'error' | 'warning' | 'info';
+  qemu: QemuView;
+  /** After our `check -r all` the image is clean for qemu-img check (and for us). */
+  repairs?: boolean;
+  /** Our exit code for a plain check. */
+  exit?: number;
+}
+
+const ZEXT = {
+  // v8 layout offsets within the extension data (ZONED-FORMAT.md 2.1)
+  capacity: 12, nrZones: 24, metaSize: 40, metaOffset: 48,
+};
+
+export const CORPUS: CorruptCase[] = [
+  // ---- header: images stock qemu-img cannot open at all
+  { name: 'bad-magic', base: 'plain', id: 'header.magic', severity: 'error', qemu: 'refuses', exit: 63, patch: (p) => { p.set8(3, 0xfa); return 0; } },
+  { name: 'bad-version', base: 'plain', id: 'header.version', severity: 'error', qemu: 'refuses', exit: 63, patch: (p) => { p.set32(4, 4); return 4; } },
+  { name: 'cluster-bits', base: 'plain', id: 'header.cluster_bits', severity: 'error', qemu: 'refuses', exit: 63, patch: (p) => { p.set32(20, 30); return 20; } },
+  { name: 'header-length-short', base: 'plain', id: 'header.header_length', severity: 'error', qemu: 'refuses', exit: 63, patch: (p) => { p.set32(100, 96); return 100; } },
+  { name: 'refcount-order', base: 'plain', id: 'header.refcount_order', severity: 'error', qemu: 'refuses', patch: (p) => { p.set32(96, 7); return 96; } },
+  { name: 'compression-type-without-bit', base: 'plain', id: 'header.compression_type', severity: 'error', qemu: 'refuses', patch: (p) => { p.set8(104, 1); return 104; } },
+  { name: 'compression-bit-without-type', base: 'plain', id: 'header.compression-bit', severity: 'error', qemu: 'refuses', patch: (p) => { p.set64(72, p.u64(72) | 8n); return 72; } },
+  { name: 'l1-offset-unaligned', base: 'plain', id: 'header.l1_table_offset', severity: 'error', qemu: 'refuses', patch: (p) => { p.set64(40, p.l1Offset + 512); return 40; } },
+  { name: 'reftable-offset-unaligned', base: 'plain', id: 'header.refcount_table_offset', severity: 'error', qemu: 'refuses', patch: (p) => { p.set64(48, p.reftableOffset + 512); return 48; } },
+  { name: 'l1-size-too-small', base: 'plain', id: 'header.l1_size', severity: 'error', qemu: 'refuses', patch: (p) => { p.set32(36, 0); return 36; } },
+  { name: 'backing-name-too-long', base: 'plain', id: 'header.backing_file_size', severity: 'error', qemu: 'refuses', patch: (p) => { p.set64(8, 1024); p.set32(16, 2000); return 16; } },
+  { name: 'unknown-incompatible-bit', base: 'plain', id: 'features.unknown-incompatible', severity: 'error', qemu: 'refuses', patch: (p) => { p.set64(72, p.u64(72) | (1n << 10n)); return 72; } },
+  { name: 'extension-overrun', base: 'plain', id: 'extension.overrun', severity: 'error', qemu: 'refuses', patch: (p) => { const o = p.headerLength; p.set32(o, 0x12345678); p.set32(o + 4, 0x100000); return o + 4; } },
+  { name: 'extended-l2-small-clusters', base: 'small', id: 'header.extended-l2-cluster-size', severity: 'error', qemu: 'refuses', patch: (p) => { p.set64(72, p.u64(72) | 16n); return 20; } },
+  { name: 'bitmaps-reserved', base: 'bitmap', id: 'extension.bitmaps-reserved', severity: 'error', qemu: 'refuses', patch: (p) => { const o = p.extensionOffset(0x23852875); p.set32(o + 12, 1); return o + 12; } },
+  // ---- header: openable, noticed by us only
+  {
+    name: 'duplicate-extension', base: 'plain', id: 'extension.duplicate', severity: 'error', qemu: 'ours',
+    patch: (p) => {
+      const o = p.headerLength;
+      p.bytes.fill(0, o, o + 512);
+      for (const at of [o, o + 16]) { p.set32(at, 0x12345678); p.set32(at + 4, 8); }
+      return o + 16;
+    },
+  },
+  { name: 'unknown-autoclear-bit', base: 'plain', id: 'features.unknown-autoclear', severity: 'warning', qemu: 'ours', repairs: true, patch: (p) => { p.set64(88, p.u64(88) | (1n << 7n)); return 88; } },
+  { name: 'dirty-bit', base: 'plain', id: 'features.dirty', severity: 'warning', qemu: 'same-counts', repairs: true, patch: (p) => { p.set64(72, p.u64(72) | 1n); return 72; } },
+  { name: 'corrupt-bit', base: 'plain', id: 'features.corrupt', severity: 'error', qemu: 'same-counts', repairs: true, patch: (p) => { p.set64(72, p.u64(72) | 2n); return 72; } },
+  // ---- metadata: what qemu-img check counts
+  {
+    name: 'leaked-cluster', base: 'plain', id: 'refcount.leak', severity: 'warning', qemu: 'same-counts', repairs: true, exit: 3,
+    patch: (p) => { const k = p.bytes.length / p.clusterSize; p.bytes = concat(p.bytes, new Uint8Array(p.clusterSize)); p.set16(p.refcountOffset(k), 1); return p.refcountOffset(k); },
+  },
+  { name: 'refcount-too-low', base: 'plain', id: 'refcount.too-low', severity: 'error', qemu: 'same-counts', repairs: true, exit: 2, patch: (p) => { const k = p.dataOffset(0) / p.clusterSize; p.set16(p.refcountOffset(k), 0); return p.refcountOffset(k); } },
+  { name: 'refcount-too-high', base: 'plain', id: 'refcount.leak', severity: 'warning', qemu: 'same-counts', repairs: true, exit: 2, patch: (p) => { const k = p.dataOffset(0) / p.clusterSize; p.set16(p.refcountOffset(k), 2); return p.refcountOffset(k); } },
+  { name: 'l1-reserved-bits', base: 'plain', id: 'l1.reserved-bits', severity: 'error', qemu: 'same-counts', repairs: true, exit: 2, patch: (p) => { p.set64(p.l1Offset, p.u64(p.l1Offset) | 2n); return p.l1Offset; } },
+  { name: 'l2-reserved-bits', base: 'plain', id: 'l2.reserved-bits', severity: 'error', qemu: 'same-counts', repairs: true, exit: 2, patch: (p) => { const o = p.l2EntryOffset(0); p.set64(o, p.u64(o) | (1n << 57n)); return o; } },
+  { name: 'l2-data-unaligned', base: 'plain', id: 'l2.unaligned', severity: 'error', qemu: 'same-counts', exit: 2, patch: (p) => { const o = p.l2EntryOffset(0); p.set64(o, p.u64(o) + 512n); return o; } },
+  { name: 'l1-l2-unaligned', base: 'plain', id: 'l1.unaligned', severity: 'error', qemu: 'same-counts', exit: 2, patch: (p) => { p.set64(p.l1Offset, p.u64(p.l1Offset) + 512n); return p.l1Offset; } },
+  { name: 'l2-table-past-eof', base: 'plain', id: 'refcount.past-eof', severity: 'error', qemu: 'same-counts', exit: 2, patch: (p) => { p.set64(p.l1Offset, (1n << 63n) | BigInt(p.bytes.length + 100 * p.clusterSize)); return p.l1Offset; } },
+  { name: 'data-past-eof', base: 'plain', id: 'refcount.past-eof', severity: 'error', qemu: 'same-counts', exit: 2, patch: (p) => { const o = p.l2EntryOffset(0); p.set64(o, (1n << 63n) | BigInt(p.bytes.length + 10 * p.clusterSize)); return o; } },
+  {
+    name: 'compressed-past-eof', base: 'compressed', id: 'refcount.past-eof', severity: 'error', qemu: 'same-counts', exit: 2,
+    patch: (p) => { const o = p.l2EntryOffset(0); const v = p.u64(o); const x = 62n - BigInt(p.u32(20) - 8); const mask = (1n << x) - 1n; p.set64(o, (v & ~mask) | BigInt(p.bytes.length + 4 * p.clusterSize)); return o; },
+  },
+  { name: 'compressed-copied', base: 'compressed', id: 'l2.compressed-copied', severity: 'error', qemu: 'same-counts', repairs: true, exit: 2, patch: (p) => { const o = p.l2EntryOffset(0); p.set64(o, p.u64(o) | (1n << 63n)); return o; } },
+  { name: 'l2-copied-clear', base: 'plain', id: 'l2.copied', severity: 'error', qemu: 'same-counts', repairs: true, exit: 2, patch: (p) => { const o = p.l2EntryOffset(0); p.set64(o, p.u64(o) & ~(1n << 63n)); return o; } },
+  { name: 'l1-copied-clear', base: 'plain', id: 'l1.copied', severity: 'error', qemu: 'same-counts', repairs: true, exit: 2, patch: (p) => { p.set64(p.l1Offset, p.u64(p.l1Offset) & ~(1n << 63n)); return p.l1Offset; } },
+  { name: 'l2-over-refblock', base: 'plain', id: 'overlap.metadata', severity: 'error', qemu: 'same-counts', exit: 2, patch: (p) => { p.set64(p.l1Offset, (1n << 63n) | BigInt(p.refblockOffset)); return p.l1Offset; } },
+  { name: 'reftable-entry-unaligned', base: 'plain', id: 'reftable.unaligned', severity: 'error', qemu: 'check-fails', exit: 1, patch: (p) => { p.set64(p.reftableOffset, p.u64(p.reftableOffset) + 512n); return p.reftableOffset; } },
+  { name: 'reftable-entry-past-eof', base: 'plain', id: 'reftable.past-eof', severity: 'error', qemu: 'same-counts', exit: 2, patch: (p) => { p.set64(p.reftableOffset + 8, BigInt(p.bytes.length + 50 * p.clusterSize)); return p.reftableOffset + 8; } },
+  {
+    name: 'snapshot-l1-unaligned', base: 'snap', id: 'snapshot.l1-unaligned', severity: 'error', qemu: 'same-counts', exit: 2,
+    patch: (p) => { const s = p.num64(64); p.set64(s, p.num64(s) + 512); return s; },
+  },
+  {
+    name: 'snapshot-extra-too-large', base: 'snap', id: 'snapshot.extra-data-size', severity: 'error', qemu: 'check-fails', exit: 1,
+    patch: (p) => { const s = p.num64(64); p.set32(s + 36, 2000); return s + 36; },
+  },
+  {
+    name: 'bitmap-entry-reserved', base: 'bitmap', id: 'bitmaps.entry-invalid', severity: 'error', qemu: 'ours', exit: 2,
+    patch: (p) => { const o = p.extensionOffset(0x23852875); const dir = p.num64(o + 8 + 16); const table = p.num64(dir); p.set64(table, p.u64(table) | 2n); return table; },
+  },
+  // ---- zoned (patched on a copy of the v8 reference sample)
+  { name: 'zoned-nr-zones', base: 'zoned', id: 'zoned.nr-zones', severity: 'error', qemu: 'ours', exit: 2, patch: (p) => { const d = p.zonedExtData(); p.set32(d + ZEXT.nrZones, 12); return d + ZEXT.nrZones; } },
+  { name: 'zoned-zonedmeta-size', base: 'zoned', id: 'zoned.zonedmeta-size', severity: 'warning', qemu: 'ours', patch: (p) => { const d = p.zonedExtData(); p.set64(d + ZEXT.metaSize, 88); return d + ZEXT.metaSize; } },
+  { name: 'zoned-capacity', base: 'zoned', id: 'zoned.capacity-exceeds-size', severity: 'error', qemu: 'ours', exit: 2, patch: (p) => { const d = p.zonedExtData(); p.set64(d + ZEXT.capacity, 8 << 20); return d + ZEXT.capacity; } },
+  {
+    name: 'zoned-wp-out-of-range', base: 'zoned', id: 'zoned.wp-out-of-range', severity: 'error', qemu: 'ours', exit: 2,
+    patch: (p) => { const m = p.num64(p.zonedExtData() + ZEXT.metaOffset); new DataView(p.bytes.buffer).setBigUint64(m + 8 * 5, 30n << 20n, true); return m + 40; },
+  },
+  {
+    name: 'zoned-conventional-wp', base: 'zoned', id: 'zoned.conventional-wp', severity: 'warning', qemu: 'ours',
+    patch: (p) => { const m = p.num64(p.zonedExtData() + ZEXT.metaOffset); new DataView(p.bytes.buffer).setBigUint64(m + 8, 4n << 20n, true); return m + 8; },
+  },
+  {
+    name: 'zoned-data-beyond-wp', base: 'zoned', id: 'zoned.data-beyond-wp', severity: 'warning', qemu: 'ours',
+    // zone 4 (16 MiB) holds 3 MiB of data; rewind its write pointer to the zone start
+    patch: (p) => { const m = p.num64(p.zonedExtData() + ZEXT.metaOffset); new DataView(p.bytes.buffer).setBigUint64(m + 8 * 4, 16n << 20n, true); return p.l2EntryOffset((16 << 20) / p.clusterSize); },
+  },
+  { name: 'zoned-extension-without-bit', base: 'zoned', id: 'zoned.extension-without-bit', severity: 'warning', qemu: 'ours', patch: (p) => { p.set64(72, p.u64(72) & ~32n); return 72; } },
+  { name: 'zoned-bit-without-extension', base: 'plain', id: 'zoned.bit-without-extension', severity: 'warning', qemu: 'ours', patch: (p) => { p.set64(72, p.u64(72) | 32n); return 72; } },
+  {
+    name: 'zoned-zonedmeta-over-l1', base: 'zoned', id: 'overlap.metadata', severity: 'error', qemu: 'ours', exit: 2,
+    patch: (p) => { const d = p.zonedExtData(); p.set64(d + ZEXT.metaOffset, p.l1Offset); return d + ZEXT.metaOffset; },
+  },
+];
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Copy `base` to `dest` and corrupt it; returns the expected finding offset. */
+export function makeCorrupt(c: CorruptCase, bases: Record<BaseName, string>, dest: string): number {
+  copyFileSync(bases[c.base], dest);
+  chmodSync(dest, 0o644);
+  const p = new Patcher(dest);
+  const at = c.patch(p);
+  p.save();
+  return at;
+}
+
+/** A copy of a zoned image that stock QEMU opens: incompatible bit 5 cleared (section 8 item 9). */
+export function stockCopy(path: string, dest: string): void {
+  copyFileSync(path, dest);
+  chmodSync(dest, 0o644);
+  const p = new Patcher(dest);
+  p.set64(72, p.u64(72) & ~32n);
+  p.save();
+}
+
+export function fileSize(path: string): number {
+  return statSync(path).size;
+}
+
