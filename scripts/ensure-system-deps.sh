@@ -8,6 +8,8 @@ command -v qemu-img >/dev/null 2>&1 || missing+=(qemu-utils)
 command -v qemu-io >/dev/null 2>&1 || { [[ " ${missing[*]-} " == *" qemu-utils "* ]] || missing+=(qemu-utils); }
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v xvfb-run >/dev/null 2>&1 || missing+=(xvfb)
+# filefrag (e2fsprogs) tells where a host file has data and holes, as qemu-img map asks the file system.
+command -v filefrag >/dev/null 2>&1 || [ -x /usr/sbin/filefrag ] || missing+=(e2fsprogs)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "ensure-system-deps: installing ${missing[*]} with apt-get" >&2
