@@ -1,0 +1,328 @@
+// The zone state machine of a host-managed zoned qcow2 image (ZONED-FORMAT.md section 4, section 8 item 6,
+// section 9 "We do"). Pure: a ZoneState is immutable; plan(op) either throws a typed zone error (and
+// nothing changes) or returns the next state plus the effects the device must carry out, in this order:
+// persist the write pointers, then the data I/O (QEMU v8+ order), then frees.
+//
+// Only write pointers are persisted. Empty, closed and full derive from them; implicit and explicit open
+// exist only in memory while an image is open, so ZoneState.fromWritePointers() starts with every
+// partially written zone closed, as QEMU does after a reopen.
+import { Qcow2Error } from './findings';
+import type { ZoneCondition, ZoneInfo } from './zoned-types';
+
+export interface ZoneGeometry {
+  /** Virtual disk size in bytes. */
+  deviceSize: number;
+  zoneSize: number;
+  zoneCapacity: number;
+  nrZones: number;
+  conventionalZones: number;
+  /** Effective limits (after the clamps of section 5.1); 0 = no limit. */
+  maxOpenZones: number;
+  maxActiveZones: number;
+  /** 0 means every append fails (as in the seed revision). */
+  maxAppendBytes: number;
+}
+
+export type ZoneOp =
+  | { op: 'open' | 'close' | 'finish' | 'reset'; zone: number }
+  | { op: 'reset-all' }
+  | { op: 'append'; zone: number; length: number }
+  | { op: 'write'; offset: number; length: number };
+
+export interface ZoneEffects {
+  /** Write pointers to persist, before any data I/O. */
+  wpUpdates: { zone: number; wp: number }[];
+  /** Guest range that receives the data of a write or append. */
+  data: { offset: number; length: number } | null;
+  /** Guest ranges whose clusters are freed (reset). */
+  free: { offset: number; length: number }[];
+  /** Zones closed implicitly to make room for this operation (least recently written first). */
+  implicitlyClosed: number[];
+}
+
+export interface ZonePlan {
+  next: ZoneState;
+  effects: ZoneEffects;
+  /** Where the data landed (write/append: the write pointer before the operation), else null. */
+  offset: number | null;
+}
+
+export type ZoneErrorKind =
+  | 'out-of-range'
+  | 'conventional'
+  | 'crosses-zone'
+  | 'not-at-write-pointer'
+  | 'zone-full'
+  | 'past-capacity'
+  | 'unaligned'
+  | 'append-too-large'
+  | 'open-limit'
+  | 'active-limit'
+  | 'invalid-length';
+
+export const ZONE_BLOCK = 512;
+
+interface Draft {
+  wps: number[];
+  explicit: Set<number>;
+  /** Implicitly open zones, most recently written first. */
+  mru: number[];
+  closedImplicitly: number[];
+}
+
+export class ZoneState {
+  private constructor(
+    readonly geometry: ZoneGeometry,
+    private readonly wps: readonly number[],
+    private readonly explicit: ReadonlySet<number>,
+    private readonly mru: readonly number[],
+  ) {}
+
+  /** The state of a freshly opened image: only write pointers, no open zones. */
+  static fromWritePointers(geometry: ZoneGeometry, wps: readonly number[]): ZoneState {
+    if (wps.length !== geometry.nrZones) {
+      throw new Qcow2Error({ code: 'invalid-argument', message: `${wps.length} write pointers for ${geometry.nrZones} zones` });
+    }
+    return new ZoneState(geometry, [...wps], new Set(), []);
+  }
+
+  zoneStart(i: number): number { return i * this.geometry.zoneSize; }
+  zoneLength(i: number): number { return Math.min(this.geometry.zoneSize, this.geometry.deviceSize - this.zoneStart(i)); }
+  /** Writable bytes: the capacity, cut to the zone's length for a short last zone. */
+  zoneCapacity(i: number): number { return Math.min(this.geometry.zoneCapacity, this.zoneLength(i)); }
+  isConventional(i: number): boolean { return i < this.geometry.conventionalZones; }
+  writePointer(i: number): number { return this.wps[i]; }
+
+  condition(i: number): ZoneCondition {
+    return conditionOf(this.geometry, this.draft(), i);
+  }
+
+  /** The zone report: capacity is the real one (section 9 item 9); conventional write pointers = start. */
+  zones(): ZoneInfo[] {
+    const out: ZoneInfo[] = [];
+    for (let i = 0; i < this.geometry.nrZones; i++) {
+      const conv = this.isConventional(i);
+      out.push({
+        index: i, start: this.zoneStart(i), length: this.zoneLength(i), capacity: this.zoneCapacity(i),
+        wp: conv ? this.zoneStart(i) : this.wps[i], type: conv ? 'conventional' : 'sequential', condition: this.condition(i),
+      });
+    }
+    return out;
+  }
+
+  counts(): { open: number; explicitOpen: number; implicitOpen: number; closed: number; active: number } {
+    const d = this.draft();
+    const active = activeCount(this.geometry, d);
+    return { open: d.explicit.size + d.mru.length, explicitOpen: d.explicit.size, implicitOpen: d.mru.length, closed: active - d.explicit.size - d.mru.length, active };
+  }
+
+  /** Plan an operation. Throws a Qcow2Error with code 'zone-error' when it is illegal; nothing changes then. */
+  plan(op: ZoneOp): ZonePlan {
+    const d = this.draft();
+    const effects: ZoneEffects = { wpUpdates: [], data: null, free: [], implicitlyClosed: d.closedImplicitly };
+    let offset: number | null = null;
+    switch (op.op) {
+      case 'write':
+        offset = this.planWrite(d, op.offset, op.length, effects, 'write');
+        break;
+      case 'append': {
+        const i = this.zoneIndex(op.zone, 'append');
+        if (this.isConventional(i)) throw this.err('conventional', 'append', i, `zone append needs a sequential zone; zone ${i} is conventional`);
+        if (!Number.isSafeInteger(op.length) || op.length <= 0) throw this.err('invalid-length', 'append', i, `append length ${op.length} is not a positive number of bytes`, { length: op.length });
+        if (op.length % ZONE_BLOCK !== 0) throw this.err('unaligned', 'append', i, `append length ${op.length} is not a multiple of ${ZONE_BLOCK} bytes`, { length: op.length });
+        const max = this.geometry.maxAppendBytes;
+        if (op.length > max) {
+          throw this.err('append-too-large', 'append', i, `append of ${op.length} bytes exceeds max_append_bytes ${max}${max === 0 ? ' (0: every append fails)' : ''}`, { length: op.length, limit: max });
+        }
+        offset = this.planWrite(d, d.wps[i], op.length, effects, 'append');
+        break;
+      }
+      case 'open': this.planOpen(d, this.zoneIndex(op.zone, 'open')); break;
+      case 'close': this.planClose(d, this.zoneIndex(op.zone, 'close')); break;
+      case 'finish': this.planFinish(d, this.zoneIndex(op.zone, 'finish'), effects); break;
+      case 'reset': this.planReset(d, this.zoneIndex(op.zone, 'reset'), effects, 'reset'); break;
+      case 'reset-all':
+        for (let i = this.geometry.conventionalZones; i < this.geometry.nrZones; i++) this.planReset(d, i, effects, 'reset-all');
+        break;
+    }
+    return { next: new ZoneState(this.geometry, d.wps, d.explicit, d.mru), effects, offset };
+  }
+
+  // ---- operations ----
+
+  private planWrite(d: Draft, off: number, len: number, effects: ZoneEffects, op: 'write' | 'append'): number {
+    const g = this.geometry;
+    if (!Number.isSafeInteger(off) || !Number.isSafeInteger(len) || off < 0 || len <= 0 || off + len > g.deviceSize) {
+      throw new Qcow2Error({ code: 'zone-error', message: `${op} of ${len} bytes at ${off} is outside the device (${g.deviceSize} bytes) or empty`, details: { kind: len <= 0 ? 'invalid-length' : 'out-of-range', op, offset: off, length: len, deviceSize: g.deviceSize } });
+    }
+    const i = Math.floor(off / g.zoneSize);
+    if (this.isConventional(i)) {
+      const convEnd = g.conventionalZones * g.zoneSize;
+      if (off + len > convEnd) {
+        throw this.err('crosses-zone', op, i, `write of ${len} bytes at ${off} starts in conventional zone ${i} and runs into sequential zone ${g.conventionalZones} at ${convEnd}`, { offset: off, length: len, boundary: convEnd });
+      }
+      effects.data = { offset: off, length: len };
+      return off;
+    }
+    const start = this.zoneStart(i);
+    const cap = this.zoneCapacity(i);
+    const cond = conditionOf(g, d, i);
+    const wp = d.wps[i];
+    if (cond === 'full') throw this.err('zone-full', op, i, `zone ${i} is full (write pointer ${wp}, capacity ${cap})`, { offset: off, length: len, wp, capacity: cap });
+    if (off !== wp) throw this.err('not-at-write-pointer', op, i, `write at ${off} is not at the write pointer ${wp} of zone ${i}`, { offset: off, length: len, wp });
+    if (off + len > start + cap) {
+      throw this.err('past-capacity', op, i, `${op} of ${len} bytes at ${off} ends at ${off + len}, past the capacity of zone ${i} (${cap} bytes from ${start}: ${start + cap - off} bytes left)`, { offset: off, length: len, wp, capacity: cap, remaining: start + cap - off });
+    }
+    if (len % ZONE_BLOCK !== 0) throw this.err('unaligned', op, i, `${op} length ${len} is not a multiple of ${ZONE_BLOCK} bytes`, { offset: off, length: len });
+    if (cond === 'empty') {
+      this.needActive(d, i, op);
+      this.needOpenSlot(d, i, op);
+    } else if (cond === 'closed') {
+      this.needOpenSlot(d, i, op);
+    }
+    const newWp = off + len;
+    d.wps[i] = newWp;
+    removeFrom(d, i, cond === 'explicit-open' && newWp < start + cap);
+    if (newWp < start + cap && cond !== 'explicit-open') d.mru.unshift(i);
+    effects.wpUpdates.push({ zone: i, wp: newWp });
+    effects.data = { offset: off, length: len };
+    return off;
+  }
+
+  private planOpen(d: Draft, i: number): void {
+    if (this.isConventional(i)) throw this.err('conventional', 'open', i, `zone ${i} is conventional: it cannot be opened`);
+    const cond = conditionOf(this.geometry, d, i);
+    switch (cond) {
+      case 'empty':
+        this.needActive(d, i, 'open');
+        this.needOpenSlot(d, i, 'open');
+        d.explicit.add(i);
+        return;
+      case 'closed':
+        this.needOpenSlot(d, i, 'open');
+        d.explicit.add(i);
+        return;
+      case 'implicit-open':
+        d.mru.splice(d.mru.indexOf(i), 1);
+        d.explicit.add(i);
+        return;
+      default:
+        // explicit-open and full: no-op (section 9 items 1 and 2).
+        return;
+    }
+  }
+
+  private planClose(d: Draft, i: number): void {
+    if (this.isConventional(i)) throw this.err('conventional', 'close', i, `zone ${i} is conventional: it cannot be closed`);
+    removeFrom(d, i, false);
+  }
+
+  private planFinish(d: Draft, i: number, effects: ZoneEffects): void {
+    if (this.isConventional(i)) throw this.err('conventional', 'finish', i, `zone ${i} is conventional: it cannot be finished`);
+    const cond = conditionOf(this.geometry, d, i);
+    if (cond === 'full') return;
+    if (cond === 'empty') this.needActive(d, i, 'finish');
+    else if (cond === 'closed') this.needOpenSlot(d, i, 'finish');
+    removeFrom(d, i, false);
+    // As QEMU: start + zone_size, so that QEMU reads the zone as full (section 8 item 6).
+    const wp = this.zoneStart(i) + this.geometry.zoneSize;
+    d.wps[i] = wp;
+    effects.wpUpdates.push({ zone: i, wp });
+  }
+
+  private planReset(d: Draft, i: number, effects: ZoneEffects, op: 'reset' | 'reset-all'): void {
+    if (this.isConventional(i)) throw this.err('conventional', op, i, `zone ${i} is conventional: it has no write pointer to reset`);
+    if (conditionOf(this.geometry, d, i) === 'empty') return;
+    removeFrom(d, i, false);
+    d.wps[i] = this.zoneStart(i);
+    effects.wpUpdates.push({ zone: i, wp: d.wps[i] });
+    effects.free.push({ offset: this.zoneStart(i), length: this.zoneLength(i) });
+  }
+
+  // ---- resources (section 4; section 9 items 3-5) ----
+
+  private needActive(d: Draft, i: number, op: string): void {
+    const max = this.geometry.maxActiveZones;
+    const active = activeCount(this.geometry, d);
+    if (max !== 0 && active >= max) {
+      throw this.err('active-limit', op, i, `zone ${i} needs an active zone resource: ${active} of max_active_zones ${max} zones are active (open or closed)`, { limit: max, active });
+    }
+  }
+
+  /** Room for one more open zone, closing the least recently written implicitly open zone if need be. */
+  private needOpenSlot(d: Draft, i: number, op: string): void {
+    const max = this.geometry.maxOpenZones;
+    const open = d.explicit.size + d.mru.length;
+    if (max === 0 || open < max) return;
+    const maxActive = this.geometry.maxActiveZones;
+    const active = activeCount(this.geometry, d);
+    const canActivate = maxActive === 0 || active < maxActive;
+    if (d.mru.length > 0 && canActivate) {
+      const victim = d.mru.pop() as number;
+      d.closedImplicitly.push(victim);
+      return;
+    }
+    const why = d.mru.length === 0
+      ? `every open zone is explicitly open (${d.explicit.size})`
+      : `closing an implicitly open zone would leave ${active} of max_active_zones ${maxActive} zones active`;
+    throw this.err('open-limit', op, i, `zone ${i} needs an open zone resource: ${open} of max_open_zones ${max} zones are open and ${why}`, { limit: max, open, active, maxActiveZones: maxActive });
+  }
+
+  // ---- helpers ----
+
+  private zoneIndex(z: number, op: string): number {
+    if (!Number.isSafeInteger(z) || z < 0 || z >= this.geometry.nrZones) {
+      throw new Qcow2Error({ code: 'zone-error', message: `${op}: zone ${z} does not exist (the device has ${this.geometry.nrZones} zones, 0-${this.geometry.nrZones - 1})`, details: { kind: 'out-of-range', op, zone: z, nrZones: this.geometry.nrZones } });
+    }
+    return z;
+  }
+
+  private draft(): Draft {
+    return { wps: [...this.wps], explicit: new Set(this.explicit), mru: [...this.mru], closedImplicitly: [] };
+  }
+
+  /** A zone error naming the zone, its state, the counts, and the numbers in `extra`. */
+  private err(kind: ZoneErrorKind, op: string, i: number, message: string, extra: Record<string, number> = {}): Qcow2Error {
+    // The state as it was before this operation began (the draft may already hold a tentative change).
+    const cond = this.condition(i);
+    return new Qcow2Error({
+      code: 'zone-error',
+      message: `${op} zone ${i} (${cond}): ${message}`,
+      details: {
+        kind, op, zone: i, condition: cond, start: this.zoneStart(i), wp: this.wps[i],
+        openZones: this.explicit.size + this.mru.length, activeZones: activeCount(this.geometry, this.draft()),
+        maxOpenZones: this.geometry.maxOpenZones, maxActiveZones: this.geometry.maxActiveZones, ...extra,
+      },
+    });
+  }
+}
+
+function conditionOf(g: ZoneGeometry, d: Draft, i: number): ZoneCondition {
+  if (i < g.conventionalZones) return 'not-wp';
+  if (d.explicit.has(i)) return 'explicit-open';
+  if (d.mru.includes(i)) return 'implicit-open';
+  const start = i * g.zoneSize;
+  const cap = Math.min(g.zoneCapacity, Math.min(g.zoneSize, g.deviceSize - start));
+  const wp = d.wps[i];
+  if (wp === start) return 'empty';
+  if (wp >= start + cap) return 'full';
+  if (wp > start) return 'closed';
+  return 'not-wp';
+}
+
+/** Open (explicit or implicit) and closed zones; full and empty zones are never active (section 9 item 7). */
+function activeCount(g: ZoneGeometry, d: Draft): number {
+  let n = 0;
+  for (let i = g.conventionalZones; i < g.nrZones; i++) {
+    const c = conditionOf(g, d, i);
+    if (c === 'explicit-open' || c === 'implicit-open' || c === 'closed') n++;
+  }
+  return n;
+}
+
+/** Take zone i out of the open lists (keepExplicit: an explicitly open zone that stays open). */
+function removeFrom(d: Draft, i: number, keepExplicit: boolean): void {
+  if (!keepExplicit) d.explicit.delete(i);
+  const k = d.mru.indexOf(i);
+  if (k >= 0) d.mru.splice(k, 1);
+}
