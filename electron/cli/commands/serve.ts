@@ -1,7 +1,81 @@
-// Placeholder until the serve command lands (it is being written now); exits as a usage error.
-import type { CliIo } from '../io';
+// qzs serve [--port N] [--create-dir DIR] [IMAGE…]: the desktop UI in a browser, for headless hosts (reach it
+// through an SSH tunnel) and for testing the whole UI in a real browser. Same handler table as Electron.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ELECTRON_ONLY } from '../../../shared/contract/channels';
+import { createHandlers } from '../../ipc/handlers';
+import { appEngine } from '../../ipc/app-engine';
+import { demoPathFor, ensureDemoImage, openDemoStates } from '../../ipc/demo-image';
+import { SessionStore } from '../../ipc/sessions';
+import { startServer } from '../../server/server';
+import { parse, UsageError, type CliIo } from '../io';
 
-export async function run(_argv: string[], io: CliIo): Promise<number> {
-  io.err('qzs serve: not available in this build yet\n');
-  return 2;
+const USAGE = 'qzs serve [--port N] [--create-dir DIR] [--demo] [IMAGE...]';
+const VERSION = '0.1.0';
+
+/** The built renderer: dist/renderer beside dist/cli (the bundle may sit in dist/cli or dist/cli/chunks). */
+export function findUiDir(): string | null {
+  if (process.env.QZS_UI_DIR) return resolve(process.env.QZS_UI_DIR);
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  for (const rel of ['../renderer', '../../renderer', '../../dist/renderer', '../../../dist/renderer']) {
+    const dir = resolve(here, rel);
+    if (existsSync(resolve(dir, 'index.html'))) return dir;
+  }
+  return null;
+}
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    port: { type: 'string' },
+    'create-dir': { type: 'string' },
+    demo: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (values.help) {
+    io.out(`usage: ${USAGE}\n\nServes the Qcow2 Zone Studio UI and engine on 127.0.0.1 behind a per-run token.\n` +
+      '  --port N          port to listen on (default: any free port)\n' +
+      '  --create-dir DIR  folder where the New Image wizard may create images (default: creation off)\n' +
+      '  --demo            also open the bundled demo (a zoned image made on first use in dist/demo)\n');
+    return 0;
+  }
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid port "${values.port}"\nusage: ${USAGE}`);
+  const uiDir = findUiDir();
+  if (!uiDir) {
+    io.err('qzs serve: the UI is not built: run `npm run build` first\n');
+    return 1;
+  }
+  const store = new SessionStore();
+  const createDir = values['create-dir'] === undefined ? undefined : resolve(values['create-dir']);
+  if (createDir && !existsSync(createDir)) throw new UsageError(`--create-dir ${createDir} does not exist`);
+  const table = createHandlers(store, { transport: 'http', version: VERSION, createDirectory: createDir }, await appEngine());
+  const paths = [...positionals];
+  if (values.demo) {
+    const demo = demoPathFor(uiDir);
+    await ensureDemoImage(demo);
+    paths.unshift(demo);
+  }
+  for (const p of paths) {
+    const r = await table['session:openDropped']({}, p).then(() => null, (e: unknown) => e as Error);
+    if (r) {
+      io.err(`qzs serve: cannot open ${p}: ${r.message}\n`);
+      await store.closeAll();
+      return 1;
+    }
+  }
+  if (values.demo) {
+    const demo = store.list()[0];
+    if (demo) await openDemoStates(demo).catch((e: unknown) => io.err(`qzs serve: demo open states not set: ${(e as Error).message}\n`));
+  }
+  const server = await startServer({ table, uiDir, port, refused: ELECTRON_ONLY });
+  io.out(`Qcow2 Zone Studio is being served at ${server.url}\n(127.0.0.1 only; the token in the URL is this run's key. Ctrl+C stops.)\n`);
+  await new Promise<void>((done) => {
+    const stop = (): void => { done(); };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  await store.closeAll();
+  return 0;
 }

@@ -1,0 +1,26 @@
+// The only ipcMain user: every contract channel is registered here, behind the sender check, and goes to
+// the shared dispatch (guards, handler, Result). Electron-specific facts are reduced to SenderFacts.
+import { ipcMain, type IpcMainInvokeEvent } from 'electron';
+import { CHANNELS } from '../../shared/contract/channels';
+import { dispatch, type HandlerTable } from '../ipc/handlers';
+import { isTrustedSender, type SenderFacts, type TrustPolicy } from '../ipc/sender';
+
+export function senderFacts(e: IpcMainInvokeEvent): SenderFacts {
+  const frame = e.senderFrame;
+  return {
+    frameUrl: frame ? frame.url : null,
+    isMainFrame: !!frame && frame === e.sender.mainFrame,
+    webContentsId: e.sender.id,
+  };
+}
+
+export function setupIpc(table: HandlerTable, policy: TrustPolicy): void {
+  for (const channel of CHANNELS) {
+    ipcMain.handle(channel, async (e, ...args: unknown[]) => {
+      if (!isTrustedSender(senderFacts(e), policy)) {
+        return { ok: false, error: { code: 'invalid-argument', message: 'request refused: it did not come from the application window' } };
+      }
+      return dispatch(table, channel, args);
+    });
+  }
+}

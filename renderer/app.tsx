@@ -1,0 +1,218 @@
+// The window: toolbar, left navigation with badges, the chosen view, the inspector, the status bar.
+import { useEffect, useState } from 'react';
+import type { MenuCommand } from '../shared/contract/menu';
+import { api, inElectron, onMenu, onSessionOpened, openDropped } from './api';
+import { ErrorMessage } from './components/common';
+import { ErrorBoundary } from './components/error-boundary';
+import { human } from './format';
+import { resourceUse } from '../shared/contract/zone-geometry';
+import { useStore, type ViewName } from './store';
+import { CheckView } from './views/check-view';
+import { CreateWizard } from './views/create-wizard';
+import { FeaturesView } from './views/features-view';
+import { HeaderView, ExtensionsList } from './views/header-view';
+import { HexView } from './views/hex-view';
+import { Inspector } from './views/inspector';
+import { Overview } from './views/overview';
+import { ZonesView } from './views/zones-view';
+
+const NAV: { view: ViewName; label: string; key: string }[] = [
+  { view: 'overview', label: 'Overview', key: '1' },
+  { view: 'header', label: 'Header', key: '2' },
+  { view: 'extensions', label: 'Extensions', key: '3' },
+  { view: 'features', label: 'Feature bits', key: '4' },
+  { view: 'zones', label: 'Zones', key: '5' },
+  { view: 'check', label: 'Check', key: '6' },
+  { view: 'hex', label: 'Hex', key: '7' },
+];
+
+function Toolbar({ onCommand }: { onCommand(c: MenuCommand): void }) {
+  const summary = useStore((s) => s.summary);
+  const sessions = useStore((s) => s.sessions);
+  const current = useStore((s) => s.current);
+  const info = useStore((s) => s.info);
+  const switchSession = useStore((s) => s.switchSession);
+  const editing = !!summary?.session.editing;
+  return (
+    <header className="toolbar" role="toolbar" aria-label="main toolbar">
+      {info?.capabilities.openDialog && <button onClick={() => onCommand('open')} title="Open an image (Ctrl+O)">Open</button>}
+      <button onClick={() => onCommand('new-image')} title="Create an image (Ctrl+N)">New image</button>
+      <button onClick={() => onCommand('check')} disabled={!summary} title="Check the image (Ctrl+Shift+C)">Check</button>
+      <button onClick={() => onCommand('toggle-editing')} disabled={!summary} aria-pressed={editing} data-testid="editing-toggle"
+        className={editing ? 'editing-on' : ''} title="Editing is per image; every write makes a backup first (Ctrl+E)">Editing: {editing ? 'on' : 'off'}</button>
+      <span className="spacer" />
+      {sessions.length > 1 && (
+        <select aria-label="open images" value={current ?? ''} onChange={(e) => void switchSession(e.target.value)}>
+          {sessions.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
+        </select>
+      )}
+      {summary && (
+        <span className="file-facts" data-testid="file-facts">
+          <strong>{summary.session.name}</strong> · {human(summary.virtualSize)} · v{summary.version}
+          {summary.zoned ? ` · zoned (${summary.zoned.revision})` : ''}
+        </span>
+      )}
+    </header>
+  );
+}
+
+function Nav() {
+  const view = useStore((s) => s.view);
+  const setView = useStore((s) => s.setView);
+  const summary = useStore((s) => s.summary);
+  const check = useStore((s) => s.check);
+  const zones = useStore((s) => s.zones);
+  const findings = check?.findings ?? summary?.findings ?? [];
+  const problems = findings.filter((f) => f.severity !== 'info').length;
+  const unknownBits = summary ? [...summary.features.incompatible, ...summary.features.compatible, ...summary.features.autoclear].filter((b) => b.set && (b.unknown || b.dangerous)).length : 0;
+  const badge: Partial<Record<ViewName, string>> = {
+    check: problems > 0 ? `⚠ ${problems}` : '',
+    features: unknownBits > 0 ? `⚠ ${unknownBits}` : '',
+    zones: zones ? String(zones.nrZones) : summary?.zoned ? '…' : '',
+  };
+  return (
+    <nav className="nav" aria-label="sections">
+      {NAV.map((n) => (
+        <button key={n.view} className={view === n.view ? 'active' : ''} aria-current={view === n.view ? 'page' : undefined}
+          disabled={!summary} onClick={() => setView(n.view)} title={`${n.label} (Alt+${n.key})`} data-nav={n.view}>
+          {n.label}{badge[n.view] ? <span className={'badge' + (badge[n.view]!.startsWith('⚠') ? ' warn' : '')}>{badge[n.view]}</span> : null}
+        </button>
+      ))}
+    </nav>
+  );
+}
+
+function StatusBar() {
+  const status = useStore((s) => s.status);
+  const busy = useStore((s) => s.busy);
+  const zones = useStore((s) => s.zones);
+  const use = zones ? resourceUse(zones) : null;
+  return (
+    <footer className="status" role="status" aria-live="polite">
+      {zones && use && <span data-testid="status-zones">zones {zones.nrZones} · open {use.open}/{zones.maxOpenZones || '∞'} · active {use.active}/{zones.maxActiveZones || '∞'}</span>}
+      <span className="status-text" data-testid="status-text">{status}</span>
+      {busy && (
+        <span className="busy" data-testid="busy"><progress aria-label={busy.label} /> {busy.label}{busy.cancel && <button onClick={busy.cancel}>Cancel</button>}</span>
+      )}
+    </footer>
+  );
+}
+
+function About({ onClose }: { onClose(): void }) {
+  const info = useStore((s) => s.info);
+  return (
+    <div className="modal" role="dialog" aria-label="About Qcow2 Zone Studio">
+      <div className="modal-box">
+        <h2>Qcow2 Zone Studio {info?.version}</h2>
+        <p>Inspector and editor for qcow2 images, including QEMU's proposed zoned extension.</p>
+        <p className="muted">Transport: {info?.capabilities.transport}. Keys: Ctrl+O open · Ctrl+N new image · Ctrl+W close · Ctrl+R reload · Ctrl+E editing · Alt+1…7 sections · in the zone map: arrows, g, + and −.</p>
+        <button onClick={onClose} autoFocus>Close</button>
+      </div>
+    </div>
+  );
+}
+
+export function App() {
+  const st = useStore();
+  const [about, setAbout] = useState(false);
+  const s = st.summary;
+
+  const command = async (c: MenuCommand): Promise<void> => {
+    const store = useStore.getState();
+    switch (c) {
+      case 'open': {
+        const r = await api['session:openDialog']();
+        if (!r.ok) store.fail(r.error);
+        else if (r.value) await store.openSession(r.value);
+        return;
+      }
+      case 'new-image': store.setView('create'); return;
+      case 'close': await store.closeCurrent(); return;
+      case 'reload': await store.reload(); return;
+      case 'about': setAbout(true); return;
+      case 'check': await store.runCheck(); return;
+      case 'toggle-editing': if (store.summary) await store.setEditing(!store.summary.session.editing); return;
+    }
+  };
+
+  useEffect(() => { void useStore.getState().boot(); }, []);
+  useEffect(() => onMenu((c) => void command(c)), []);
+  useEffect(() => onSessionOpened((sess) => void useStore.getState().openSession(sess)), []);
+  useEffect(() => {
+    // In Electron the menu's accelerators raise these; in the browser this handler does.
+    if (inElectron) return;
+    const onKey = (e: KeyboardEvent): void => {
+      const target = e.target as HTMLElement | null;
+      if (target && (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA')) return;
+      const mod = e.ctrlKey || e.metaKey;
+      const map: Record<string, MenuCommand> = { n: 'new-image', w: 'close', r: 'reload', e: 'toggle-editing' };
+      if (mod && !e.shiftKey && map[e.key]) { e.preventDefault(); void command(map[e.key]); return; }
+      if (mod && e.shiftKey && e.key.toLowerCase() === 'c') { e.preventDefault(); void command('check'); return; }
+      if (e.key === 'F1') { e.preventDefault(); setAbout(true); return; }
+      if (e.altKey && /^[1-7]$/.test(e.key)) { e.preventDefault(); useStore.getState().setView(NAV[Number(e.key) - 1].view); }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  const onDrop = async (e: React.DragEvent): Promise<void> => {
+    e.preventDefault();
+    const file = e.dataTransfer.files[0];
+    if (!file) return;
+    const r = await openDropped(file);
+    if (r.ok) await useStore.getState().openSession(r.value);
+    else useStore.getState().fail(r.error);
+  };
+
+  let main;
+  if (st.view === 'create') main = <CreateWizard />;
+  else if (!s) main = st.info ? (
+    <section className="view empty-state">
+      <h2>No image open</h2>
+      <p>{inElectron ? 'Open an image (Ctrl+O), drop one on the window, or create one.' : 'Start qzs serve with image paths to inspect them, or create one with New image.'}</p>
+    </section>
+  ) : <section className="view"><p className="muted">Loading…</p></section>;
+  else if (st.view === 'overview') main = <Overview s={s} />;
+  else if (st.view === 'header') main = <HeaderView s={s} />;
+  else if (st.view === 'extensions') main = <section className="view" aria-label="Extensions"><h2>Extensions</h2><ExtensionsList s={s} /></section>;
+  else if (st.view === 'features') main = <FeaturesView s={s} />;
+  else if (st.view === 'zones') main = <ZonesView s={s} />;
+  else if (st.view === 'check') main = <CheckView s={s} />;
+  else main = <HexView s={s} />;
+
+  return (
+    <div className="app" onDragOver={(e) => e.preventDefault()} onDrop={(e) => void onDrop(e)}>
+      <Toolbar onCommand={(c) => void command(c)} />
+      <div className="body">
+        <Nav />
+        <main className="main">
+          {st.error && <ErrorMessage error={st.error} onClose={st.clearError} />}
+          <ErrorBoundary label={st.view} key={st.view}>{main}</ErrorBoundary>
+          {s && s.session.editing && st.edits.length > 0 && <EditHistory />}
+        </main>
+        <ErrorBoundary label="inspector"><Inspector s={s} /></ErrorBoundary>
+      </div>
+      <StatusBar />
+      {about && <About onClose={() => setAbout(false)} />}
+    </div>
+  );
+}
+
+function EditHistory() {
+  const edits = useStore((s) => s.edits);
+  const current = useStore((s) => s.current);
+  const afterWrite = useStore((s) => s.afterWrite);
+  const undo = async (): Promise<void> => {
+    if (!current) return;
+    const r = await api['edit:undo'](current);
+    if (!r.ok) { useStore.getState().fail(r.error); return; }
+    await afterWrite(r.value ? `undone: ${r.value.description}` : 'nothing to undo');
+  };
+  return (
+    <div className="edit-history" data-testid="edit-history">
+      <strong>Edits this session</strong>
+      <ol>{edits.map((e) => <li key={e.id}>{e.description} <span className="muted">at 0x{e.offset.toString(16)} · backup {e.backupName}</span></li>)}</ol>
+      <button onClick={() => void undo()}>Undo last edit</button>
+    </div>
+  );
+}

@@ -1,0 +1,50 @@
+// Small pieces every view uses: exact sizes, hex offsets with a copy button, readable errors.
+import { Fragment, useState } from 'react';
+import type { AppError } from '../../shared/qcow2/findings';
+import { hexOffset, sizeExact } from '../format';
+
+export function Size({ bytes }: { bytes: number }) {
+  return <span className="num">{sizeExact(bytes)}</span>;
+}
+
+export function copyText(text: string): void {
+  void navigator.clipboard?.writeText(text).catch(() => {});
+}
+
+export function Offset({ value }: { value: number }) {
+  return (
+    <span className="offset">
+      <code>{hexOffset(value)}</code>
+      <button className="icon" title="Copy offset" aria-label={`copy offset ${hexOffset(value)}`} onClick={(e) => { e.stopPropagation(); copyText(hexOffset(value)); }}>copy</button>
+    </span>
+  );
+}
+
+export function ErrorMessage({ error, onClose }: { error: AppError; onClose?: () => void }) {
+  const [open, setOpen] = useState(false);
+  const f = error.finding;
+  return (
+    <div className="error-message" role="alert">
+      <div className="error-line">
+        <strong>{error.file ? `${error.file.split('/').pop()}: ` : ''}</strong>{error.message}
+        <button className="link" onClick={() => setOpen(!open)}>{open ? 'hide details' : 'details'}</button>
+        {onClose && <button className="icon" aria-label="dismiss" onClick={onClose}>✕</button>}
+      </div>
+      {open && (
+        <dl className="error-details">
+          <dt>code</dt><dd>{error.code}</dd>
+          {error.file && (<><dt>file</dt><dd>{error.file}</dd></>)}
+          {f && (<>
+            <dt>structure</dt><dd>{f.structure}</dd>
+            <dt>field</dt><dd>{f.field}</dd>
+            <dt>offset</dt><dd>{hexOffset(f.offset)} ({f.offset}), {f.length} byte(s)</dd>
+            <dt>found</dt><dd>{f.found}</dd>
+            <dt>expected</dt><dd>{f.expected}</dd>
+            <dt>fix</dt><dd>{f.fix}</dd>
+          </>)}
+          {error.details && Object.entries(error.details).map(([k, v]) => (<Fragment key={k}><dt>{k}</dt><dd>{String(v)}</dd></Fragment>))}
+        </dl>
+      )}
+    </div>
+  );
+}

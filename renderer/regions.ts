@@ -1,0 +1,47 @@
+// Named byte ranges of an image, so the hex view can say which field(s) a byte belongs to and highlight a
+// field's bytes. Built from the decoded summary; pure.
+import type { ImageSummary } from '../shared/contract/dto';
+
+export interface Region {
+  name: string;
+  offset: number;
+  length: number;
+}
+
+export function regionsOf(s: ImageSummary): Region[] {
+  const out: Region[] = [];
+  for (const f of s.headerFields) if (f.present) out.push({ name: `header ${f.name}`, offset: f.offset, length: f.size });
+  for (const e of s.extensions) {
+    out.push({ name: `extension ${e.name} (magic, length)`, offset: e.offset, length: 8 });
+    if (e.length > 0) out.push({ name: `extension ${e.name} data`, offset: e.dataOffset, length: e.length });
+    if (e.content.kind === 'feature-table') {
+      for (const t of e.content.entries) out.push({ name: `feature name "${t.name}" (${t.kind} bit ${t.bit})`, offset: t.offset, length: 48 });
+    }
+    if (e.content.kind === 'zoned' && e.content.zoned) {
+      for (const f of e.content.zoned.fields) out.push({ name: `zoned ${f.name}`, offset: f.offset, length: f.size });
+    }
+  }
+  const num = (name: string): number => {
+    const v = s.headerFields.find((f) => f.name === name)?.value;
+    return typeof v === 'number' ? v : 0;
+  };
+  if (s.backingFile !== null) out.push({ name: 'backing file name', offset: num('backing_file_offset'), length: num('backing_file_size') });
+  const l1 = num('l1_table_offset');
+  if (l1 > 0) out.push({ name: 'L1 table', offset: l1, length: num('l1_size') * 8 });
+  const rt = num('refcount_table_offset');
+  if (rt > 0) out.push({ name: 'refcount table', offset: rt, length: num('refcount_table_clusters') * s.clusterSize });
+  if (s.zoned && s.zoned.zonedmetaOffset > 0) out.push({ name: 'zonedmeta (write pointers)', offset: s.zoned.zonedmetaOffset, length: s.zoned.nrZones * 8 });
+  return out.filter((r) => r.length > 0);
+}
+
+/** Regions containing `offset`, smallest first (the most specific name leads). */
+export function regionsAt(regions: readonly Region[], offset: number): Region[] {
+  return regions.filter((r) => offset >= r.offset && offset < r.offset + r.length).sort((a, b) => a.length - b.length);
+}
+
+/** For the zonedmeta region: which zone's write pointer a byte belongs to. */
+export function zoneEntryAt(s: ImageSummary, offset: number): number {
+  const z = s.zoned;
+  if (!z || offset < z.zonedmetaOffset || offset >= z.zonedmetaOffset + z.nrZones * 8) return -1;
+  return Math.floor((offset - z.zonedmetaOffset) / 8);
+}

@@ -1,0 +1,83 @@
+// Check: findings grouped by severity; each names structure and field, found vs expected, the fix, and
+// jumps to its bytes. Repair says what it will write and where the backup goes before it does anything.
+import { useState } from 'react';
+import type { ImageSummary, RepairPlan } from '../../shared/contract/dto';
+import type { Finding, Severity } from '../../shared/qcow2/findings';
+import { api } from '../api';
+import { useStore } from '../store';
+
+const ORDER: Severity[] = ['error', 'warning', 'info'];
+
+export function CheckView({ s }: { s: ImageSummary }) {
+  const check = useStore((st) => st.check);
+  const runCheck = useStore((st) => st.runCheck);
+  const select = useStore((st) => st.select);
+  const showBytes = useStore((st) => st.showBytes);
+  const info = useStore((st) => st.info);
+  const afterWrite = useStore((st) => st.afterWrite);
+  const long = useStore((st) => st.long);
+  const [plan, setPlan] = useState<{ mode: 'leaks' | 'all'; plan: RepairPlan } | null>(null);
+  const findings: Finding[] = check?.findings ?? s.findings;
+  const open = (f: Finding): void => {
+    select({ kind: 'finding', finding: f });
+    showBytes(f.offset, Math.max(1, f.length));
+  };
+  const askRepair = async (mode: 'leaks' | 'all'): Promise<void> => {
+    const r = await api['check:planRepair'](s.session.id, { mode });
+    if (r.ok) setPlan({ mode, plan: r.value });
+    else useStore.getState().fail(r.error);
+  };
+  const repair = async (): Promise<void> => {
+    if (!plan) return;
+    const r = await long('repairing', (a) => a['check:repair'](s.session.id, { mode: plan.mode }));
+    setPlan(null);
+    if (r.ok) {
+      await afterWrite(`repaired ${r.value.repaired} problem(s); backup: ${r.value.backupName}`);
+      await runCheck();
+    }
+  };
+  return (
+    <section className="view" aria-label="Check">
+      <h2>Check</h2>
+      <div className="actions">
+        <button className="primary" onClick={() => void runCheck()}>{check ? 'Check again' : 'Run full check'}</button>
+        {info?.capabilities.repair && <>
+          <button onClick={() => void askRepair('leaks')}>Repair leaks…</button>
+          <button onClick={() => void askRepair('all')}>Repair all…</button>
+        </>}
+        <span className="muted">{check ? `${findings.length} finding(s)${check.complete ? '' : ' (check stopped early: partial)'}` : `${findings.length} finding(s) seen while opening; run the full check for tables, refcounts and zones`}</span>
+      </div>
+      {plan && (
+        <div className="confirm" role="dialog" aria-label="confirm repair" data-testid="repair-confirm">
+          <p>Repair ({plan.mode}) will:</p>
+          <ul>{plan.plan.actions.map((a) => <li key={a}>{a}</li>)}</ul>
+          <p>Before writing, the image is copied to <code data-testid="backup-path">{plan.plan.backupPath}</code>.</p>
+          <button className="primary" onClick={() => void repair()}>Repair with backup</button> <button onClick={() => setPlan(null)}>Cancel</button>
+        </div>
+      )}
+      {findings.length === 0 && <p data-testid="no-findings">No findings: the image is consistent as far as this check sees.</p>}
+      {ORDER.map((sev) => {
+        const list = findings.filter((f) => f.severity === sev);
+        if (list.length === 0) return null;
+        return (
+          <div key={sev} className={`finding-group ${sev}`}>
+            <h3>{sev === 'error' ? 'Errors' : sev === 'warning' ? 'Warnings' : 'Notes'} ({list.length})</h3>
+            <ul className="findings" data-testid={`findings-${sev}`}>
+              {list.map((f, k) => (
+                <li key={f.id + k} className="finding">
+                  <button className="finding-head" onClick={() => open(f)} data-finding={f.id}>
+                    <span className={`sev ${sev}`}>{sev === 'error' ? 'error' : sev === 'warning' ? 'warning' : 'note'}</span>
+                    <strong>{f.structure}</strong> · <code>{f.field}</code> — {f.message}
+                  </button>
+                  <div className="finding-body">
+                    found <code>{f.found}</code>, expected <code>{f.expected}</code> · bytes 0x{f.offset.toString(16)} (+{f.length}) · fix: {f.fix}
+                  </div>
+                </li>
+              ))}
+            </ul>
+          </div>
+        );
+      })}
+    </section>
+  );
+}

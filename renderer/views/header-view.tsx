@@ -1,0 +1,138 @@
+// Header: every field with offset, size, raw bytes, decoded value and what it means. Selecting a field
+// highlights its bytes in the hex view; with editing on, a field can be changed (diff preview, backup, undo).
+import { Fragment, useState } from 'react';
+import type { EditPreview, ImageSummary } from '../../shared/contract/dto';
+import type { Field } from '../../shared/qcow2/field';
+import { api } from '../api';
+import { Offset } from '../components/common';
+import { decodedValue } from '../decode-field';
+import { useStore } from '../store';
+
+const NOT_EDITABLE = new Set(['padding']);
+
+export function HeaderView({ s }: { s: ImageSummary }) {
+  const select = useStore((st) => st.select);
+  const selection = useStore((st) => st.selection);
+  const showBytes = useStore((st) => st.showBytes);
+  const editing = s.session.editing;
+  const [editField, setEditField] = useState<string | null>(null);
+  return (
+    <section className="view" aria-label="Header">
+      <h2>Header <span className="muted">({s.headerFields.length} fields, version {s.version})</span></h2>
+      <table className="grid fields" data-testid="header-table">
+        <thead><tr><th>Field</th><th>Offset</th><th>Size</th><th>Raw</th><th>Value</th><th>Meaning</th>{editing && <th />}</tr></thead>
+        <tbody>
+          {s.headerFields.map((f) => {
+            const sel = selection?.kind === 'field' && selection.name === f.name;
+            return (
+              <Fragment key={f.name}>
+                <tr data-field={f.name} className={(sel ? 'selected ' : '') + (f.present ? '' : 'absent')}
+                  onClick={() => select({ kind: 'field', name: f.name, offset: f.offset, size: f.size, label: `header ${f.name}` })}
+                  onDoubleClick={() => showBytes(f.offset, f.size)}>
+                  <td><code>{f.name}</code></td>
+                  <td><Offset value={f.offset} /></td>
+                  <td>{f.size}</td>
+                  <td><code className="raw">{f.present ? f.raw : '—'}</code></td>
+                  <td data-testid={`value-${f.name}`} data-value={f.present ? String(f.value) : ''}>{f.present ? decodedValue(f, s) : <span className="muted">absent (beyond header_length)</span>}</td>
+                  <td className="muted">{f.description}</td>
+                  {editing && <td>{!NOT_EDITABLE.has(f.name) && f.present && <button onClick={(e) => { e.stopPropagation(); setEditField(f.name); }}>Edit</button>}</td>}
+                </tr>
+                {editing && editField === f.name && (
+                  <tr key={f.name + '-edit'} className="edit-row"><td colSpan={7}><FieldEditor s={s} f={f} onDone={() => setEditField(null)} /></td></tr>
+                )}
+              </Fragment>
+            );
+          })}
+        </tbody>
+      </table>
+      <ExtensionsList s={s} />
+    </section>
+  );
+}
+
+export function FieldEditor({ s, f, onDone }: { s: ImageSummary; f: Field; onDone: () => void }) {
+  const [text, setText] = useState(String(f.value ?? ''));
+  const [preview, setPreview] = useState<EditPreview | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const afterWrite = useStore((st) => st.afterWrite);
+  const doPreview = async (): Promise<void> => {
+    const r = await api['edit:preview'](s.session.id, { kind: 'field', name: f.name, value: text });
+    if (r.ok) { setPreview(r.value); setProblem(null); } else { setPreview(null); setProblem(r.error.message); }
+  };
+  const apply = async (): Promise<void> => {
+    const r = await api['edit:apply'](s.session.id, { kind: 'field', name: f.name, value: text });
+    if (!r.ok) { setProblem(r.error.message); return; }
+    onDone();
+    await afterWrite(`${r.value.description} written; backup: ${r.value.backupName}`);
+  };
+  return (
+    <div className="editor" data-testid="field-editor">
+      <label>New value for <code>{f.name}</code> ({f.size} byte{f.size > 1 ? 's' : ''}, decimal or 0x hex){' '}
+        <input aria-label={`new value for ${f.name}`} value={text} onChange={(e) => { setText(e.target.value); setPreview(null); }} onKeyDown={(e) => { if (e.key === 'Enter') void doPreview(); }} />
+      </label>
+      <button onClick={() => void doPreview()}>Preview</button>
+      <button onClick={onDone}>Cancel</button>
+      {problem && <p className="invalid" role="alert">{problem}</p>}
+      {preview && <DiffPreview p={preview} onApply={() => void apply()} />}
+    </div>
+  );
+}
+
+export function DiffPreview({ p, onApply }: { p: EditPreview; onApply: () => void }) {
+  return (
+    <div className="diff" data-testid="diff-preview">
+      <div>At <code>0x{p.offset.toString(16)}</code> ({p.field}):</div>
+      <div className="diff-line del">− <code>{p.before}</code> = {p.beforeValue}</div>
+      <div className="diff-line add">+ <code>{p.after}</code> = {p.afterValue}</div>
+      {p.warnings.length > 0 && <ul className="warnings">{p.warnings.map((w) => <li key={w}>⚠ {w}</li>)}</ul>}
+      <p className="muted">Applying first copies the image's first cluster to a backup file beside it; the change can be undone.</p>
+      <button className="primary" onClick={onApply}>Apply with backup</button>
+    </div>
+  );
+}
+
+export function ExtensionsList({ s }: { s: ImageSummary }) {
+  const select = useStore((st) => st.select);
+  return (
+    <>
+      <h3 id="extensions">Header extensions</h3>
+      {s.extensions.length === 0 && <p className="muted">none</p>}
+      <ul className="extensions" data-testid="extensions">
+        {s.extensions.map((e) => (
+          <li key={e.offset} onClick={() => select({ kind: 'field', name: e.name, offset: e.offset, size: 8 + e.paddedLength, label: `extension ${e.name}` })}>
+            <div><strong>{e.name}</strong> <code>0x{e.magic.toString(16).padStart(8, '0')}</code> at <Offset value={e.offset} />, {e.length} bytes</div>
+            <ExtensionContent e={e} />
+          </li>
+        ))}
+      </ul>
+      <h3>Feature name table</h3>
+      {s.extensions.some((e) => e.content.kind === 'feature-table') ? (
+        <table className="grid" data-testid="feature-table">
+          <thead><tr><th>Type</th><th>Bit</th><th>Name</th><th>Offset</th></tr></thead>
+          <tbody>{s.extensions.flatMap((e) => (e.content.kind === 'feature-table' ? e.content.entries : [])).map((t) => (
+            <tr key={t.offset}><td>{t.kind}</td><td>{t.bit}</td><td>{t.name}</td><td><Offset value={t.offset} /></td></tr>
+          ))}</tbody>
+        </table>
+      ) : <p className="muted">The image has no feature name table.</p>}
+    </>
+  );
+}
+
+function ExtensionContent({ e }: { e: ImageSummary['extensions'][number] }) {
+  const c = e.content;
+  switch (c.kind) {
+    case 'backing-format': return <div>format: <code>{c.format}</code></div>;
+    case 'data-file': return <div>path: <code>{c.path}</code></div>;
+    case 'feature-table': return <div>{c.entries.length} entries (below)</div>;
+    case 'bitmaps': return <div>{c.bitmaps.nbBitmaps} bitmap(s), directory at 0x{c.bitmaps.bitmapDirectoryOffset.toString(16)} ({c.bitmaps.bitmapDirectorySize} bytes)</div>;
+    case 'crypto': return <div>encryption header at 0x{c.crypto.offset.toString(16)}, {c.crypto.length} bytes</div>;
+    case 'zoned': return c.zoned ? (
+      <table className="grid compact" data-testid="zoned-fields">
+        <caption>revision {c.zoned.revision}: {c.zoned.revisionReason}</caption>
+        <tbody>{c.zoned.fields.map((f) => <tr key={f.name}><td><code>{f.name}</code></td><td><code>0x{f.offset.toString(16)}</code></td><td><code className="raw">{f.raw}</code></td><td>{String(f.value)}</td><td className="muted">{f.description}</td></tr>)}</tbody>
+      </table>
+    ) : <div>undecodable zoned extension: <code className="raw">{e.raw}</code></div>;
+    case 'end': return null;
+    default: return <div>unknown extension, raw: <code className="raw wrap">{e.raw || '(empty)'}</code></div>;
+  }
+}

@@ -1,0 +1,54 @@
+// Zones: the map with a legend that doubles as a filter, the charts, and a reminder that open states are
+// session-only.
+import { useState } from 'react';
+import type { ImageSummary } from '../../shared/contract/dto';
+import { conditionCounts } from '../../shared/contract/zone-geometry';
+import { ZONE_CONDITION_CODES } from '../../shared/qcow2/zoned-types';
+import { ErrorMessage } from '../components/common';
+import { useStore } from '../store';
+import { CONDITION_STYLE, LEGEND_ORDER } from '../zone-map/palette';
+import { ZoneMap } from '../zone-map/zone-map';
+import { ZoneCharts } from './zone-charts';
+
+export function ZonesView({ s }: { s: ImageSummary }) {
+  const zones = useStore((st) => st.zones);
+  const zonesError = useStore((st) => st.zonesError);
+  const selection = useStore((st) => st.selection);
+  const select = useStore((st) => st.select);
+  const [hidden, setHidden] = useState<ReadonlySet<number>>(new Set());
+  if (!s.zoned) return <section className="view"><h2>Zones</h2><p>This image is not zoned: it has no zoned extension with mode 1.</p></section>;
+  if (zonesError) return <section className="view"><h2>Zones</h2><ErrorMessage error={zonesError} /></section>;
+  if (!zones) return <section className="view"><h2>Zones</h2><p className="muted">reading write pointers…</p></section>;
+  const counts = conditionCounts(zones);
+  const filter = hidden.size === 0 ? null : new Set(Object.values(ZONE_CONDITION_CODES).filter((c) => !hidden.has(c)));
+  const selected = selection?.kind === 'zone' ? selection.index : -1;
+  const toggle = (code: number): void => {
+    const next = new Set(hidden);
+    if (next.has(code)) next.delete(code); else next.add(code);
+    setHidden(next);
+  };
+  return (
+    <section className="view zones" aria-label="Zones">
+      <div className="zones-head">
+        <h2>Zones <span className="muted">{zones.nrZones} zones · {zones.conventionalZones} conventional</span></h2>
+        <p className="note" data-testid="session-only-note">Open states exist while the image is open here; QEMU reads them back as closed.</p>
+      </div>
+      <div className="legend" role="group" aria-label="legend and filter">
+        {LEGEND_ORDER.map((c) => {
+          const code = ZONE_CONDITION_CODES[c];
+          const st = CONDITION_STYLE[c];
+          return (
+            <button key={c} className={'legend-item' + (hidden.has(code) ? ' off' : '')} aria-pressed={!hidden.has(code)} data-condition={c} onClick={() => toggle(code)}
+              title={hidden.has(code) ? `show ${st.label} zones` : `dim ${st.label} zones`}>
+              <span className="swatch" style={{ background: st.color }}>{st.glyph}</span>{st.label} <span className="muted">{counts[c]}</span>
+            </button>
+          );
+        })}
+      </div>
+      <div className="zones-body">
+        <ZoneMap report={zones} selected={selected} filter={filter} onSelect={(i) => select({ kind: 'zone', index: i })} />
+        <ZoneCharts r={zones} />
+      </div>
+    </section>
+  );
+}

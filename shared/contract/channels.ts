@@ -1,0 +1,87 @@
+// THE contract: every channel between the renderer and the engine, its argument tuple, its result, and the
+// runtime guard main applies to the arguments. Both transports (Electron IPC and `qzs serve` over HTTP)
+// and both ends (renderer api.ts, electron/ipc/handlers.ts) take their types from this one map.
+import type {
+  AppInfo, CheckResult, CreateRequest, EditPreview, EditRecord, HeaderEdit, ImageSummary, RepairPlan,
+  RepairRequest, RepairResult, SessionInfo, ZoneClusters, ZoneOpRequest, ZoneReport,
+} from './dto';
+import {
+  args, isBoolean, isSafeFileName, isSessionId, literal, nonNegInt, oneOf, record, shape, shortString, union, type Guard,
+} from './guards';
+import type { Result } from './result';
+
+/** Largest byte range one read returns (the hex view pages through bigger files). */
+export const MAX_READ_BYTES = 1 << 20;
+
+export interface Contract {
+  'app:info': { args: []; result: AppInfo };
+  'session:openDialog': { args: []; result: SessionInfo | null };
+  'session:openRecent': { args: [index: number]; result: SessionInfo };
+  'session:close': { args: [session: string]; result: null };
+  'image:summary': { args: [session: string]; result: ImageSummary };
+  'image:read': { args: [session: string, offset: number, length: number]; result: Uint8Array };
+  'zones:report': { args: [session: string]; result: ZoneReport };
+  'zones:op': { args: [session: string, request: ZoneOpRequest]; result: ZoneReport };
+  'zones:clusters': { args: [session: string, zone: number]; result: ZoneClusters };
+  'check:run': { args: [session: string]; result: CheckResult };
+  'check:planRepair': { args: [session: string, request: RepairRequest]; result: RepairPlan };
+  'check:repair': { args: [session: string, request: RepairRequest]; result: RepairResult };
+  'edit:enable': { args: [session: string, enabled: boolean]; result: SessionInfo };
+  'edit:preview': { args: [session: string, edit: HeaderEdit]; result: EditPreview };
+  'edit:apply': { args: [session: string, edit: HeaderEdit]; result: EditRecord };
+  'edit:undo': { args: [session: string]; result: EditRecord | null };
+  'edit:history': { args: [session: string]; result: EditRecord[] };
+  'create:target': { args: []; result: { directory: string; dialog: boolean } };
+  'create:run': { args: [request: CreateRequest]; result: SessionInfo };
+  'session:openDropped': { args: [path: string]; result: SessionInfo };
+}
+
+export type Channel = keyof Contract;
+export type ArgsOf<C extends Channel> = Contract[C]['args'];
+export type ResultOf<C extends Channel> = Contract[C]['result'];
+
+/** The engine API as the renderer sees it: one async method per channel, always answering a Result. */
+export type QzsApi = { [C in Channel]: (...a: ArgsOf<C>) => Promise<Result<ResultOf<C>>> };
+
+const sid = isSessionId;
+const FILE_LIMIT = Number.MAX_SAFE_INTEGER;
+
+const headerEdit = union({
+  field: shape({ kind: literal('field'), name: shortString(64), value: shortString(64) }),
+  'feature-bit': shape({ kind: literal('feature-bit'), mask: oneOf(['incompatible', 'compatible', 'autoclear'] as const), bit: nonNegInt(63), set: isBoolean }),
+});
+
+export const GUARDS: { [C in Channel]: Guard } = {
+  'app:info': args(),
+  'session:openDialog': args(),
+  'session:openRecent': args(nonNegInt(99)),
+  'session:close': args(sid),
+  'image:summary': args(sid),
+  'image:read': args(sid, nonNegInt(FILE_LIMIT), nonNegInt(MAX_READ_BYTES)),
+  'zones:report': args(sid),
+  'zones:op': args(sid, shape({ op: oneOf(['open', 'close', 'finish', 'reset', 'reset-all'] as const), zone: nonNegInt(0xffff_ffff) })),
+  'zones:clusters': args(sid, nonNegInt(0xffff_ffff)),
+  'check:run': args(sid),
+  'check:planRepair': args(sid, shape({ mode: oneOf(['leaks', 'all'] as const) })),
+  'check:repair': args(sid, shape({ mode: oneOf(['leaks', 'all'] as const) })),
+  'edit:enable': args(sid, isBoolean),
+  'edit:preview': args(sid, headerEdit),
+  'edit:apply': args(sid, headerEdit),
+  'edit:undo': args(sid),
+  'edit:history': args(sid),
+  'create:target': args(),
+  'create:run': args(shape({ fileName: isSafeFileName, options: record(/^[a-z][a-z0-9_.]{0,40}$/, shortString(200)), zonedLayout: oneOf(['v7', 'v8'] as const) }, ['zonedLayout'])),
+  'session:openDropped': args(shortString(4096)),
+};
+
+export const CHANNELS = Object.keys(GUARDS) as Channel[];
+
+export function isChannel(name: unknown): name is Channel {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(GUARDS, name);
+}
+
+/**
+ * Channels that only make sense in Electron (native dialog, recent list, a dropped file's path that the
+ * preload obtained from webUtils.getPathForFile); the HTTP transport refuses them.
+ */
+export const ELECTRON_ONLY: ReadonlySet<Channel> = new Set<Channel>(['session:openDialog', 'session:openRecent', 'session:openDropped']);

@@ -1,0 +1,26 @@
+// The HTTP face of the contract (`qzs serve`): POST /api/<channel> with a JSON array of arguments. The
+// answer is a JSON Result, except for channels with binary results, whose success is the raw body
+// (application/octet-stream) and whose failure is still a JSON Result.
+import type { Channel } from './channels';
+
+export const API_PREFIX = '/api/';
+/** The per-run token travels once in the URL, then as this cookie (HttpOnly, SameSite=Strict). */
+export const TOKEN_COOKIE = 'qzs_token';
+export const TOKEN_QUERY = 'token';
+export const BINARY_TYPE = 'application/octet-stream';
+
+export const BINARY_CHANNELS: ReadonlySet<Channel> = new Set<Channel>(['image:read', 'zones:report', 'zones:op']);
+
+/** The Content-Security-Policy for the UI, shared by index.html (Electron) and the HTTP server. */
+export const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "object-src 'none'",
+].join('; ');

@@ -1,0 +1,56 @@
+// Per-zone facts derived from a ZoneReport's scalars, so a million zones need no per-zone objects.
+import { ZONE_CONDITION_CODES, type ZoneCondition } from '../qcow2/zoned-types';
+import type { ZoneReport } from './dto';
+
+type Geometry = Pick<ZoneReport, 'zoneSize' | 'zoneCapacity' | 'deviceSize' | 'conventionalZones'>;
+
+const BY_CODE = new Map<number, ZoneCondition>(
+  (Object.entries(ZONE_CONDITION_CODES) as [ZoneCondition, number][]).map(([c, n]) => [n, c]),
+);
+
+export function conditionOf(code: number): ZoneCondition {
+  return BY_CODE.get(code) ?? 'offline';
+}
+
+export function zoneStart(r: Geometry, i: number): number {
+  return i * r.zoneSize;
+}
+
+export function zoneLength(r: Geometry, i: number): number {
+  return Math.max(0, Math.min(r.zoneSize, r.deviceSize - i * r.zoneSize));
+}
+
+/** Writable bytes: min(zone_capacity, zone length), as the engine's zone report gives it for every zone. */
+export function zoneCapacity(r: Geometry, i: number): number {
+  return Math.min(r.zoneCapacity, zoneLength(r, i));
+}
+
+/** Fraction of the capacity written (0..1); conventional zones count as 0. */
+export function zoneFill(r: ZoneReport, i: number): number {
+  if (i < r.conventionalZones) return 0;
+  const cap = zoneCapacity(r, i);
+  if (cap <= 0) return 0;
+  return Math.max(0, Math.min(1, (r.wp[i] - zoneStart(r, i)) / cap));
+}
+
+/** Zone that holds a guest byte offset, or -1 beyond the device. */
+export function zoneAtOffset(r: Geometry & { nrZones: number }, offset: number): number {
+  if (!(offset >= 0) || r.zoneSize <= 0) return -1;
+  const i = Math.floor(offset / r.zoneSize);
+  return i < r.nrZones ? i : -1;
+}
+
+export function conditionCounts(r: ZoneReport): Record<ZoneCondition, number> {
+  const out = Object.fromEntries(Object.keys(ZONE_CONDITION_CODES).map((c) => [c, 0])) as Record<ZoneCondition, number>;
+  const tally = new Uint32Array(16);
+  for (let i = 0; i < r.nrZones; i++) tally[r.cond[i] & 15]++;
+  for (const [c, code] of Object.entries(ZONE_CONDITION_CODES) as [ZoneCondition, number][]) out[c] = tally[code];
+  return out;
+}
+
+/** Open = implicit + explicit open; active = open + closed (ZONED-FORMAT.md section 4). */
+export function resourceUse(r: ZoneReport): { open: number; active: number } {
+  const c = conditionCounts(r);
+  const open = c['implicit-open'] + c['explicit-open'];
+  return { open, active: open + c.closed };
+}

@@ -1,0 +1,58 @@
+// The preload with Electron faked: it exposes named methods only (never ipcRenderer, invoke or send),
+// passes arguments through to the channel of the same name, and turns a dropped File into a path itself.
+import { describe, expect, it, vi } from 'vitest';
+import { CHANNELS } from '../../shared/contract/channels';
+
+const fake = vi.hoisted(() => ({ exposed: new Map<string, unknown>(), invoked: [] as unknown[][], listeners: new Map<string, (...a: unknown[]) => void>() }));
+
+vi.mock('electron', () => ({
+  contextBridge: { exposeInMainWorld: (k: string, v: unknown) => { fake.exposed.set(k, v); } },
+  ipcRenderer: {
+    invoke: async (...a: unknown[]) => { fake.invoked.push(a); return { ok: true, value: null }; },
+    on: (c: string, f: (...a: unknown[]) => void) => { fake.listeners.set(c, f); },
+    removeListener: (c: string) => { fake.listeners.delete(c); },
+  },
+  webUtils: { getPathForFile: (f: { path?: string }) => f.path ?? '' },
+}));
+
+interface Bridge {
+  api: Record<string, (...a: unknown[]) => Promise<unknown>>;
+  openDroppedFile(f: unknown): Promise<unknown>;
+  onMenu(cb: (c: string) => void): () => void;
+}
+
+describe('preload', async () => {
+  await import('../../electron/preload');
+  const qzs = fake.exposed.get('qzs') as Bridge;
+
+  it('exposes exactly one window global with named methods', () => {
+    expect([...fake.exposed.keys()]).toEqual(['qzs']);
+    expect(Object.keys(qzs).sort()).toEqual(['api', 'onMenu', 'onSessionOpened', 'openDroppedFile']);
+    expect(Object.keys(qzs.api).sort()).toEqual(CHANNELS.filter((c) => c !== 'session:openDropped').sort());
+    expect(JSON.stringify(Object.keys(qzs))).not.toMatch(/invoke|send|ipcRenderer/);
+  });
+
+  it('forwards calls to the channel of the same name', async () => {
+    await qzs.api['image:read']('sabc', 0, 16);
+    expect(fake.invoked.at(-1)).toEqual(['image:read', 'sabc', 0, 16]);
+  });
+
+  it('resolves a dropped file to its path in the preload, and refuses items that are not files', async () => {
+    await qzs.openDroppedFile({ path: '/data/disk.qcow2' });
+    expect(fake.invoked.at(-1)).toEqual(['session:openDropped', '/data/disk.qcow2']);
+    const n = fake.invoked.length;
+    expect(await qzs.openDroppedFile({})).toMatchObject({ ok: false });
+    expect(fake.invoked.length).toBe(n);
+  });
+
+  it('delivers only known menu commands and unsubscribes', () => {
+    const got: string[] = [];
+    const off = qzs.onMenu((c) => got.push(c));
+    const l = fake.listeners.get('qzs:menu')!;
+    l(null, 'open');
+    l(null, 'rm -rf');
+    expect(got).toEqual(['open']);
+    off();
+    expect(fake.listeners.has('qzs:menu')).toBe(false);
+  });
+});

@@ -1,0 +1,26 @@
+// Sender validation with fake events: only our window's main frame at our own page may call the engine.
+import { describe, expect, it } from 'vitest';
+import { isTrustedSender, type SenderFacts } from '../../electron/ipc/sender';
+
+const filePolicy = { trustedWebContents: new Set([7]), appUrl: 'file:///opt/qzs/resources/app/dist/renderer/index.html' };
+const good: SenderFacts = { frameUrl: 'file:///opt/qzs/resources/app/dist/renderer/index.html', isMainFrame: true, webContentsId: 7 };
+
+describe('isTrustedSender', () => {
+  it('accepts the main frame of our window at our page (hash and query do not matter)', () => {
+    expect(isTrustedSender(good, filePolicy)).toBe(true);
+    expect(isTrustedSender({ ...good, frameUrl: good.frameUrl + '#/zones?x=1' }, filePolicy)).toBe(true);
+  });
+  it('rejects sub-frames, other windows, vanished frames and other pages', () => {
+    expect(isTrustedSender({ ...good, isMainFrame: false }, filePolicy)).toBe(false);
+    expect(isTrustedSender({ ...good, webContentsId: 8 }, filePolicy)).toBe(false);
+    expect(isTrustedSender({ ...good, frameUrl: null }, filePolicy)).toBe(false);
+    expect(isTrustedSender({ ...good, frameUrl: 'file:///tmp/evil.html' }, filePolicy)).toBe(false);
+    expect(isTrustedSender({ ...good, frameUrl: 'https://example.com/index.html' }, filePolicy)).toBe(false);
+    expect(isTrustedSender({ ...good, frameUrl: 'not a url' }, filePolicy)).toBe(false);
+  });
+  it('compares origins for a dev server URL', () => {
+    const dev = { trustedWebContents: new Set([1]), appUrl: 'http://localhost:5173/' };
+    expect(isTrustedSender({ frameUrl: 'http://localhost:5173/index.html', isMainFrame: true, webContentsId: 1 }, dev)).toBe(true);
+    expect(isTrustedSender({ frameUrl: 'http://localhost:5174/', isMainFrame: true, webContentsId: 1 }, dev)).toBe(false);
+  });
+});

@@ -1,0 +1,107 @@
+// One `qzs serve` per worker, over images made by qemu-img, by the zoned test builder and by our engine
+// (the demo), on 127.0.0.1 with its per-run token. Tests pick an image from the toolbar's image list.
+import { test as base, expect, type Page } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { qemuImg, tmpDir } from '../helpers/qemu';
+import { buildZonedImage, wpValue } from '../helpers/zoned-builder';
+
+export const MIB = 1 << 20;
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const QZS = resolve(ROOT, 'bin/qzs.js');
+export const SHOTS = resolve(ROOT, 'test-results/screenshots');
+
+export interface Served {
+  url: string;
+  dir: string;
+  createDir: string;
+  proc: ChildProcess;
+  file(name: string): string;
+}
+
+/** zoned.qcow2: 16 zones of 4 MiB (capacity 3 MiB), 2 conventional; zones 3/4/5 closed, full, finished. */
+export const ZONED_WP: Record<number, number> = { 3: 3 * 4 * MIB + MIB, 4: 4 * 4 * MIB + 3 * MIB, 5: 6 * 4 * MIB };
+
+function makeImages(dir: string): string[] {
+  const f = (n: string): string => resolve(dir, n);
+  qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'lazy_refcounts=on', f('plain.qcow2'), '1G']);
+  qemuImg(['create', '-q', '-f', 'qcow2', f('edit.qcow2'), '64M']);
+  qemuImg(['create', '-q', '-f', 'qcow2', f('corrupt.qcow2'), '64M']);
+  // compression_type = 1 (zstd) with incompatible bit 3 clear: a header finding at byte 104.
+  const fd = openSync(f('corrupt.qcow2'), 'r+');
+  writeSync(fd, Buffer.from([1]), 0, 1, 104);
+  closeSync(fd);
+  // One leaked cluster: the L1 table's refcount (cluster 3, 16-bit entry in the block at 0x20000) raised to 2.
+  qemuImg(['create', '-q', '-f', 'qcow2', f('leak.qcow2'), '64M']);
+  const lfd = openSync(f('leak.qcow2'), 'r+');
+  writeSync(lfd, Buffer.from([0, 2]), 0, 2, 0x20000 + 3 * 2);
+  closeSync(lfd);
+  const zoned = buildZonedImage({
+    layout: 'v8', virtualSize: 64 * MIB, zoneSize: 4 * MIB, zoneCapacity: 3 * MIB, conventionalZones: 2,
+    maxOpenZones: 3, maxActiveZones: 4, maxAppendBytes: 65536,
+    entry: (i, start) => (ZONED_WP[i] !== undefined ? wpValue(ZONED_WP[i]) : i < 2 ? wpValue(start, { conventional: true }) : wpValue(start)),
+  });
+  writeFileSync(f('zoned.qcow2'), zoned.bytes);
+  writeFileSync(f('ops.qcow2'), zoned.bytes);
+  // 1,048,576 zones of 64 KiB: every third full, every fifth closed half way.
+  const big = buildZonedImage({
+    layout: 'v8', virtualSize: 1024 * 1024 * 65536, zoneSize: 65536, conventionalZones: 16, maxOpenZones: 0, maxActiveZones: 0, maxAppendBytes: 4096,
+    entry: (i, start) => (i < 16 ? wpValue(start, { conventional: true }) : i % 3 === 0 ? wpValue(start + 65536) : i % 5 === 0 ? wpValue(start + 32768) : wpValue(start)),
+  });
+  writeFileSync(f('big.qcow2'), big.bytes);
+  return ['plain.qcow2', 'zoned.qcow2', 'ops.qcow2', 'big.qcow2', 'corrupt.qcow2', 'edit.qcow2', 'leak.qcow2'].map(f);
+}
+
+async function startServe(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, [QZS, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const url = await new Promise<string>((ok, bad) => {
+    const timer = setTimeout(() => bad(new Error(`qzs serve did not start: ${out}`)), 30_000);
+    const on = (d: Buffer): void => {
+      out += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(out);
+      if (m) { clearTimeout(timer); ok(m[1]); }
+    };
+    proc.stdout!.on('data', on);
+    proc.stderr!.on('data', on);
+    proc.on('exit', (code) => { clearTimeout(timer); bad(new Error(`qzs serve exited ${code}: ${out}`)); });
+  });
+  return { url, proc };
+}
+
+export const test = base.extend<{ app: Page }, { served: Served }>({
+  served: [async ({}, use) => {
+    const tmp = tmpDir('qzs-ui-');
+    const createDir = resolve(tmp.path, 'created');
+    mkdirSync(createDir);
+    const images = makeImages(tmp.path);
+    const { url, proc } = await startServe(['--demo', '--create-dir', createDir, ...images]);
+    await use({ url, dir: tmp.path, createDir, proc, file: (n) => resolve(tmp.path, n) });
+    proc.kill('SIGTERM');
+    tmp.cleanup();
+  }, { scope: 'worker' }],
+  app: async ({ page, served }, use) => {
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+    await page.goto(served.url);
+    await expect(page.getByTestId('file-facts')).toBeVisible();
+    await use(page);
+    // A CSP violation or an uncaught error anywhere fails the test that caused it.
+    expect(problems, problems.join('\n')).toEqual([]);
+  },
+});
+
+/** Switch the UI to one of the served images. */
+export async function openImage(page: Page, name: string): Promise<void> {
+  await page.getByLabel('open images').selectOption({ label: name });
+  await expect(page.getByTestId('file-facts')).toContainText(name);
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: resolve(SHOTS, `${name}.png`) });
+}
+
+export { expect };
