@@ -1,7 +1,146 @@
-// Placeholder until the create command lands (it is being written now); exits as a usage error.
-import type { CliIo } from '../io';
+// qzs create: qemu-img's qcow2 create options plus the zone.* options of the zoned series. Validation is
+// the shared validateCreateOptions (the wizard calls the same function); writing is engine/create.ts.
+import type { CreateMessage, CreateValidation, DerivedValues, NormalizedCreateOptions } from '../../../shared/qcow2/create-options';
+import type { ZonedLayout } from '../../../shared/qcow2/zoned-types';
+import { createImage, type CreateResult } from '../../engine/create';
+import { EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, parse, printError, UsageError, type CliIo } from '../io';
 
-export async function run(_argv: string[], io: CliIo): Promise<number> {
-  io.err('qzs create: not available in this build yet\n');
-  return 2;
+const USAGE = 'qzs create [-o key=value[,key=value…]]… [--zoned-layout v7|v8] [--print-qemu-img] [--dry-run] [--json] [--force] FILE [SIZE]';
+
+const HELP = `usage: ${USAGE}
+
+Create a qcow2 image exactly as qemu-img create -f qcow2 does, or a zoned image.
+
+  -o key=value,…     qemu-img qcow2 options: size, cluster_size, compat (0.10, 1.1, v2, v3), lazy_refcounts,
+                     refcount_bits, extended_l2, compression_type (zlib, zstd), preallocation (off, metadata),
+                     backing_file, backing_fmt, data_file, data_file_raw; zone options: zone.mode=host-managed,
+                     zone.size, zone.capacity, zone.conventional_zones, zone.max_open_zones,
+                     zone.max_active_zones, zone.max_append_bytes. Repeatable; a later value wins; ",," is a
+                     literal comma.
+  --zoned-layout L   v7 (default: the seed revision, 48-byte extension, 32-bit zone size) or v8 (56 bytes).
+  --print-qemu-img   print the equivalent qemu-img create command line and write nothing.
+  --dry-run          validate and report the derived values, write nothing.
+  --json             machine-readable report on stdout.
+  --force            replace an existing file.
+
+SIZE takes qemu-img's suffixes (k, M, G, T, P, E); without SIZE the size comes from -o size or the backing
+file. Exit status: 0 ok, 1 failure (e.g. the file exists), 2 usage or validation errors.
+`;
+
+/** Split one -o argument the way qemu's option parser does: "," separates, ",," is a literal comma. */
+export function parseOptionList(text: string, into: Record<string, string>): void {
+  const parts: string[] = [];
+  let cur = '';
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === ',') {
+      if (text[i + 1] === ',') { cur += ','; i++; continue; }
+      parts.push(cur);
+      cur = '';
+    } else cur += text[i];
+  }
+  parts.push(cur);
+  for (const p of parts) {
+    if (p === '') continue;
+    const eq = p.indexOf('=');
+    // A bare name means "on", as in qemu's option syntax.
+    if (eq < 0) into[p] = 'on';
+    else into[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+}
+
+function messageJson(m: CreateMessage): CreateMessage {
+  return { code: m.code, option: m.option, value: m.value, limit: m.limit, message: m.message };
+}
+
+function reportJson(r: CreateResult, dryRun: boolean): string {
+  const v = r.validation;
+  return JSON.stringify({
+    ok: r.ok, written: r.written, dryRun, file: r.file,
+    errors: v.errors.map(messageJson), warnings: v.warnings.map(messageJson),
+    options: v.normalized, derived: v.derived,
+    fileSize: r.fileSize, dataFile: r.dataFile, dataFileSize: r.dataFileSize,
+    qemuImg: r.qemuImgCommand,
+  }, null, 2) + '\n';
+}
+
+function describeOptions(o: NormalizedCreateOptions): string {
+  const parts = [`compat=${o.compat}`, `size=${o.size}`, `cluster_size=${o.clusterSize}`, `refcount_bits=${o.refcountBits}`,
+    `lazy_refcounts=${o.lazyRefcounts ? 'on' : 'off'}`, `extended_l2=${o.extendedL2 ? 'on' : 'off'}`,
+    `compression_type=${o.compressionType}`, `preallocation=${o.preallocation}`];
+  if (o.backingFile) parts.push(`backing_file=${o.backingFile}`, `backing_fmt=${o.backingFmt ?? ''}`);
+  if (o.dataFile) parts.push(`data_file=${o.dataFile}`, `data_file_raw=${o.dataFileRaw ? 'on' : 'off'}`);
+  if (o.zoned) {
+    const z = o.zoned;
+    parts.push(`zone.mode=host-managed`, `zone.size=${z.zoneSize}`, `zone.capacity=${z.zoneCapacity}`,
+      `zone.conventional_zones=${z.conventionalZones}`, `zone.max_open_zones=${z.maxOpenZones}`,
+      `zone.max_active_zones=${z.maxActiveZones}`, `zone.max_append_bytes=${z.maxAppendBytes}`, `layout=${z.layout}`);
+  }
+  return parts.join(' ');
+}
+
+function describeDerived(d: DerivedValues): string {
+  const lines = [
+    `  L1 table: ${d.l1Entries} entries (${d.l1Bytes} bytes) at ${d.l1Offset}; ${d.l2Entries} entries per L2 table`,
+    `  refcount table: ${d.refcountTableClusters} cluster(s) at ${d.refcountTableOffset}; ${d.refcountBlocks} refcount block(s) of ${d.refcountBlockEntries} entries`,
+    `  metadata: ${d.metadataBytes} bytes; image file: ${d.fileSize} bytes`,
+  ];
+  if (d.nrZones !== null) {
+    lines.push(`  zones: ${d.nrZones} (${d.sequentialZones} sequential); zonedmeta: ${d.zonedmetaSize} bytes in ${d.zonedmetaClusters} cluster(s) at ${d.zonedmetaOffset}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function printMessages(io: CliIo, v: CreateValidation): void {
+  for (const w of v.warnings) io.err(`qzs create: warning: ${w.message}\n`);
+  for (const e of v.errors) io.err(`qzs create: error: ${e.message}\n  option: ${e.option}, value: ${e.value ?? '(none)'}${e.limit ? `, limit: ${e.limit}` : ''}\n`);
+}
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(HELP);
+    return EXIT_OK;
+  }
+  const { values, positionals } = parse(argv, {
+    o: { type: 'string', short: 'o', multiple: true },
+    'zoned-layout': { type: 'string' },
+    'print-qemu-img': { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+    json: { type: 'boolean' },
+    force: { type: 'boolean' },
+  }, USAGE);
+  const json = !!values.json;
+  if (positionals.length < 1 || positionals.length > 2) throw new UsageError(`expected FILE [SIZE]\nusage: ${USAGE}`);
+  const layout = values['zoned-layout'] ?? 'v7';
+  if (layout !== 'v7' && layout !== 'v8') throw new UsageError(`--zoned-layout must be v7 or v8, not "${layout}"\nusage: ${USAGE}`);
+  const options: Record<string, string> = {};
+  for (const o of values.o ?? []) parseOptionList(o, options);
+  const [file, size] = positionals;
+  const printOnly = !!values['print-qemu-img'];
+  const dryRun = !!values['dry-run'] || printOnly;
+
+  let result: CreateResult;
+  try {
+    result = await createImage({ file, size, options, zonedLayout: layout as ZonedLayout, force: !!values.force, dryRun });
+  } catch (e) {
+    // A backing file that cannot be opened is a bad option (2); anything else is a failure (1).
+    const err = printError(io, e, json, file);
+    return err.code === 'invalid-argument' ? EXIT_USAGE : EXIT_UNREADABLE;
+  }
+  const v = result.validation;
+  if (printOnly && !json) {
+    printMessages(io, v);
+    io.out(result.qemuImgCommand + '\n');
+    return result.ok ? EXIT_OK : EXIT_USAGE;
+  }
+  if (json) {
+    io.out(reportJson(result, dryRun));
+  } else {
+    printMessages(io, v);
+    if (result.ok && v.normalized && v.derived) {
+      io.out(`${result.written ? 'Created' : 'Would create (dry run)'} '${file}': ${describeOptions(v.normalized)}\n`);
+      io.out(describeDerived(v.derived));
+      if (result.dataFile) io.out(`  data file: ${result.dataFile} (${result.dataFileSize} bytes)\n`);
+    }
+  }
+  return result.ok ? EXIT_OK : EXIT_USAGE;
 }

@@ -1,0 +1,558 @@
+// Validation of `qemu-img create -f qcow2 -o …` options, shared by `qzs create` and the create wizard.
+// Non-zoned rules mirror qemu-img 7.2 (block/qcow2.c qcow2_co_create, bdrv_img_create) in its order and
+// with the substance of its messages; zoned rules follow the targeted revision exactly as
+// ZONED-FORMAT.md section 8 item 4 and section 5.1 say (v7 = the seed: order 1,2,3,5,7,6; v8: 1-7).
+// Pure: the backing file's size, when the size is omitted, is looked up by the caller and passed in.
+import { computeLayout, type CreateLayout } from './create-plan';
+import type { ZonedLayout } from './zoned-types';
+
+/** Option names exactly as qemu-img spells them (underscores). */
+export const CREATE_OPTION_NAMES = [
+  'size', 'cluster_size', 'compat', 'lazy_refcounts', 'refcount_bits', 'extended_l2', 'compression_type',
+  'preallocation', 'backing_file', 'backing_fmt', 'data_file', 'data_file_raw',
+  'zone.mode', 'zone.size', 'zone.capacity', 'zone.conventional_zones', 'zone.max_open_zones',
+  'zone.max_active_zones', 'zone.max_append_bytes',
+] as const;
+
+export type CreateOptionName = (typeof CREATE_OPTION_NAMES)[number];
+
+/** Raw `-o` values as typed (later duplicates win, as in qemu-img). */
+export type CreateOptionMap = Partial<Record<string, string>>;
+
+export interface CreateInput {
+  options: CreateOptionMap;
+  /** The positional SIZE argument, if any (qemu-img refuses it together with -o size). */
+  size?: string;
+  /** Zoned layout to write; default 'v7' (the seed, ZONED-FORMAT.md section 8 item 2). */
+  zonedLayout?: ZonedLayout;
+  /** Virtual size of the backing file, looked up by the caller when the size is omitted. */
+  backingSize?: number | null;
+}
+
+export type CreateMessageCode =
+  | 'unknown-option' | 'invalid-value' | 'size-missing' | 'size-twice' | 'size-range' | 'size-rounded'
+  | 'backing' | 'cluster-size' | 'extended-l2' | 'preallocation' | 'lazy-refcounts' | 'refcount-bits'
+  | 'data-file' | 'compression-type' | 'header-space'
+  | 'zone-option-without-mode' | 'zone-size-missing' | 'zone-size' | 'zone-capacity' | 'zone-append'
+  | 'zone-conventional' | 'zone-32bit' | 'zone-clamp' | 'zone-ignored' | 'zone-advice' | 'zone-overflow' | 'plan-too-large';
+
+export interface CreateMessage {
+  code: CreateMessageCode;
+  /** The option concerned, in qemu-img spelling. */
+  option: string;
+  /** The value given (or the value in effect), as text; null when the option is missing. */
+  value: string | null;
+  /** The limit or requirement broken, as text; null when none applies. */
+  limit: string | null;
+  message: string;
+}
+
+export interface ZonedSettings {
+  layout: ZonedLayout;
+  zoneSize: number;
+  zoneCapacity: number;
+  conventionalZones: number;
+  nrZones: number;
+  maxActiveZones: number;
+  maxOpenZones: number;
+  maxAppendBytes: number;
+}
+
+/** Options after defaults, parsing and clamps: exactly what gets written. */
+export interface NormalizedCreateOptions {
+  size: number;
+  clusterSize: number;
+  clusterBits: number;
+  compat: '0.10' | '1.1';
+  version: 2 | 3;
+  lazyRefcounts: boolean;
+  refcountBits: number;
+  refcountOrder: number;
+  extendedL2: boolean;
+  compressionType: 'zlib' | 'zstd';
+  preallocation: 'off' | 'metadata';
+  backingFile: string | null;
+  backingFmt: string | null;
+  dataFile: string | null;
+  dataFileRaw: boolean;
+  zoned: ZonedSettings | null;
+  /** Which options the user gave explicitly (for the qemu-img command line). */
+  given: CreateOptionName[];
+}
+
+export interface DerivedValues {
+  l2Entries: number;
+  l1Entries: number;
+  l1Bytes: number;
+  l1Offset: number;
+  refcountBlockEntries: number;
+  refcountTableOffset: number;
+  refcountTableClusters: number;
+  refcountBlocks: number;
+  fileSize: number;
+  /** Bytes of every cluster that is not guest data (header, refcount structures, L1/L2, zonedmeta). */
+  metadataBytes: number;
+  nrZones: number | null;
+  sequentialZones: number | null;
+  zonedmetaSize: number | null;
+  zonedmetaClusters: number | null;
+  zonedmetaOffset: number | null;
+  /** Zoned image written with the v7 layout that a v7 QEMU reads wrongly (zone starts past 4 GiB). */
+  v7WrapsPast4GiB: boolean;
+}
+
+export interface CreateValidation {
+  ok: boolean;
+  errors: CreateMessage[];
+  warnings: CreateMessage[];
+  normalized: NormalizedCreateOptions | null;
+  derived: DerivedValues | null;
+  /** The size must come from the backing file, which the caller has not looked up yet. */
+  needsBackingSize: boolean;
+}
+
+export const KIB = 1024;
+export const MIB = 1024 * KIB;
+export const GIB = 1024 * MIB;
+const U32_MAX = 0xffff_ffff;
+/** qemu-img refuses sizes above INT64_MAX; we also need them exact in a JS number. */
+const MAX_IMAGE_SIZE = Number.MAX_SAFE_INTEGER - 511;
+export const V8_DEFAULT_ZONE_SIZE = 256 * MIB;
+export const V8_DEFAULT_MAX_APPEND = 64 * KIB;
+const SECTOR = 512;
+
+const SUFFIX: Record<string, number> = { b: 1, k: KIB, m: MIB, g: GIB, t: GIB * KIB, p: GIB * MIB, e: GIB * GIB };
+
+export type SizeParse = { ok: true; value: number; deprecatedHex: boolean } | { ok: false; reason: string };
+
+/**
+ * qemu_strtosz as qemu-img 7.2 applies it: decimal with optional fraction, or 0x hex; suffixes b, k, M,
+ * G, T, P, E (case-insensitive, powers of 1024); a non-zero fraction needs a suffix other than b; the
+ * fraction part is rounded to the nearest byte; leading blanks and a '+' sign are accepted.
+ */
+export function parseQemuSize(text: string): SizeParse {
+  const m = /^\s*\+?(?:(0[xX][0-9a-fA-F]+)|(\d+)(?:\.(\d*))?)([bBkKmMgGtTpPeE]?)$/.exec(text);
+  if (!m) return { ok: false, reason: 'not a number with an optional b, k, M, G, T, P or E suffix' };
+  const suffix = m[4].toLowerCase();
+  const mul = suffix ? SUFFIX[suffix] : 1;
+  let value: number;
+  if (m[1]) {
+    value = Number.parseInt(m[1].slice(2), 16) * mul;
+  } else {
+    const frac = m[3] ?? '';
+    const fracNonZero = /[1-9]/.test(frac);
+    if (fracNonZero && mul === 1) return { ok: false, reason: 'a fraction needs a k, M, G, T, P or E suffix' };
+    const whole = BigInt(m[2]) * BigInt(mul);
+    let fracBytes = 0n;
+    if (fracNonZero) {
+      const den = 10n ** BigInt(frac.length);
+      const num = BigInt(frac) * BigInt(mul);
+      fracBytes = (num * 2n + den) / (2n * den);
+    }
+    const total = whole + fracBytes;
+    if (total > BigInt(Number.MAX_SAFE_INTEGER)) return { ok: false, reason: 'larger than 2^53 bytes' };
+    value = Number(total);
+  }
+  if (!Number.isSafeInteger(value)) return { ok: false, reason: 'larger than 2^53 bytes' };
+  return { ok: true, value, deprecatedHex: !!m[1] && !!suffix };
+}
+
+/** QEMU_OPT_NUMBER (qemu_strtou64 base 0: decimal, 0x hex, leading-0 octal). */
+function parseQemuNumber(text: string): number | null {
+  const t = text.trim();
+  let v: number;
+  if (/^0[xX][0-9a-fA-F]+$/.test(t)) v = Number.parseInt(t.slice(2), 16);
+  else if (/^0[0-7]+$/.test(t)) v = Number.parseInt(t.slice(1), 8);
+  else if (/^\d+$/.test(t)) v = Number(t);
+  else return null;
+  return Number.isSafeInteger(v) ? v : null;
+}
+
+/** QEMU_OPT_BOOL as qemu-img 7.2 parses it. */
+function parseQemuBool(text: string): boolean | null {
+  if (['on', 'yes', 'true', 'y'].includes(text)) return true;
+  if (['off', 'no', 'false', 'n'].includes(text)) return false;
+  return null;
+}
+
+export function isPowerOfTwoInt(v: number): boolean {
+  return Number.isSafeInteger(v) && v > 0 && 2 ** Math.round(Math.log2(v)) === v;
+}
+
+function fmtBytes(v: number): string {
+  const units: [number, string][] = [[GIB * GIB, 'EiB'], [GIB * MIB, 'PiB'], [GIB * KIB, 'TiB'], [GIB, 'GiB'], [MIB, 'MiB'], [KIB, 'KiB']];
+  for (const [u, n] of units) if (v >= u && v % u === 0) return `${v} (${v / u} ${n})`;
+  return String(v);
+}
+
+class Collector {
+  errors: CreateMessage[] = [];
+  warnings: CreateMessage[] = [];
+  error(code: CreateMessageCode, option: string, value: string | null, limit: string | null, message: string): void {
+    this.errors.push({ code, option, value, limit, message });
+  }
+  warn(code: CreateMessageCode, option: string, value: string | null, limit: string | null, message: string): void {
+    this.warnings.push({ code, option, value, limit, message });
+  }
+}
+
+const ZONE_OPTIONS = ['zone.size', 'zone.capacity', 'zone.conventional_zones', 'zone.max_open_zones', 'zone.max_active_zones', 'zone.max_append_bytes'] as const;
+
+/**
+ * The one validation function. Errors are listed in the order qemu-img (and, for zone options, the
+ * targeted revision of the patch) checks them; qemu-img stops at the first, we report all of them.
+ */
+export function validateCreateOptions(input: CreateInput): CreateValidation {
+  const c = new Collector();
+  const o = input.options;
+  const layout: ZonedLayout = input.zonedLayout ?? 'v7';
+  const given: CreateOptionName[] = [];
+  for (const key of Object.keys(o)) {
+    if (o[key] === undefined) continue;
+    if ((CREATE_OPTION_NAMES as readonly string[]).includes(key)) given.push(key as CreateOptionName);
+    else {
+      const dashed = key.replace(/-/g, '_');
+      const hint = (CREATE_OPTION_NAMES as readonly string[]).includes(dashed) ? ` (qemu-img spells it "${dashed}")` : '';
+      c.error('unknown-option', key, o[key] ?? null, CREATE_OPTION_NAMES.join(', '), `Invalid parameter '${key}'${hint}: qcow2 create options are ${CREATE_OPTION_NAMES.join(', ')}`);
+    }
+  }
+  const has = (k: CreateOptionName): boolean => o[k] !== undefined;
+
+  const sizeOpt = (k: CreateOptionName): number | undefined => {
+    const raw = o[k];
+    if (raw === undefined) return undefined;
+    const p = parseQemuSize(raw);
+    if (!p.ok) {
+      c.error('invalid-value', k, raw, 'a non-negative number below 2^53 with an optional k, M, G, T, P or E suffix', `Parameter '${k}' expects a non-negative number with an optional suffix k, M, G, T, P or E (kilo-, mega-, giga-, tera-, peta- and exabytes): "${raw}" is ${p.reason}`);
+      return undefined;
+    }
+    if (p.deprecatedHex) c.warn('invalid-value', k, raw, null, `'${k}': using a multiplier suffix on hex numbers is deprecated (${raw})`);
+    return p.value;
+  };
+  const numberOpt = (k: CreateOptionName, max: number): number | undefined => {
+    const raw = o[k];
+    if (raw === undefined) return undefined;
+    const v = parseQemuNumber(raw);
+    if (v === null || v > max) {
+      c.error('invalid-value', k, raw, `an integer from 0 to ${max}`, `Parameter '${k}' expects a number from 0 to ${max}, got "${raw}"`);
+      return undefined;
+    }
+    return v;
+  };
+  const boolOpt = (k: CreateOptionName): boolean | undefined => {
+    const raw = o[k];
+    if (raw === undefined) return undefined;
+    const v = parseQemuBool(raw);
+    if (v === null) c.error('invalid-value', k, raw, "'on' or 'off'", `Parameter '${k}' expects 'on' or 'off', got "${raw}"`);
+    return v ?? undefined;
+  };
+  const enumOpt = <T extends string>(k: CreateOptionName, values: readonly string[], aliases: Record<string, T>): T | undefined => {
+    const raw = o[k];
+    if (raw === undefined) return undefined;
+    if (raw in aliases) return aliases[raw];
+    c.error('invalid-value', k, raw, values.join(', '), `Parameter '${k}' does not accept value '${raw}' (accepted: ${values.join(', ')})`);
+    return undefined;
+  };
+
+  // Option syntax, as qemu-img parses -o before anything else.
+  const optSize = sizeOpt('size');
+  const clusterSizeOpt = sizeOpt('cluster_size');
+  const compat = enumOpt<'0.10' | '1.1'>('compat', ['0.10', '1.1', 'v2', 'v3'], { '0.10': '0.10', '1.1': '1.1', v2: '0.10', v3: '1.1' });
+  const lazy = boolOpt('lazy_refcounts');
+  const refcountBitsOpt = numberOpt('refcount_bits', Number.MAX_SAFE_INTEGER);
+  const extendedL2 = boolOpt('extended_l2') ?? false;
+  const compression = enumOpt<'zlib' | 'zstd'>('compression_type', ['zlib', 'zstd'], { zlib: 'zlib', zstd: 'zstd' });
+  const preallocRaw = o['preallocation'];
+  let preallocation: 'off' | 'metadata' = 'off';
+  if (preallocRaw !== undefined) {
+    if (preallocRaw === 'off' || preallocRaw === 'metadata') preallocation = preallocRaw;
+    else if (preallocRaw === 'falloc' || preallocRaw === 'full') c.error('preallocation', 'preallocation', preallocRaw, 'off or metadata', `preallocation=${preallocRaw} is accepted by qemu-img but not supported by Qcow2 Zone Studio: use off or metadata`);
+    else c.error('invalid-value', 'preallocation', preallocRaw, 'off, metadata, falloc, full', `Parameter 'preallocation' does not accept value '${preallocRaw}'`);
+  }
+  const dataFileRaw = boolOpt('data_file_raw') ?? false;
+  const dataFile = o['data_file'] || null;
+  const backingFile = o['backing_file'] || null;
+  const backingFmt = o['backing_fmt'] || null;
+
+  // Zone options' syntax.
+  const zoneMode = o['zone.mode'];
+  if (zoneMode !== undefined && zoneMode !== 'host-managed') c.error('invalid-value', 'zone.mode', zoneMode, 'host-managed', `Parameter 'zone.mode' does not accept value '${zoneMode}' (the only zone model is host-managed)`);
+  const zoneSizeOpt = sizeOpt('zone.size');
+  const zoneCapOpt = sizeOpt('zone.capacity');
+  const convOpt = numberOpt('zone.conventional_zones', U32_MAX);
+  const maxOpenOpt = numberOpt('zone.max_open_zones', U32_MAX);
+  const maxActiveOpt = numberOpt('zone.max_active_zones', U32_MAX);
+  const maxAppendOpt = sizeOpt('zone.max_append_bytes');
+  const zoned = zoneMode === 'host-managed';
+  if (zoneMode === undefined) {
+    for (const k of ZONE_OPTIONS) if (has(k)) c.error('zone-option-without-mode', k, o[k] ?? null, 'zone.mode=host-managed', `'${k}' needs zone.mode=host-managed (the zone options are the members of the host-managed zone model)`);
+  }
+
+  // Image size: qemu-img create (positional or -o size), rounded up to 512 bytes.
+  let needsBackingSize = false;
+  let size: number | undefined;
+  if (input.size !== undefined && has('size')) {
+    c.error('size-twice', 'size', `${input.size} and size=${o['size']}`, 'once', 'The image size must be specified only once');
+  } else if (input.size !== undefined) {
+    const p = parseQemuSize(input.size);
+    if (!p.ok) c.error('size-range', 'size', input.size, 'k, M, G, T, P or E suffixes', `Invalid image size specified ("${input.size}": ${p.reason}). You may use k, M, G, T, P or E suffixes for kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.`);
+    else size = p.value;
+  } else if (optSize !== undefined) {
+    size = optSize;
+  }
+  if (size === undefined && input.size === undefined && !has('size')) {
+    if (backingFile) {
+      if (typeof input.backingSize === 'number') size = input.backingSize;
+      else needsBackingSize = true;
+    } else {
+      c.error('size-missing', 'size', null, 'a size, or a backing file to take it from', 'Image creation needs a size parameter');
+    }
+  }
+  if (size !== undefined) {
+    if (size > MAX_IMAGE_SIZE) {
+      c.error('size-range', 'size', String(size), `at most ${MAX_IMAGE_SIZE} bytes`, `Image size ${size} is beyond what Qcow2 Zone Studio handles exactly (2^53 bytes)`);
+      size = undefined;
+    } else if (size % SECTOR !== 0) {
+      const rounded = Math.ceil(size / SECTOR) * SECTOR;
+      c.warn('size-rounded', 'size', String(size), 'a multiple of 512', `size ${size} is not a multiple of 512 bytes: written as ${rounded}, as qemu-img rounds it up`);
+      size = rounded;
+    }
+  }
+
+  // bdrv_img_create: backing file checks.
+  if (backingFile && !backingFmt) {
+    c.error('backing', 'backing_file', backingFile, 'backing_fmt given', 'Backing file specified without backing format (qemu-img 7.2 requires backing_fmt, e.g. backing_fmt=qcow2)');
+  }
+
+  // qcow2_co_create, in its order.
+  const version: 2 | 3 = compat === '0.10' ? 2 : 3;
+  const clusterSize = clusterSizeOpt ?? 65536;
+  if (extendedL2 && version < 3) {
+    c.error('extended-l2', 'extended_l2', 'on', 'compat=1.1', 'Extended L2 entries are only supported with compatibility level 1.1 and above (use version=v3 or greater)');
+  }
+  let clusterBits = Math.log2(clusterSize);
+  if (!Number.isInteger(clusterBits) || clusterBits < 9 || clusterBits > 21) {
+    c.error('cluster-size', 'cluster_size', String(clusterSize), 'a power of two from 512 to 2097152 (2048k)', `Cluster size must be a power of two between 512 and 2048k (got ${clusterSize})`);
+    clusterBits = 16;
+  } else if (extendedL2 && clusterSize < 16384) {
+    c.error('extended-l2', 'cluster_size', String(clusterSize), 'at least 16384 with extended_l2=on', `Extended L2 entries are only supported with cluster sizes of at least 16384 bytes (cluster_size=${clusterSize})`);
+  }
+  if (backingFile && preallocation !== 'off' && !extendedL2) {
+    c.error('preallocation', 'preallocation', preallocation, 'off, or extended_l2=on', 'Backing file and preallocation can only be used at the same time if extended_l2 is on');
+  }
+  if (backingFmt && !backingFile) {
+    c.error('backing', 'backing_fmt', backingFmt, 'backing_file given', 'Backing format cannot be used without backing file');
+  }
+  if (version < 3 && lazy) {
+    c.error('lazy-refcounts', 'lazy_refcounts', 'on', 'compat=1.1', 'Lazy refcounts only supported with compatibility level 1.1 and above (use version=v3 or greater)');
+  }
+  const refcountBits = refcountBitsOpt ?? 16;
+  let refcountOrder = Math.log2(refcountBits);
+  if (refcountBitsOpt !== undefined && (refcountBits > 64 || !Number.isInteger(refcountOrder))) {
+    c.error('refcount-bits', 'refcount_bits', String(refcountBits), 'a power of two, at most 64', `Refcount width must be a power of two and may not exceed 64 bits (refcount_bits=${refcountBits})`);
+    refcountOrder = 4;
+  } else if (version < 3 && refcountBits !== 16) {
+    c.error('refcount-bits', 'refcount_bits', String(refcountBits), '16 with compat=0.10', 'Different refcount widths than 16 bits require compatibility level 1.1 or above (use version=v3 or greater)');
+  }
+  if (dataFileRaw && !dataFile) {
+    c.error('data-file', 'data_file_raw', 'on', 'data_file given', 'data-file-raw requires data-file');
+  }
+  if (dataFileRaw && backingFile) {
+    c.error('data-file', 'data_file_raw', 'on', 'no backing_file', 'Backing file and data-file-raw cannot be used at the same time');
+  }
+  if (dataFileRaw && preallocation === 'off') {
+    // qemu-img: the L1/L2 tables must map 1:1 so that the data file reads as a raw image.
+    preallocation = 'metadata';
+  }
+  if (dataFile && version < 3) {
+    c.error('data-file', 'data_file', dataFile, 'compat=1.1', 'External data files are only supported with compatibility level 1.1 and above (use version=v3 or greater)');
+  }
+  if (compression === 'zstd' && version < 3) {
+    c.error('compression-type', 'compression_type', 'zstd', 'compat=1.1', 'Non-zlib compression type is only supported with compatibility level 1.1 and above (use version=v3 or greater)');
+  }
+  if (zoned && version < 3) {
+    // Beyond QEMU (which would write the extension into a v2 image, section 7 item 13): v2 has no feature bits.
+    c.error('zone-option-without-mode', 'compat', '0.10', 'compat=1.1', 'A zoned image needs compat=1.1: version 2 images cannot carry incompatible bit 5 (zoned format)');
+  }
+
+  // Zone options: the targeted revision's rules and clamps.
+  let zonedSettings: ZonedSettings | null = null;
+  let zoneErrors = false;
+  if (zoned) {
+    const before = c.errors.length;
+    zonedSettings = checkZoneOptions(c, layout, size, { zoneSizeOpt, zoneCapOpt, convOpt, maxOpenOpt, maxActiveOpt, maxAppendOpt }, clusterSize);
+    zoneErrors = c.errors.length > before;
+  }
+
+  if (c.errors.length > 0 || size === undefined || (zoned && (!zonedSettings || zoneErrors))) {
+    return { ok: false, errors: c.errors, warnings: c.warnings, normalized: null, derived: null, needsBackingSize: needsBackingSize && c.errors.length === 0 };
+  }
+
+  const normalized: NormalizedCreateOptions = {
+    size, clusterSize, clusterBits, compat: version === 2 ? '0.10' : '1.1', version,
+    lazyRefcounts: lazy ?? false, refcountBits, refcountOrder, extendedL2,
+    compressionType: compression ?? 'zlib', preallocation, backingFile, backingFmt, dataFile, dataFileRaw,
+    zoned: zonedSettings, given,
+  };
+
+  let layoutResult: CreateLayout;
+  try {
+    layoutResult = computeLayout(normalized);
+  } catch (e) {
+    c.error('plan-too-large', 'size', String(size), null, (e as Error).message);
+    return { ok: false, errors: c.errors, warnings: c.warnings, normalized: null, derived: null, needsBackingSize: false };
+  }
+  if (layoutResult.headerBytes > clusterSize) {
+    c.error('header-space', 'backing_file', backingFile, `${clusterSize} bytes (cluster 0)`, `The header, its extensions and the backing file name need ${layoutResult.headerBytes} bytes, more than cluster 0 holds (${clusterSize}): use a larger cluster_size or a shorter name`);
+    return { ok: false, errors: c.errors, warnings: c.warnings, normalized: null, derived: null, needsBackingSize: false };
+  }
+  if (backingFile && new TextEncoder().encode(backingFile).length > 1023) {
+    c.error('backing', 'backing_file', backingFile, 'at most 1023 bytes', 'The backing file name may not exceed 1023 bytes');
+    return { ok: false, errors: c.errors, warnings: c.warnings, normalized: null, derived: null, needsBackingSize: false };
+  }
+
+  const z = zonedSettings;
+  const derived: DerivedValues = {
+    l2Entries: layoutResult.l2Entries,
+    l1Entries: layoutResult.l1Entries,
+    l1Bytes: layoutResult.l1Entries * 8,
+    l1Offset: layoutResult.l1Offset,
+    refcountBlockEntries: layoutResult.refcountBlockEntries,
+    refcountTableOffset: layoutResult.refcountTableOffset,
+    refcountTableClusters: layoutResult.refcountTableClusters,
+    refcountBlocks: layoutResult.refcountBlockCount,
+    fileSize: layoutResult.fileSize,
+    metadataBytes: layoutResult.metadataClusters * clusterSize,
+    nrZones: z ? z.nrZones : null,
+    sequentialZones: z ? z.nrZones - z.conventionalZones : null,
+    zonedmetaSize: z ? 8 * z.nrZones : null,
+    zonedmetaClusters: z ? Math.ceil((8 * z.nrZones) / clusterSize) : null,
+    zonedmetaOffset: layoutResult.zonedmetaOffset,
+    v7WrapsPast4GiB: !!z && z.layout === 'v7' && size > 4 * GIB && z.nrZones > 1,
+  };
+  if (derived.v7WrapsPast4GiB) {
+    c.warn('zone-overflow', 'size', String(size), '4 GiB with the v7 layout', `the image is larger than 4 GiB: we write correct 64-bit write pointers, but a v7 QEMU computes zone starts in 32 bits and misreads the zones that start at or beyond 4 GiB (use --zoned-layout v8 for a v8 QEMU)`);
+  }
+  return { ok: true, errors: c.errors, warnings: c.warnings, normalized, derived, needsBackingSize: false };
+}
+
+interface ZoneOptionValues {
+  zoneSizeOpt: number | undefined;
+  zoneCapOpt: number | undefined;
+  convOpt: number | undefined;
+  maxOpenOpt: number | undefined;
+  maxActiveOpt: number | undefined;
+  maxAppendOpt: number | undefined;
+}
+
+/**
+ * qcow2_co_create's zone branch and qcow2_check_zone_options for the targeted revision
+ * (ZONED-FORMAT.md sections 5.1, 5.3, 8 item 4 and 10). Returns the settings to write, or null.
+ */
+function checkZoneOptions(c: Collector, layout: ZonedLayout, size: number | undefined, v: ZoneOptionValues, clusterSize: number): ZonedSettings | null {
+  const isV8 = layout === 'v8';
+  let zoneSize: number;
+  if (v.zoneSizeOpt === undefined) {
+    if (!isV8) {
+      c.error('zone-size-missing', 'zone.size', null, 'required with the v7 layout', 'Missing zone_size parameter: the v7 (seed) revision has no default zone size (the v8 layout defaults to 256 MiB)');
+      return null;
+    }
+    zoneSize = V8_DEFAULT_ZONE_SIZE;
+  } else {
+    zoneSize = v.zoneSizeOpt;
+  }
+  const zoneCapacity = v.zoneCapOpt ?? zoneSize;
+  const conventionalZones = v.convOpt ?? 0;
+  let maxActiveZones = 0;
+  let maxOpenZones = 0;
+  if (v.maxActiveOpt !== undefined) {
+    maxActiveZones = v.maxActiveOpt;
+    maxOpenZones = v.maxOpenOpt ?? v.maxActiveOpt;
+  } else if (v.maxOpenOpt !== undefined) {
+    c.warn('zone-ignored', 'zone.max_open_zones', String(v.maxOpenOpt), 'taken only together with zone.max_active_zones', `zone.max_open_zones=${v.maxOpenOpt} is ignored without zone.max_active_zones, as QEMU does: max_open_zones is written as 0 (no limit)`);
+  }
+  const maxAppendBytes = v.maxAppendOpt ?? (isV8 ? V8_DEFAULT_MAX_APPEND : 0);
+
+  // 32-bit fields of the seed layout: QEMU would silently truncate.
+  let fatal32 = false;
+  if (!isV8) {
+    for (const [opt, val] of [['zone.size', zoneSize], ['zone.capacity', zoneCapacity]] as const) {
+      if (val > U32_MAX) {
+        c.error('zone-32bit', opt, fmtBytes(val), `below 4 GiB (${U32_MAX + 1}) with the v7 layout`, `${opt}=${val} does not fit the 32-bit field of the v7 (seed) layout, where QEMU would silently truncate it: use --zoned-layout v8 (64-bit zone size and capacity)`);
+        fatal32 = true;
+      }
+    }
+  }
+  if (maxAppendBytes > U32_MAX) {
+    c.error('zone-32bit', 'zone.max_append_bytes', String(maxAppendBytes), `below 4 GiB (${U32_MAX + 1})`, `zone.max_append_bytes=${maxAppendBytes} does not fit its 32-bit field (QEMU would silently truncate it)`);
+    fatal32 = true;
+  }
+  if (size === undefined) return null;
+  if (size === 0) {
+    c.error('zone-size', 'size', '0', 'at least one zone', 'A zoned image needs a size above 0 (nr_zones would be 0)');
+    return null;
+  }
+
+  // 1. zone_size == 0.
+  let failed = fatal32;
+  if (zoneSize === 0) {
+    c.error('zone-size', 'zone.size', '0', 'greater than 0', 'Zoned extension header zone_size field can not be 0');
+    return null;
+  }
+  const nrZones = Math.ceil(size / zoneSize);
+  if (nrZones > U32_MAX) {
+    c.error('zone-size', 'zone.size', String(zoneSize), `at least ${Math.ceil(size / U32_MAX)} for this size`, `nr_zones = ceil(${size} / ${zoneSize}) = ${nrZones} does not fit its 32-bit field`);
+    return null;
+  }
+  // 2. capacity > size.
+  if (zoneCapacity > zoneSize) {
+    c.error('zone-capacity', 'zone.capacity', String(zoneCapacity), `at most zone.size (${zoneSize})`, `zone capacity ${zoneCapacity}B exceeds zone size ${zoneSize}B`);
+    failed = true;
+  }
+  // 3. max_append_bytes + 512 >= capacity.
+  if (maxAppendBytes + SECTOR >= zoneCapacity) {
+    c.error('zone-append', 'zone.max_append_bytes', String(maxAppendBytes), `below zone capacity - 512 (${zoneCapacity - SECTOR})`, `max append bytes ${maxAppendBytes}B exceeds zone capacity ${zoneCapacity}B by more than block size (max_append_bytes + 512 must be below the capacity)`);
+    failed = true;
+  }
+  // 4. conventional_zones >= nr_zones (v8 only; v7 accepts all-conventional images).
+  if (isV8 && conventionalZones >= nrZones) {
+    c.error('zone-conventional', 'zone.conventional_zones', String(conventionalZones), `below nr_zones (${nrZones})`, `conventional_zones ${conventionalZones} must be smaller than nr_zones ${nrZones}`);
+    failed = true;
+  } else if (!isV8 && conventionalZones > nrZones) {
+    // v7 QEMU has no check and corrupts memory here; we cannot write more write pointers than zones.
+    c.error('zone-conventional', 'zone.conventional_zones', String(conventionalZones), `at most nr_zones (${nrZones})`, `conventional_zones ${conventionalZones} exceeds nr_zones ${nrZones} (a v7 QEMU does not check this and corrupts memory)`);
+    failed = true;
+  }
+  if (failed) return null;
+
+  const seq = nrZones - conventionalZones;
+  const clampActive = (): void => {
+    if (maxActiveZones > nrZones) {
+      c.warn('zone-clamp', 'zone.max_active_zones', String(maxActiveZones), `nr_zones (${nrZones})`, `Max_active_zones ${maxActiveZones} exceeds nr_zones ${nrZones}. Set it to nr_zones: written as ${nrZones}`);
+      maxActiveZones = nrZones;
+    }
+  };
+  const clampOpenToActive = (): void => {
+    if (maxOpenZones > maxActiveZones) {
+      c.warn('zone-clamp', 'zone.max_open_zones', String(maxOpenZones), `max_active_zones (${maxActiveZones})`, `Max_open_zones ${maxOpenZones} exceeds max_active_zones ${maxActiveZones}. Set it to max_active_zones: written as ${maxActiveZones}`);
+      maxOpenZones = maxActiveZones;
+    }
+  };
+  const clampOpenToSeq = (): void => {
+    if (maxOpenZones > seq) {
+      c.warn('zone-clamp', 'zone.max_open_zones', String(maxOpenZones), `sequential zones (${seq})`, `Max_open_zones ${maxOpenZones} can not be larger than the number of SWR zones. Set it to number of SWR zones ${seq}: written as ${seq}`);
+      maxOpenZones = seq;
+    }
+  };
+  // v8: 5, 6, 7. v7 (seed): 5, 7, 6.
+  clampActive();
+  if (isV8) { clampOpenToSeq(); clampOpenToActive(); } else { clampOpenToActive(); clampOpenToSeq(); }
+
+  // Beyond QEMU: advice, never refusal.
+  if (!isPowerOfTwoInt(zoneSize)) c.warn('zone-advice', 'zone.size', String(zoneSize), 'a power of two', `zone.size ${zoneSize} is not a power of two: documented as required by the zoned format, and QEMU's offset masks assume it`);
+  if (zoneSize % clusterSize !== 0) c.warn('zone-advice', 'zone.size', String(zoneSize), `a multiple of cluster_size (${clusterSize})`, `zone.size ${zoneSize} is not a multiple of the cluster size ${clusterSize}: zones share clusters, and reset cannot free them cleanly (later respins require a multiple)`);
+  if (maxAppendBytes % SECTOR !== 0) c.warn('zone-advice', 'zone.max_append_bytes', String(maxAppendBytes), 'a multiple of 512', `zone.max_append_bytes ${maxAppendBytes} is not 512-byte aligned: QEMU uses max_append_bytes / 512 sectors (${Math.floor(maxAppendBytes / SECTOR) * SECTOR} bytes usable)`);
+  if (maxAppendBytes === 0) c.warn('zone-advice', 'zone.max_append_bytes', '0', 'above 0 for zone append', 'zone.max_append_bytes is 0 (the v7 default): every zone append will fail');
+
+  return { layout, zoneSize, zoneCapacity, conventionalZones, nrZones, maxActiveZones, maxOpenZones, maxAppendBytes };
+}
