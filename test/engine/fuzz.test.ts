@@ -9,6 +9,7 @@ import { checkImage } from '../../shared/qcow2/check';
 import { Qcow2Error } from '../../shared/qcow2/findings';
 import { openImage } from '../../shared/qcow2/image';
 import { qemuImg, qemuIo, tmpDir, type TmpDir } from '../helpers/qemu';
+import { prng as rng } from '../helpers/prng';
 
 const ITERATIONS = Number(process.env.QZS_FUZZ_ITERATIONS ?? 3000);
 const SEED = Number(process.env.QZS_FUZZ_SEED ?? 20240929);
@@ -16,17 +17,6 @@ const SECONDS = Number(process.env.QZS_FUZZ_SECONDS ?? 40);
 const PER_IMAGE_MS = 3000;
 const MAX_READ = 64 * 1024 * 1024;
 
-/** mulberry32: small, fast, reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class BoundedSource extends MemoryByteSource {
   maxAsked = 0;

@@ -5,6 +5,7 @@ import type { WritableByteSource } from '../../shared/qcow2/byte-source';
 import { FileByteSource } from '../../electron/engine/file-source';
 import { ImageWriter } from '../../electron/engine/image-writer';
 import { ZonedDevice } from '../../electron/engine/zoned-device';
+import { prng } from './prng';
 
 class DyingSource implements WritableByteSource {
   writes = 0;
@@ -21,16 +22,6 @@ class DyingSource implements WritableByteSource {
   flush(): Promise<void> { return this.inner.flush(); }
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function main(): Promise<void> {
   const [path, mode, seedText] = process.argv.slice(2);

@@ -1,6 +1,9 @@
 // Shared by the writer's tests: qemu-img check verdicts, a seeded PRNG, and byte patterns.
 import { readFileSync } from 'node:fs';
 import { qemuImgStatus } from './qemu';
+import { prng } from './prng';
+
+export { prng };
 
 export interface CheckVerdict {
   status: number;
@@ -22,17 +25,6 @@ export function qemuCheck(file: string): CheckVerdict {
   return { status: r.status, corruptions: j['corruptions'] ?? 0, leaks: j['leaks'] ?? 0, checkErrors: j['check-errors'] ?? 0, raw: r.stdout + r.stderr };
 }
 
-/** mulberry32: small, seeded, reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function randInt(r: () => number, lo: number, hi: number): number {
   return lo + Math.floor(r() * (hi - lo + 1));
