@@ -8,6 +8,7 @@
 // lazily in bounded chunks: a plan for a 1 TiB preallocated image stays small.
 import { putU32be, putU64be, putU64le } from '../bytes';
 import type { NormalizedCreateOptions } from './create-options';
+import { encodeZonedExtensionData } from './zoned-extension';
 
 export const QCOW_MAGIC = 0x514649fb;
 const EXT_BACKING_FORMAT = 0xe2792aca;
@@ -522,32 +523,18 @@ export function encodeZonedExtension(o: NormalizedCreateOptions, layout: CreateL
   if (!z) return new Uint8Array(0);
   const metaSize = 8 * z.nrZones;
   const metaOffset = layout.zonedmetaOffset ?? 0;
-  if (z.layout === 'v8') {
-    const d = new Uint8Array(56);
-    d[0] = 1;
-    putU64be(d, 4, z.zoneSize);
-    putU64be(d, 12, z.zoneCapacity);
-    putU32be(d, 20, z.conventionalZones);
-    putU32be(d, 24, z.nrZones);
-    putU32be(d, 28, z.maxActiveZones);
-    putU32be(d, 32, z.maxOpenZones);
-    putU32be(d, 36, z.maxAppendBytes);
-    putU64be(d, 40, metaSize);
-    putU64be(d, 48, metaOffset);
-    return d;
-  }
-  const d = new Uint8Array(48);
-  d[0] = 1;
-  putU32be(d, 4, z.zoneSize);
-  putU32be(d, 8, z.zoneCapacity);
-  putU32be(d, 12, z.conventionalZones);
-  putU32be(d, 16, z.nrZones);
-  putU32be(d, 20, z.maxActiveZones);
-  putU32be(d, 24, z.maxOpenZones);
-  putU32be(d, 28, z.maxAppendBytes);
-  putU64be(d, 32, metaSize);
-  putU64be(d, 40, metaOffset);
-  return d;
+  return encodeZonedExtensionData(z.layout, {
+    zoned: 1,
+    zone_size: z.zoneSize,
+    zone_capacity: z.zoneCapacity,
+    conventional_zones: z.conventionalZones,
+    nr_zones: z.nrZones,
+    max_active_zones: z.maxActiveZones,
+    max_open_zones: z.maxOpenZones,
+    max_append_bytes: z.maxAppendBytes,
+    zonedmeta_size: metaSize,
+    zonedmeta_offset: metaOffset,
+  });
 }
 
 // ---------------------------------------------------------------- the plan

@@ -1,7 +1,7 @@
 // The proposed zoned header extension (magic 0x007a6264), every posted revision (ZONED-FORMAT.md
 // section 2), detected by length and content (section 7 items 1-2, section 8 item 1). Pure: the bytes of
 // the extension data in, the normalised extension (all sizes in bytes) plus findings out.
-import { toHex, u32be, u32le, u64beNum } from '../bytes';
+import { putU32be, putU64be, toHex, u32be, u32le, u64beNum } from '../bytes';
 import { finding, type Finding } from './findings';
 import type { ZonedExtension, ZonedField, ZonedRevision } from './zoned-types';
 
@@ -72,6 +72,26 @@ const V2: Spec[] = [
   { name: 'zonedmeta_offset', off: 32, size: 8, description: 'file offset of the write pointer array' },
   { name: 'zonedmeta_size', off: 40, size: 8, description: 'size of the write pointer array' },
 ];
+
+/** The layouts we write (section 8 item 2): the seed's 48 bytes (v5-v7) or v8's 56. */
+const WRITE_LAYOUTS = { v7: V5_V7, v8: V8 } as const;
+
+/**
+ * Encode the extension data of a layout we write, from the same field tables the decoder reads, so the
+ * two can never disagree on an offset. `values` is keyed by field name; reserved bytes stay zero.
+ */
+export function encodeZonedExtensionData(layout: 'v7' | 'v8', values: Readonly<Record<string, number>>): Uint8Array {
+  const specs = WRITE_LAYOUTS[layout];
+  const out = new Uint8Array(ZONED_EXT_LENGTH[layout === 'v7' ? 'v5-v7' : 'v8']);
+  for (const s of specs) {
+    if (s.name === 'reserved') continue;
+    const v = values[s.name] ?? 0;
+    if (s.size === 1) out[s.off] = v;
+    else if (s.size === 4) putU32be(out, s.off, v);
+    else if (s.size === 8) putU64be(out, s.off, v);
+  }
+  return out;
+}
 
 function rfcSpecs(le: boolean): Spec[] {
   const order = le ? 'little' : 'big';
