@@ -134,7 +134,9 @@ export class ZoneState {
         if (op.length > max) {
           throw this.err('append-too-large', 'append', i, `append of ${op.length} bytes exceeds max_append_bytes ${max}${max === 0 ? ' (0: every append fails)' : ''}`, { length: op.length, limit: max });
         }
-        offset = this.planWrite(d, d.wps[i], op.length, effects, 'append');
+        // The zone is named, not derived from the write pointer: a finished zone's pointer sits at its end,
+        // which is the next zone's start.
+        offset = this.planWrite(d, d.wps[i], op.length, effects, 'append', i);
         break;
       }
       case 'open': this.planOpen(d, this.zoneIndex(op.zone, 'open')); break;
@@ -150,12 +152,16 @@ export class ZoneState {
 
   // ---- operations ----
 
-  private planWrite(d: Draft, off: number, len: number, effects: ZoneEffects, op: 'write' | 'append'): number {
+  private planWrite(d: Draft, off: number, len: number, effects: ZoneEffects, op: 'write' | 'append', zone?: number): number {
     const g = this.geometry;
+    if (zone !== undefined && conditionOf(g, d, zone) === 'full') {
+      const cap = this.zoneCapacity(zone);
+      throw this.err('zone-full', op, zone, `zone ${zone} is full (write pointer ${d.wps[zone]}, capacity ${cap})`, { length: len, wp: d.wps[zone], capacity: cap });
+    }
     if (!Number.isSafeInteger(off) || !Number.isSafeInteger(len) || off < 0 || len <= 0 || off + len > g.deviceSize) {
       throw new Qcow2Error({ code: 'zone-error', message: `${op} of ${len} bytes at ${off} is outside the device (${g.deviceSize} bytes) or empty`, details: { kind: len <= 0 ? 'invalid-length' : 'out-of-range', op, offset: off, length: len, deviceSize: g.deviceSize } });
     }
-    const i = Math.floor(off / g.zoneSize);
+    const i = zone ?? Math.floor(off / g.zoneSize);
     if (this.isConventional(i)) {
       const convEnd = g.conventionalZones * g.zoneSize;
       if (off + len > convEnd) {

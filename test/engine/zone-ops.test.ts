@@ -246,6 +246,9 @@ describe('illegal operations: typed error, nothing changes on disk or in memory'
     await expectRefused(dev, path, { op: 'write', offset: 2 * MiB, length: 768 * KiB + 512 }, { details: { kind: 'past-capacity', zone: 2, condition: 'empty', capacity: 768 * KiB } });
     await dev.finishZone(3);
     await expectRefused(dev, path, { op: 'write', offset: 3 * MiB, length: 512 }, { details: { kind: 'zone-full', zone: 3, condition: 'full' } });
+    // A finished zone's write pointer is its end, which is the next zone's start: an append to the finished
+    // zone must be refused as full, not land in (or be blamed on) the next zone.
+    await expectRefused(dev, path, { op: 'append', zone: 3, length: 512 }, { details: { kind: 'zone-full', zone: 3, condition: 'full' } });
     await dev.close();
   });
 
