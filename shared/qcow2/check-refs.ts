@@ -42,13 +42,14 @@ export const REF_KIND_NAMES: Record<RefKind, string> = {
 
 /** Shared references that are normal in qcow2 (internal snapshots share tables and data). */
 export function sharingIsNormal(a: RefKind, b: RefKind): boolean {
+  // Called once per reference of a check: no closure, no allocation.
   if (a === b) return a === RefKind.Data || a === RefKind.Compressed || a === RefKind.ActiveL2 || a === RefKind.SnapshotL2 || a === RefKind.BitmapData;
-  const pair = (x: RefKind, y: RefKind) => (a === x && b === y) || (a === y && b === x);
-  return pair(RefKind.ActiveL2, RefKind.SnapshotL2);
+  return (a === RefKind.ActiveL2 && b === RefKind.SnapshotL2) || (a === RefKind.SnapshotL2 && b === RefKind.ActiveL2);
 }
 
 export class RefCounts {
-  private counts: Uint16Array;
+  /** Counts below 0xffff, as stored; 0xffff means "see get()" (read-only for callers). */
+  readonly counts: Uint16Array;
   private big = new Map<number, number>();
   readonly kinds: Uint8Array;
   private len: number;
@@ -74,6 +75,14 @@ export class RefCounts {
     if (k < this.len) return true;
     if (k >= this.capacity) return false;
     this.len = k + 1;
+    return true;
+  }
+
+  /** Add one reference unless the count is `max` or at the Uint16 escape; false (nothing changed) then. */
+  tryInc(k: number, max: number): boolean {
+    const v = this.counts[k];
+    if (v >= 0xfffe || v >= max) return false;
+    this.counts[k] = v + 1;
     return true;
   }
 

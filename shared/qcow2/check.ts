@@ -12,7 +12,7 @@ import { headerConsistencyFindings, MAX_SNAPSHOTS } from './check-header';
 import { REF_KIND_NAMES, RefCounts, RefKind, sharingIsNormal } from './check-refs';
 import {
   decodeL2Entry, getRefcount, L1E_OFFSET_MASK, L1E_RESERVED_MASK, L2E_OFFSET_MASK, L2E_STD_RESERVED_MASK, maxRefcount,
-  OFLAG_COMPRESSED, OFLAG_COPIED, OFLAG_ZERO, refcountsPerBlock, REFT_OFFSET_MASK,
+  OFLAG_COMPRESSED, OFLAG_COPIED, refcountsPerBlock, REFT_OFFSET_MASK,
 } from './entries';
 import { finding, Qcow2Error, type Finding, type FindingInput } from './findings';
 import { decodeHeader, MAX_L1_BYTES } from './header';
@@ -73,6 +73,14 @@ const DEFAULT_MAX_FINDINGS_PER_ID = 50;
 const L1_CHUNK = 65536;
 /** Flag in RefCounts.kinds: the header anchors this structure here, not yet referenced. */
 const CLAIMED = 0x80;
+/**
+ * Bytes of tables (L2 tables, refcount blocks) read ahead at once: tables that lie next to each other in
+ * the file are fetched in one read, the rest concurrently, so the walk does not wait on one small read
+ * per table; the bound keeps memory flat whatever the image.
+ */
+const TABLE_BATCH_BYTES = 1024 * 1024;
+/** 2^32, to build 64-bit entries from two u32 halves as exact numbers (no BigInt in the walk). */
+const HI = 0x1_0000_0000;
 
 export class CheckCancelledError extends Error {
   constructor() {
@@ -162,6 +170,64 @@ async function readPadded(src: ByteSource, off: number, len: number): Promise<Ui
   return out;
 }
 
+/**
+ * A source that can also read into a caller's buffer: the check then reuses one buffer for every batch
+ * of tables instead of allocating (and page-faulting in) fresh memory per table.
+ */
+export interface ReadIntoSource extends ByteSource {
+  /** Read up to dest.length bytes at `offset` into dest; returns the count read (short only at EOF). */
+  readInto(offset: number, dest: Uint8Array): Promise<number>;
+}
+
+function canReadInto(src: ByteSource): src is ReadIntoSource {
+  return typeof (src as Partial<ReadIntoSource>).readInto === 'function';
+}
+
+/**
+ * Read the `len`-byte tables at `offsets` (any order, duplicates allowed) in few reads: sorted, tables
+ * that touch or overlap are read as one run of at most TABLE_BATCH_BYTES. Bytes past EOF read as zero,
+ * exactly as readPadded of each table alone would return them. With a `slab` (of TABLE_BATCH_BYTES,
+ * for at most TABLE_BATCH_BYTES / len tables) and a ReadIntoSource the tables are views into the slab,
+ * valid until the next call with the same slab.
+ */
+async function readTables(src: ByteSource, offsets: number[], len: number, slab: Uint8Array | null): Promise<Map<number, Uint8Array>> {
+  const out = new Map<number, Uint8Array>();
+  if (offsets.length === 0) return out;
+  const sorted = Float64Array.from(offsets).sort();
+  const runs: { start: number; end: number; members: number[] }[] = [];
+  let run: { start: number; end: number; members: number[] } | null = null;
+  let total = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const off = sorted[i];
+    if (run && run.members[run.members.length - 1] === off) continue;
+    if (run && off <= run.end && off + len - run.start <= Math.max(TABLE_BATCH_BYTES, len)) {
+      total += off + len - run.end;
+      run.end = Math.max(run.end, off + len);
+      run.members.push(off);
+    } else {
+      run = { start: off, end: off + len, members: [off] };
+      runs.push(run);
+      total += len;
+    }
+  }
+  const into = slab && canReadInto(src) && total <= slab.length ? src : null;
+  let at = 0;
+  await Promise.all(runs.map(async (r) => {
+    const size = r.end - r.start;
+    let bytes: Uint8Array;
+    if (into && slab) {
+      bytes = slab.subarray(at, at + size);
+      at += size;
+      const n = await into.readInto(r.start, bytes);
+      if (n < size) bytes.fill(0, Math.max(0, n));
+    } else {
+      bytes = await readPadded(src, r.start, size);
+    }
+    for (const m of r.members) out.set(m, bytes.subarray(m - r.start, m - r.start + len));
+  }));
+  return out;
+}
+
 /** Header decode alone, for images openImage refuses: which findings make the image unreadable. */
 function fatalHeaderFinding(fs: Finding[]): Finding | undefined {
   return fs.find((f) => f.severity === 'error' && (['header.magic', 'header.version', 'header.truncated', 'header.cluster_bits'].includes(f.id) ||
@@ -204,6 +270,14 @@ export async function analyzeImage(source: ByteSource, options: CheckOptions = {
   return { report, model };
 }
 
+/** Which finding l2Cold reports. */
+const enum L2Cold {
+  Reserved,
+  UnallocatedBitmap,
+  SubclusterBitmap,
+  Unaligned,
+}
+
 interface Where {
   structure: string;
   field: string;
@@ -235,6 +309,22 @@ class Walker {
   /** Clusters whose stored refcount is exactly 1 (bitset), and refcount blocks that cannot be read. */
   private storedOne = new Uint8Array(0);
   private badBlock = new Uint8Array(0);
+  /**
+   * Data clusters that active L2 entries reference with OFLAG_COPIED set / clear (bitsets over the
+   * file's clusters), gathered during the walk: when every one agrees with the refcounts, the
+   * OFLAG_COPIED pass need not read the active L2 tables a second time. `copiedOutOfRange` says an entry
+   * pointed beyond the bitsets, and the second pass must then read the tables.
+   */
+  private copiedSet = new Uint8Array(0);
+  private copiedClear = new Uint8Array(0);
+  private copiedOutOfRange = false;
+  /** The refcount table as read once for claimAnchored (checkRefblocks reuses it). */
+  private reftableBytes: Uint8Array | null = null;
+  /** Tables per read-ahead batch. */
+  private readonly batchTables: number;
+  /** Clusters that start inside the file: an aligned offset is below the file size iff its index is. */
+  private readonly fileClusters: number;
+  private slabBytes: Uint8Array | null = null;
 
   constructor(
     private readonly img: OpenedImage,
@@ -251,6 +341,15 @@ class Walker {
     this.entrySize = this.extended ? 16 : 8;
     this.l2Entries = this.cs / this.entrySize;
     this.refMax = img.header.refcountOrder <= 6 ? maxRefcount(img.header.refcountOrder) : 0;
+    this.batchTables = Math.max(1, Math.floor(TABLE_BATCH_BYTES / this.cs));
+    this.fileClusters = Math.ceil(img.fileSize / this.cs);
+  }
+
+  /** The buffer batches of tables are read into (allocated once, on first use; only for a ReadIntoSource). */
+  private get slab(): Uint8Array | null {
+    if (!canReadInto(this.src)) return null;
+    this.slabBytes ??= new Uint8Array(Math.max(TABLE_BATCH_BYTES, this.cs));
+    return this.slabBytes;
   }
 
   private progress(phase: CheckPhase, done: number, total: number): void {
@@ -280,6 +379,8 @@ class Walker {
     }
     // A region may end less than a cluster past EOF (QEMU tolerates a half-written last cluster).
     this.refs = new RefCounts(nbClusters, nbClusters + 1);
+    this.copiedSet = new Uint8Array(Math.ceil((nbClusters + 1) / 8));
+    this.copiedClear = new Uint8Array(Math.ceil((nbClusters + 1) / 8));
 
     if (img.zoned) await this.readZones();
     await this.claimAnchored();
@@ -352,6 +453,33 @@ class Walker {
   }
 
   /**
+   * ref() of one whole aligned cluster in the common case (nothing to report): true when done; false,
+   * with nothing changed, when ref() must handle it (overlap, overflow, past EOF, unaligned…).
+   */
+  private refCluster(offset: number, kind: RefKind): boolean {
+    const cs = this.cs;
+    if (offset % cs !== 0 || offset >= this.fileSize) return false;
+    return this.refClusterAt(offset / cs, kind);
+  }
+
+  /** refCluster of the aligned cluster k (k * cs < file size, i.e. k < fileClusters, is checked here). */
+  private refClusterAt(k: number, kind: RefKind): boolean {
+    const refs = this.refs;
+    if (k >= this.fileClusters || k >= refs.length) return false;
+    const raw = refs.kinds[k];
+    const prev = raw & ~CLAIMED;
+    if (raw !== prev) {
+      if (prev !== kind) return false;
+    } else if (prev !== RefKind.None && !sharingIsNormal(prev as RefKind, kind)) {
+      return false;
+    }
+    if (!refs.tryInc(k, this.refMax)) return false;
+    // A claim turns into the structure; an unclaimed cluster keeps the kind of its first reference.
+    if (raw !== prev || prev === RefKind.None) refs.kinds[k] = kind;
+    return true;
+  }
+
+  /**
    * A valid image reads each L2 table once per L1 table that holds it, so (snapshots + 2) reads per
    * cluster of the file suffice twice over; garbage L1 tables pointing at the same clusters again and
    * again would otherwise make the check quadratic.
@@ -389,9 +517,11 @@ class Walker {
     const rtBytes = Math.min(h.refcountTableClusters * cs, 8 * 1024 * 1024);
     this.claim(h.refcountTableOffset, rtBytes, RefKind.RefcountTable);
     const rt = await readPadded(this.src, h.refcountTableOffset, rtBytes);
+    this.reftableBytes = rt;
     for (let i = 0; i < rtBytes / 8; i++) {
-      const v = u64be(rt, i * 8);
-      if (v !== 0n && (v & 0x1ffn) === 0n) this.claim(Number(v & REFT_OFFSET_MASK), cs, RefKind.RefcountBlock);
+      const hi = u32be(rt, i * 8);
+      const lo = u32be(rt, i * 8 + 4);
+      if ((hi | lo) !== 0 && (lo & 0x1ff) === 0) this.claim(hi * HI + lo, cs, RefKind.RefcountBlock);
     }
     if (img.zoned && img.zoned.zonedmetaSize > 0 && img.zoned.zonedmetaSize < 2 ** 32) this.claim(img.zoned.zonedmetaOffset, img.zoned.zonedmetaSize, RefKind.Zonedmeta);
   }
@@ -408,95 +538,160 @@ class Walker {
       if (l1Offset + base * 8 >= this.fileSize) break; // the rest reads as zeros: nothing allocated
       const n = Math.min(L1_CHUNK, l1Size - base);
       const bytes = await readPadded(this.src, l1Offset + base * 8, n * 8);
-      for (let j = 0; j < n; j++) {
-        const i = base + j;
-        const raw = u64be(bytes, j * 8);
-        if (raw === 0n) continue;
-        const at: Where = { structure: active ? 'active L1 table' : 'snapshot L1 table', field: `entry ${i}`, offset: l1Offset + i * 8, length: 8 };
-        if (raw & L1E_RESERVED_MASK) {
-          this.report.corruptions++;
-          this.sink.add({ ...at, id: 'l1.reserved-bits', severity: 'error', found: hex(raw, 16), expected: `reserved bits ${hex(L1E_RESERVED_MASK, 16)} clear`, message: `L1 entry ${i} has reserved bits set (${hex(raw & L1E_RESERVED_MASK)})`, fix: 'clear the reserved bits (the L2 offset is kept)' });
-          if (active) this.reservedFixes.push({ offset: at.offset, old: raw, value: raw & ~L1E_RESERVED_MASK, why: `clear reserved bits of L1 entry ${i}` });
+      let j = 0;
+      while (j < n) {
+        // Read ahead the L2 tables of the next entries (reads have no side effects; the walk below
+        // keeps QEMU's order and its budget, so a table read here may go unused).
+        const wanted: number[] = [];
+        let end = j;
+        for (; end < n && wanted.length < this.batchTables; end++) {
+          const l2Offset = (u32be(bytes, end * 8) & 0x00ff_ffff) * HI + ((u32be(bytes, end * 8 + 4) & 0xffff_fe00) >>> 0);
+          if (l2Offset !== 0 && l2Offset < this.fileSize) wanted.push(l2Offset);
         }
-        const l2Offset = Number(raw & L1E_OFFSET_MASK);
-        this.ref(l2Offset, this.cs, active ? RefKind.ActiveL2 : RefKind.SnapshotL2, at);
-        if (l2Offset % this.cs !== 0) {
-          this.report.corruptions++;
-          this.sink.add({ ...at, id: 'l1.unaligned', severity: 'error', found: hex(l2Offset), expected: `a multiple of the cluster size ${this.cs}`, message: `L1 entry ${i} points to an L2 table at ${hex(l2Offset)}, not cluster aligned`, fix: 'none: the L2 table cannot be located' });
+        const tables = await readTables(this.src, wanted, this.cs, this.slab);
+        for (; j < end; j++) {
+          const i = base + j;
+          const hi = u32be(bytes, j * 8);
+          const lo = u32be(bytes, j * 8 + 4);
+          if ((hi | lo) === 0) continue;
+          const at: Where = { structure: active ? 'active L1 table' : 'snapshot L1 table', field: `entry ${i}`, offset: l1Offset + i * 8, length: 8 };
+          if ((hi & 0x7f00_0000) !== 0 || (lo & 0x1ff) !== 0) {
+            const raw = (BigInt(hi) << 32n) | BigInt(lo);
+            this.report.corruptions++;
+            this.sink.add({ ...at, id: 'l1.reserved-bits', severity: 'error', found: hex(raw, 16), expected: `reserved bits ${hex(L1E_RESERVED_MASK, 16)} clear`, message: `L1 entry ${i} has reserved bits set (${hex(raw & L1E_RESERVED_MASK)})`, fix: 'clear the reserved bits (the L2 offset is kept)' });
+            if (active) this.reservedFixes.push({ offset: at.offset, old: raw, value: raw & ~L1E_RESERVED_MASK, why: `clear reserved bits of L1 entry ${i}` });
+          }
+          const l2Offset = (hi & 0x00ff_ffff) * HI + ((lo & 0xffff_fe00) >>> 0);
+          if (!this.refCluster(l2Offset, active ? RefKind.ActiveL2 : RefKind.SnapshotL2)) this.ref(l2Offset, this.cs, active ? RefKind.ActiveL2 : RefKind.SnapshotL2, at);
+          if (l2Offset % this.cs !== 0) {
+            this.report.corruptions++;
+            this.sink.add({ ...at, id: 'l1.unaligned', severity: 'error', found: hex(l2Offset), expected: `a multiple of the cluster size ${this.cs}`, message: `L1 entry ${i} points to an L2 table at ${hex(l2Offset)}, not cluster aligned`, fix: 'none: the L2 table cannot be located' });
+          }
+          if (l2Offset < this.fileSize && this.takeL2Budget()) {
+            this.walkL2(tables.get(l2Offset) ?? await readPadded(this.src, l2Offset, this.cs), l2Offset, active, i);
+          }
+          this.progress(active ? 'active tables' : 'snapshots', i + 1, l1Size);
         }
-        if (l2Offset < this.fileSize && this.takeL2Budget()) await this.walkL2(l2Offset, active, i);
-        this.progress(active ? 'active tables' : 'snapshots', i + 1, l1Size);
       }
     }
   }
 
-  private async walkL2(l2Offset: number, active: boolean, l1Index: number): Promise<void> {
-    const { cs, report } = this;
-    const table = await readPadded(this.src, l2Offset, cs);
+  private l2Where(active: boolean, i: number, l1Index: number, l2Offset: number): Where {
+    return { structure: active ? 'L2 table' : 'snapshot L2 table', field: `entry ${i} (L1 entry ${l1Index})`, offset: l2Offset + i * this.entrySize, length: this.entrySize };
+  }
+
+  /**
+   * One L2 table (check_refcounts_l2). The hot loop of a check: entries decode from two u32 halves as
+   * numbers, nothing is allocated per entry, and everything that reports lives in l2Cold so that this
+   * function stays small and V8 optimises it after a few tables.
+   */
+  private walkL2(table: Uint8Array, l2Offset: number, active: boolean, l1Index: number): void {
+    const { cs, extended, entrySize } = this;
+    const n = this.l2Entries;
+    const zones = this.zones;
+    const copiedSet = this.copiedSet;
+    const copiedClear = this.copiedClear;
+    const capacity = this.refs.capacity;
+    // Offsets decode without division or modulo of doubles (slow past 2^31): clusters are powers of two
+    // of at most 2 MiB, so the offset bits below the cluster size are in `lo`, and the cluster index is
+    // hi * (2^32 / cs) + (lo >>> cluster_bits).
+    const cb = this.cb;
+    const clustersPerHi = HI / cs;
+    const inCluster = (cs - 1) & 0xffff_fe00;
     let nextContiguous = 0;
-    for (let i = 0; i < this.l2Entries; i++) {
-      const eo = i * this.entrySize;
-      if (table[eo] === 0 && u32be(table, eo) === 0 && u32be(table, eo + 4) === 0 && (!this.extended || (u32be(table, eo + 8) === 0 && u32be(table, eo + 12) === 0))) continue;
-      const raw = u64be(table, eo);
-      const bitmap = this.extended ? u64be(table, eo + 8) : 0n;
-      const at: Where = { structure: active ? 'L2 table' : 'snapshot L2 table', field: `entry ${i} (L1 entry ${l1Index})`, offset: l2Offset + eo, length: this.entrySize };
-      const compressed = (raw & OFLAG_COMPRESSED) !== 0n;
-      if (!compressed && (raw & L2E_STD_RESERVED_MASK)) {
-        report.corruptions++;
-        this.sink.add({ ...at, length: 8, id: 'l2.reserved-bits', severity: 'error', found: hex(raw, 16), expected: `reserved bits ${hex(L2E_STD_RESERVED_MASK, 16)} clear`, message: `L2 entry ${i} has reserved bits set (${hex(raw & L2E_STD_RESERVED_MASK)})`, fix: 'clear the reserved bits (the mapping is kept)' });
-        if (active) this.reservedFixes.push({ offset: at.offset, old: raw, value: raw & ~L2E_STD_RESERVED_MASK, why: `clear reserved bits of L2 entry ${i} in the table at ${hex(l2Offset)}` });
-      }
-      const guest = (l1Index * this.l2Entries + i) * cs;
-      if (compressed) {
-        if (raw & OFLAG_COPIED) {
-          report.corruptions++;
-          this.sink.add({ ...at, length: 8, id: 'l2.compressed-copied', severity: 'error', found: 'bit 63 (copied) set on a compressed cluster', expected: 'bit 63 clear', message: `compressed L2 entry ${i} has the copied flag set, which compressed clusters never have`, fix: 'clear bit 63' });
-          if (active) this.copiedFixes.push({ offset: at.offset, old: raw, value: raw & ~OFLAG_COPIED, why: `clear the copied flag of compressed L2 entry ${i}` });
-        }
-        if (bitmap !== 0n) {
-          report.corruptions++;
-          this.sink.add({ ...at, id: 'l2.compressed-bitmap', severity: 'error', found: hex(bitmap, 16), expected: '0 for a compressed cluster', message: `compressed L2 entry ${i} has a non-zero subcluster bitmap`, fix: 'none: the entry is ambiguous' });
-          continue;
-        }
-        const e = decodeL2Entry(raw & ~OFLAG_COPIED, this.cb, this.extended);
-        if (e.hostOffset < cs && e.hostOffset + e.compressedSize > 0) {
-          this.sink.add({ ...at, length: 8, id: 'l2.compressed-in-header', severity: 'error', found: `${hex(e.hostOffset)} + ${e.compressedSize} bytes`, expected: `compressed data past the header cluster (>= ${cs})`, message: `compressed L2 entry ${i} points into the header cluster`, fix: 'none: the compressed data is lost' });
-        }
-        this.ref(e.hostOffset, e.compressedSize, RefKind.Compressed, { ...at, length: 8 });
-        if (active) {
-          report['allocated-clusters']++;
-          report['compressed-clusters']++;
-          report['fragmented-clusters']++;
-          this.zoneDataCheck(guest, at);
-        }
+    let allocated = 0;
+    let fragmented = 0;
+    for (let i = 0; i < n; i++) {
+      const eo = i * entrySize;
+      const hi = ((table[eo] << 24) | (table[eo + 1] << 16) | (table[eo + 2] << 8) | table[eo + 3]) >>> 0;
+      const lo = ((table[eo + 4] << 24) | (table[eo + 5] << 16) | (table[eo + 6] << 8) | table[eo + 7]) >>> 0;
+      // Extended entries: the subcluster bitmap, "reads as zero" bits high, allocation bits low.
+      const bZero = extended ? u32be(table, eo + 8) : 0;
+      const bAlloc = extended ? u32be(table, eo + 12) : 0;
+      if ((hi | lo | bZero | bAlloc) === 0) continue;
+      if ((hi & 0x4000_0000) !== 0) {
+        this.walkCompressed(hi, lo, bZero, bAlloc, l2Offset, active, i, l1Index);
         continue;
       }
-      const zeroFlag = !this.extended && (raw & OFLAG_ZERO) !== 0n;
-      const off = Number(raw & L2E_OFFSET_MASK);
+      if ((hi & 0x3f00_0000) !== 0 || (lo & 0x1fe) !== 0) this.l2Cold(L2Cold.Reserved, hi, lo, bZero, bAlloc, l2Offset, active, i, l1Index);
+      const off = (hi & 0x00ff_ffff) * HI + ((lo & 0xffff_fe00) >>> 0);
       if (off === 0) {
         // unallocated or plain zero
-        if (this.extended && (bitmap & 0xffff_ffffn) !== 0n) {
-          report.corruptions++;
-          this.sink.add({ ...at, id: 'l2.unallocated-bitmap', severity: 'error', found: hex(bitmap, 16), expected: 'no allocated subclusters in an unallocated cluster', message: `unallocated L2 entry ${i} marks subclusters allocated`, fix: 'none: the data location is unknown' });
-        }
+        if (extended && bAlloc !== 0) this.l2Cold(L2Cold.UnallocatedBitmap, hi, lo, bZero, bAlloc, l2Offset, active, i, l1Index);
         continue;
       }
       // normal or zero-alloc
-      if (this.extended && ((bitmap >> 32n) & bitmap) !== 0n) {
-        report.corruptions++;
-        this.sink.add({ ...at, id: 'l2.subcluster-bitmap', severity: 'error', found: hex(bitmap, 16), expected: 'no subcluster both allocated and zero', message: `L2 entry ${i} marks subclusters both allocated and reads-as-zero`, fix: 'none: which half is right cannot be told' });
-      }
-      if (off % cs !== 0) {
-        report.corruptions++;
-        this.sink.add({ ...at, length: 8, id: 'l2.unaligned', severity: 'error', found: hex(off), expected: `a multiple of the cluster size ${cs}`, message: `L2 entry ${i} points to a data cluster at ${hex(off)}, not cluster aligned`, fix: zeroFlag ? 'make the entry a plain zero cluster (it reads as zeros anyway)' : 'none: the data location is unknown' });
-      }
+      if (extended && (bZero & bAlloc) !== 0) this.l2Cold(L2Cold.SubclusterBitmap, hi, lo, bZero, bAlloc, l2Offset, active, i, l1Index);
+      const aligned = (lo & inCluster) === 0;
+      if (!aligned) this.l2Cold(L2Cold.Unaligned, hi, lo, bZero, bAlloc, l2Offset, active, i, l1Index);
+      const dk = (hi & 0x00ff_ffff) * clustersPerHi + ((lo & 0xffff_fe00) >>> cb);
       if (active) {
-        report['allocated-clusters']++;
-        if (nextContiguous && off !== nextContiguous) report['fragmented-clusters']++;
+        allocated++;
+        if (nextContiguous && off !== nextContiguous) fragmented++;
         nextContiguous = off + cs;
-        if (!zeroFlag) this.zoneDataCheck(guest, at);
+        if (zones && (extended || (lo & 1) === 0)) this.zoneDataCheck((l1Index * n + i) * cs, this.l2Where(active, i, l1Index, l2Offset));
+        // What the OFLAG_COPIED pass will compare against the stored refcounts.
+        if (dk < capacity) {
+          if ((hi & 0x8000_0000) !== 0) copiedSet[dk >> 3] |= 1 << (dk & 7);
+          else copiedClear[dk >> 3] |= 1 << (dk & 7);
+        } else {
+          this.copiedOutOfRange = true;
+        }
       }
-      this.ref(off, cs, RefKind.Data, { ...at, length: 8 });
+      if (!aligned || !this.refClusterAt(dk, RefKind.Data)) this.ref(off, cs, RefKind.Data, { ...this.l2Where(active, i, l1Index, l2Offset), length: 8 });
+    }
+    this.report['allocated-clusters'] += allocated;
+    this.report['fragmented-clusters'] += fragmented;
+  }
+
+  /** The findings of a standard (not compressed) L2 entry. */
+  private l2Cold(what: L2Cold, hi: number, lo: number, bZero: number, bAlloc: number, l2Offset: number, active: boolean, i: number, l1Index: number): void {
+    const { cs, report } = this;
+    const at = this.l2Where(active, i, l1Index, l2Offset);
+    const raw = (BigInt(hi) << 32n) | BigInt(lo);
+    const bitmap = (BigInt(bZero) << 32n) | BigInt(bAlloc);
+    report.corruptions++;
+    if (what === L2Cold.Reserved) {
+      this.sink.add({ ...at, length: 8, id: 'l2.reserved-bits', severity: 'error', found: hex(raw, 16), expected: `reserved bits ${hex(L2E_STD_RESERVED_MASK, 16)} clear`, message: `L2 entry ${i} has reserved bits set (${hex(raw & L2E_STD_RESERVED_MASK)})`, fix: 'clear the reserved bits (the mapping is kept)' });
+      if (active) this.reservedFixes.push({ offset: at.offset, old: raw, value: raw & ~L2E_STD_RESERVED_MASK, why: `clear reserved bits of L2 entry ${i} in the table at ${hex(l2Offset)}` });
+    } else if (what === L2Cold.UnallocatedBitmap) {
+      this.sink.add({ ...at, id: 'l2.unallocated-bitmap', severity: 'error', found: hex(bitmap, 16), expected: 'no allocated subclusters in an unallocated cluster', message: `unallocated L2 entry ${i} marks subclusters allocated`, fix: 'none: the data location is unknown' });
+    } else if (what === L2Cold.SubclusterBitmap) {
+      this.sink.add({ ...at, id: 'l2.subcluster-bitmap', severity: 'error', found: hex(bitmap, 16), expected: 'no subcluster both allocated and zero', message: `L2 entry ${i} marks subclusters both allocated and reads-as-zero`, fix: 'none: which half is right cannot be told' });
+    } else {
+      const off = Number(raw & L2E_OFFSET_MASK);
+      const zeroFlag = !this.extended && (lo & 1) !== 0;
+      this.sink.add({ ...at, length: 8, id: 'l2.unaligned', severity: 'error', found: hex(off), expected: `a multiple of the cluster size ${cs}`, message: `L2 entry ${i} points to a data cluster at ${hex(off)}, not cluster aligned`, fix: zeroFlag ? 'make the entry a plain zero cluster (it reads as zeros anyway)' : 'none: the data location is unknown' });
+    }
+  }
+
+  /** A compressed L2 entry (rare enough for BigInt and a location object each). */
+  private walkCompressed(hi: number, lo: number, bZero: number, bAlloc: number, l2Offset: number, active: boolean, i: number, l1Index: number): void {
+    const { cs, report } = this;
+    const raw = (BigInt(hi) << 32n) | BigInt(lo);
+    const bitmap = (BigInt(bZero) << 32n) | BigInt(bAlloc);
+    const at = this.l2Where(active, i, l1Index, l2Offset);
+    const guest = (l1Index * this.l2Entries + i) * cs;
+    if (raw & OFLAG_COPIED) {
+      report.corruptions++;
+      this.sink.add({ ...at, length: 8, id: 'l2.compressed-copied', severity: 'error', found: 'bit 63 (copied) set on a compressed cluster', expected: 'bit 63 clear', message: `compressed L2 entry ${i} has the copied flag set, which compressed clusters never have`, fix: 'clear bit 63' });
+      if (active) this.copiedFixes.push({ offset: at.offset, old: raw, value: raw & ~OFLAG_COPIED, why: `clear the copied flag of compressed L2 entry ${i}` });
+    }
+    if (bitmap !== 0n) {
+      report.corruptions++;
+      this.sink.add({ ...at, id: 'l2.compressed-bitmap', severity: 'error', found: hex(bitmap, 16), expected: '0 for a compressed cluster', message: `compressed L2 entry ${i} has a non-zero subcluster bitmap`, fix: 'none: the entry is ambiguous' });
+      return;
+    }
+    const e = decodeL2Entry(raw & ~OFLAG_COPIED, this.cb, this.extended);
+    if (e.hostOffset < cs && e.hostOffset + e.compressedSize > 0) {
+      this.sink.add({ ...at, length: 8, id: 'l2.compressed-in-header', severity: 'error', found: `${hex(e.hostOffset)} + ${e.compressedSize} bytes`, expected: `compressed data past the header cluster (>= ${cs})`, message: `compressed L2 entry ${i} points into the header cluster`, fix: 'none: the compressed data is lost' });
+    }
+    this.ref(e.hostOffset, e.compressedSize, RefKind.Compressed, { ...at, length: 8 });
+    if (active) {
+      report['allocated-clusters']++;
+      report['compressed-clusters']++;
+      report['fragmented-clusters']++;
+      this.zoneDataCheck(guest, at);
     }
   }
 
@@ -628,12 +823,15 @@ class Walker {
     const entries = Math.min(h.refcountTableClusters * cs, 8 * 1024 * 1024) / 8;
     this.reftable = new Float64Array(entries);
     this.badBlock = new Uint8Array(entries);
-    const bytes = await readPadded(this.src, h.refcountTableOffset, entries * 8);
+    const bytes = this.reftableBytes && this.reftableBytes.length === entries * 8 ? this.reftableBytes : await readPadded(this.src, h.refcountTableOffset, entries * 8);
     for (let i = 0; i < entries; i++) {
-      const raw = u64be(bytes, i * 8);
+      const hi = u32be(bytes, i * 8);
+      const lo = u32be(bytes, i * 8 + 4);
+      if ((hi | lo) === 0) continue; // no refcount block: reftable[i] stays 0
+      const raw = (BigInt(hi) << 32n) | BigInt(lo);
       const at: Where = { structure: 'refcount table', field: `entry ${i}`, offset: h.refcountTableOffset + i * 8, length: 8 };
       const off = Number(raw & REFT_OFFSET_MASK);
-      if ((raw & 0x1ffn) !== 0n || off % cs !== 0) {
+      if ((lo & 0x1ff) !== 0 || off % cs !== 0) {
         report.corruptions++;
         this.rebuild = true;
         this.reftable[i] = -1;
@@ -663,16 +861,24 @@ class Walker {
 
   /** Returns the highest cluster with a stored or computed reference. */
   private async compareRefcounts(): Promise<number> {
-    const { h, cs, report, sink } = this;
+    const { h, cs, report } = this;
     const order = h.refcountOrder;
     const per = refcountsPerBlock(cs, order);
     const len = this.refs.length;
-    const widthBytes = Math.max(1, (1 << order) / 8);
     this.storedOne = new Uint8Array(Math.ceil(len / 8));
     let highest = 0;
     const blocks = Math.ceil(len / per);
+    let batch = new Map<number, Uint8Array>();
     for (let r = 0; r < blocks; r++) {
       this.progress('refcounts', r, blocks);
+      if (r % this.batchTables === 0) {
+        const wanted: number[] = [];
+        for (let q = r; q < Math.min(blocks, r + this.batchTables); q++) {
+          const o = q < this.reftable.length ? this.reftable[q] : 0;
+          if (o > 0 && !(q < this.badBlock.length && this.badBlock[q])) wanted.push(o);
+        }
+        batch = await readTables(this.src, wanted, cs, this.slab);
+      }
       const first = r * per;
       const last = Math.min(len, first + per);
       const blockOff = r < this.reftable.length ? this.reftable[r] : 0;
@@ -681,30 +887,51 @@ class Walker {
         report['check-errors'] += last - first;
         continue;
       }
-      const block = blockOff > 0 ? await readPadded(this.src, blockOff, cs) : null;
-      for (let k = first; k < last; k++) {
-        const stored = block ? getRefcount(block, k - first, order) : 0;
-        const computed = this.refs.get(k);
-        if (stored > 0 || computed > 0) highest = k;
-        if (stored === 1) this.storedOne[k >> 3] |= 1 << (k & 7);
-        if (stored === computed) continue;
-        this.mismatches.push({ cluster: k, stored, computed });
-        const at: Where = block
-          ? { structure: 'refcount block', field: `refcount of cluster ${k}`, offset: blockOff + Math.floor(((k - first) * (1 << order)) / 8), length: widthBytes }
-          : { structure: 'refcount table', field: `entry ${r} (no refcount block)`, offset: h.refcountTableOffset + r * 8, length: 8 };
-        if (stored === 0) this.rebuild = true;
-        const what = REF_KIND_NAMES[(this.refs.kinds[k] & ~CLAIMED) as RefKind];
-        if (stored < computed) {
-          report.corruptions++;
-          sink.add({ ...at, id: 'refcount.too-low', severity: 'error', found: `refcount ${stored}`, expected: `${computed} (references found)`, message: `cluster ${k} (${hex(k * cs)}, ${what}) has refcount ${stored} but ${computed} reference(s): writing to the image could overwrite live data`, fix: stored === 0 && !block ? 'rebuild the refcount structures (check -r all)' : `set the refcount to ${computed} (check -r all)` });
-        } else {
-          report.leaks++;
-          sink.add({ ...at, id: 'refcount.leak', severity: 'warning', found: `refcount ${stored}`, expected: `${computed} (references found)`, message: `cluster ${k} (${hex(k * cs)}) has refcount ${stored} but ${computed} reference(s): ${computed === 0 ? 'leaked space' : 'a refcount too high'}`, fix: `set the refcount to ${computed} (check -r leaks)` });
-        }
-      }
+      const block = blockOff > 0 ? batch.get(blockOff) ?? await readPadded(this.src, blockOff, cs) : null;
+      highest = this.compareBlock(block, blockOff, r, first, last, highest);
     }
     this.progress('refcounts', blocks, blocks);
     return highest;
+  }
+
+  /**
+   * The stored against the computed refcounts of the clusters one refcount block covers; returns the
+   * highest cluster in use so far. Kept small (findings in refcountMismatch) so that V8 optimises it
+   * early: it runs once per cluster of the file.
+   */
+  private compareBlock(block: Uint8Array | null, blockOff: number, r: number, first: number, last: number, highest: number): number {
+    const order = this.h.refcountOrder;
+    const refs = this.refs;
+    const counts = refs.counts;
+    const storedOne = this.storedOne;
+    for (let k = first; k < last; k++) {
+      const stored = block === null ? 0 : order === 4 ? (block[(k - first) * 2] << 8) | block[(k - first) * 2 + 1] : getRefcount(block, k - first, order);
+      const c = counts[k];
+      const computed = c === 0xffff ? refs.get(k) : c;
+      if (stored > 0 || computed > 0) highest = k;
+      if (stored === 1) storedOne[k >> 3] |= 1 << (k & 7);
+      if (stored !== computed) this.refcountMismatch(block, blockOff, r, first, k, stored, computed);
+    }
+    return highest;
+  }
+
+  private refcountMismatch(block: Uint8Array | null, blockOff: number, r: number, first: number, k: number, stored: number, computed: number): void {
+    const { h, cs, report, sink } = this;
+    const order = h.refcountOrder;
+    const widthBytes = Math.max(1, (1 << order) / 8);
+    this.mismatches.push({ cluster: k, stored, computed });
+    const at: Where = block
+      ? { structure: 'refcount block', field: `refcount of cluster ${k}`, offset: blockOff + Math.floor(((k - first) * (1 << order)) / 8), length: widthBytes }
+      : { structure: 'refcount table', field: `entry ${r} (no refcount block)`, offset: h.refcountTableOffset + r * 8, length: 8 };
+    if (stored === 0) this.rebuild = true;
+    const what = REF_KIND_NAMES[(this.refs.kinds[k] & ~CLAIMED) as RefKind];
+    if (stored < computed) {
+      report.corruptions++;
+      sink.add({ ...at, id: 'refcount.too-low', severity: 'error', found: `refcount ${stored}`, expected: `${computed} (references found)`, message: `cluster ${k} (${hex(k * cs)}, ${what}) has refcount ${stored} but ${computed} reference(s): writing to the image could overwrite live data`, fix: stored === 0 && !block ? 'rebuild the refcount structures (check -r all)' : `set the refcount to ${computed} (check -r all)` });
+    } else {
+      report.leaks++;
+      sink.add({ ...at, id: 'refcount.leak', severity: 'warning', found: `refcount ${stored}`, expected: `${computed} (references found)`, message: `cluster ${k} (${hex(k * cs)}) has refcount ${stored} but ${computed} reference(s): ${computed === 0 ? 'leaked space' : 'a refcount too high'}`, fix: `set the refcount to ${computed} (check -r leaks)` });
+    }
   }
 
   /** Stored refcount is 1 (true), something else (false), or unreadable (null). */
@@ -722,6 +949,10 @@ class Walker {
   private async checkCopied(): Promise<void> {
     const { h, cs, report, sink } = this;
     if (h.l1Size * 8 > MAX_L1_BYTES) return;
+    // When every active L2 entry the walk saw agrees with the refcounts, reading the L2 tables again
+    // would find nothing (the walk read the same tables under the same budget), so only the L1 entries
+    // and the budget are gone through. Otherwise (or when the walk could not see every table) read them.
+    const l2Agree = !this.budgetReported && !this.copiedOutOfRange && this.copiedBitsAgree();
     for (let base = 0; base < h.l1Size; base += L1_CHUNK) {
       if (h.l1TableOffset + base * 8 >= this.fileSize) break;
       const n = Math.min(L1_CHUNK, h.l1Size - base);
@@ -744,6 +975,7 @@ class Walker {
         const want = this.refs.get(k) === 1;
         if (want !== copied) this.copiedFixes.push({ offset: at.offset, old: raw, value: want ? raw | OFLAG_COPIED : raw & ~OFLAG_COPIED, why: `${want ? 'set' : 'clear'} OFLAG_COPIED of L1 entry ${i}` });
         if (l2Offset >= this.fileSize || !this.takeL2Budget()) continue;
+        if (l2Agree) continue;
         const table = await readPadded(this.src, l2Offset, cs);
         for (let e = 0; e < this.l2Entries; e++) {
           const eo = e * this.entrySize;
@@ -766,6 +998,37 @@ class Walker {
         }
       }
     }
+  }
+
+  /**
+   * True when no active L2 entry's OFLAG_COPIED disagrees with its data cluster's refcounts: the
+   * stored one (storedIsOne; unreadable blocks never disagree) and the computed one (copiedFixes).
+   * Eight clusters at a time; a byte of clusters never straddles two refcount blocks.
+   */
+  private copiedBitsAgree(): boolean {
+    const set = this.copiedSet;
+    const clear = this.copiedClear;
+    const refs = this.refs;
+    const len = refs.length;
+    const per = refcountsPerBlock(this.cs, this.h.refcountOrder);
+    for (let b = 0; b < set.length; b++) {
+      const s = set[b];
+      const c = clear[b];
+      if ((s | c) === 0) continue;
+      let want = 0;
+      for (let bit = 0; bit < 8; bit++) {
+        const k = b * 8 + bit;
+        if (k < len && refs.get(k) === 1) want |= 1 << bit;
+      }
+      const r = Math.floor((b * 8) / per);
+      const unreadable = r < this.badBlock.length && this.badBlock[r] !== 0;
+      const one = unreadable ? 0 : this.storedOne[b] ?? 0;
+      // set: stored must be 1 (or unreadable) and computed 1; clear: neither stored nor computed 1.
+      const setOk = unreadable ? want : one & want;
+      const clearBad = unreadable ? want : one | want;
+      if ((s & ~setOk & 0xff) !== 0 || (c & clearBad) !== 0) return false;
+    }
+    return true;
   }
 
   // -------------------------------------------------------------------------------------------------
