@@ -2,8 +2,20 @@
 // resolves a dropped file's path with webUtils.getPathForFile so the page never names a path.
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import { CHANNELS } from '../shared/contract/channels';
-import { isMenuCommand, MENU_EVENT, SESSION_OPENED_EVENT, type MenuCommand } from '../shared/contract/menu';
-import type { SessionInfo } from '../shared/contract/dto';
+import { BRIDGE_EVENTS, isMenuCommand, MENU_EVENT, SESSION_OPENED_EVENT, type BridgeEvent, type MenuCommand } from '../shared/contract/menu';
+import type { JobProgress, SessionInfo } from '../shared/contract/dto';
+
+function isProgress(v: unknown): v is JobProgress {
+  const p = v as JobProgress | null;
+  return typeof p === 'object' && p !== null && typeof p.job === 'string' && typeof p.phase === 'string' && typeof p.done === 'number' && typeof p.total === 'number';
+}
+
+/** What each event may deliver: anything else main might send is dropped here. */
+const ACCEPT: Record<BridgeEvent, (v: unknown) => boolean> = {
+  menu: isMenuCommand,
+  'session-opened': (v) => typeof v === 'object' && v !== null && typeof (v as SessionInfo).id === 'string',
+  progress: isProgress,
+};
 
 const api: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
 for (const channel of CHANNELS) {
@@ -13,6 +25,14 @@ for (const channel of CHANNELS) {
 
 contextBridge.exposeInMainWorld('qzs', {
   api,
+  /** Subscribe to one of the known events; returns the unsubscribe function. */
+  on: (event: BridgeEvent, cb: (payload: unknown) => void) => {
+    if (!Object.prototype.hasOwnProperty.call(BRIDGE_EVENTS, event)) return () => {};
+    const channel = BRIDGE_EVENTS[event];
+    const listener = (_e: IpcRendererEvent, v: unknown): void => { if (ACCEPT[event](v)) cb(v); };
+    ipcRenderer.on(channel, listener);
+    return () => { ipcRenderer.removeListener(channel, listener); };
+  },
   openDroppedFile: (file: File) => {
     const path = webUtils.getPathForFile(file);
     if (!path) return Promise.resolve({ ok: false, error: { code: 'invalid-argument', message: 'the dropped item is not a file on disk' } });

@@ -14,6 +14,7 @@ import { HeaderView, ExtensionsList } from './views/header-view';
 import { HexView } from './views/hex-view';
 import { Inspector } from './views/inspector';
 import { Overview } from './views/overview';
+import { TablesView } from './views/tables-view';
 import { ZonesView } from './views/zones-view';
 
 const NAV: { view: ViewName; label: string; key: string }[] = [
@@ -22,8 +23,9 @@ const NAV: { view: ViewName; label: string; key: string }[] = [
   { view: 'extensions', label: 'Extensions', key: '3' },
   { view: 'features', label: 'Feature bits', key: '4' },
   { view: 'zones', label: 'Zones', key: '5' },
-  { view: 'check', label: 'Check', key: '6' },
-  { view: 'hex', label: 'Hex', key: '7' },
+  { view: 'tables', label: 'Tables', key: '6' },
+  { view: 'check', label: 'Check', key: '7' },
+  { view: 'hex', label: 'Hex', key: '8' },
 ];
 
 function Toolbar({ onCommand }: { onCommand(c: MenuCommand): void }) {
@@ -41,6 +43,7 @@ function Toolbar({ onCommand }: { onCommand(c: MenuCommand): void }) {
       <button onClick={() => onCommand('toggle-editing')} disabled={!summary} aria-pressed={editing} data-testid="editing-toggle"
         className={editing ? 'editing-on' : ''} title="Editing is per image; every write makes a backup first (Ctrl+E)">Editing: {editing ? 'on' : 'off'}</button>
       <span className="spacer" />
+      {info?.capabilities.transport === 'http' && <ServedImages />}
       {sessions.length > 1 && (
         <select aria-label="open images" value={current ?? ''} onChange={(e) => void switchSession(e.target.value)}>
           {sessions.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
@@ -53,6 +56,18 @@ function Toolbar({ onCommand }: { onCommand(c: MenuCommand): void }) {
         </span>
       )}
     </header>
+  );
+}
+
+/** Under qzs serve: which images this server offers (the renderer can open nothing else). */
+function ServedImages() {
+  const sessions = useStore((s) => s.sessions);
+  const names = sessions.map((s) => s.name);
+  const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? ` +${names.length - 3} more` : '');
+  return (
+    <span className="served" data-testid="served-images" title={`qzs serve offers only these images:\n${names.join('\n')}`}>
+      qzs serve · {names.length} image{names.length === 1 ? '' : 's'}{names.length > 0 ? `: ${shown}` : ''}
+    </span>
   );
 }
 
@@ -91,10 +106,25 @@ function StatusBar() {
     <footer className="status" role="status" aria-live="polite">
       {zones && use && <span data-testid="status-zones">zones {zones.nrZones} · open {use.open}/{zones.maxOpenZones || '∞'} · active {use.active}/{zones.maxActiveZones || '∞'}</span>}
       <span className="status-text" data-testid="status-text">{status}</span>
-      {busy && (
-        <span className="busy" data-testid="busy"><progress aria-label={busy.label} /> {busy.label}{busy.cancel && <button onClick={busy.cancel}>Cancel</button>}</span>
-      )}
+      {busy && <BusyIndicator />}
     </footer>
+  );
+}
+
+function BusyIndicator() {
+  const busy = useStore((s) => s.busy);
+  if (!busy) return null;
+  const p = busy.progress;
+  const pct = p && p.total > 0 ? Math.min(100, Math.floor((p.done / p.total) * 100)) : null;
+  return (
+    <span className="busy" data-testid="busy">
+      {p && p.total > 0
+        ? <progress aria-label={busy.label} data-testid="progress" max={p.total} value={p.done} />
+        : <progress aria-label={busy.label} data-testid="progress" />}
+      {' '}{busy.label}
+      {p && <span className="muted" data-testid="progress-text"> · {p.phase} {p.done}/{p.total}{pct !== null ? ` (${pct}%)` : ''}</span>}
+      {busy.cancel && <button onClick={busy.cancel} disabled={busy.cancelling} data-testid="cancel-job">{busy.cancelling ? 'Cancelling…' : 'Cancel'}</button>}
+    </span>
   );
 }
 
@@ -105,7 +135,7 @@ function About({ onClose }: { onClose(): void }) {
       <div className="modal-box">
         <h2>Qcow2 Zone Studio {info?.version}</h2>
         <p>Inspector and editor for qcow2 images, including QEMU's proposed zoned extension.</p>
-        <p className="muted">Transport: {info?.capabilities.transport}. Keys: Ctrl+O open · Ctrl+N new image · Ctrl+W close · Ctrl+R reload · Ctrl+E editing · Alt+1…7 sections · in the zone map: arrows, g, + and −.</p>
+        <p className="muted">Transport: {info?.capabilities.transport}. Keys: Ctrl+O open · Ctrl+N new image · Ctrl+W close · Ctrl+R reload · Ctrl+E editing · Alt+1…8 sections · in the zone map: arrows, g, + and −.</p>
         <button onClick={onClose} autoFocus>Close</button>
       </div>
     </div>
@@ -149,7 +179,7 @@ export function App() {
       if (mod && !e.shiftKey && map[e.key]) { e.preventDefault(); void command(map[e.key]); return; }
       if (mod && e.shiftKey && e.key.toLowerCase() === 'c') { e.preventDefault(); void command('check'); return; }
       if (e.key === 'F1') { e.preventDefault(); setAbout(true); return; }
-      if (e.altKey && /^[1-7]$/.test(e.key)) { e.preventDefault(); useStore.getState().setView(NAV[Number(e.key) - 1].view); }
+      if (e.altKey && /^[1-8]$/.test(e.key)) { e.preventDefault(); useStore.getState().setView(NAV[Number(e.key) - 1].view); }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -177,6 +207,7 @@ export function App() {
   else if (st.view === 'extensions') main = <section className="view" aria-label="Extensions"><h2>Extensions</h2><ExtensionsList s={s} /></section>;
   else if (st.view === 'features') main = <FeaturesView s={s} />;
   else if (st.view === 'zones') main = <ZonesView s={s} />;
+  else if (st.view === 'tables') main = <TablesView s={s} />;
   else if (st.view === 'check') main = <CheckView s={s} />;
   else main = <HexView s={s} />;
 

@@ -1,24 +1,43 @@
 // One zustand store: the open image, its zone report, what is selected, what is running. Actions live
 // beside the state they change; views read slices through selectors.
 import { create } from 'zustand';
-import type { AppInfo, CheckResult, EditRecord, ImageSummary, SessionInfo, ZoneReport } from '../shared/contract/dto';
+import type { AppInfo, CheckResult, EditRecord, ImageSummary, SessionInfo, ZoneReport, ZoneWriteResult } from '../shared/contract/dto';
 import type { AppError, Finding } from '../shared/qcow2/findings';
 import type { Result } from '../shared/contract/result';
-import { api, cancellableApi } from './api';
-import type { QzsApi } from '../shared/contract/channels';
+import { api, newJobId, onProgress } from './api';
+import { isCancelled, type QzsApi } from '../shared/contract/channels';
 
-export type ViewName = 'overview' | 'header' | 'extensions' | 'features' | 'zones' | 'check' | 'hex' | 'create';
+export type ViewName = 'overview' | 'header' | 'extensions' | 'features' | 'zones' | 'tables' | 'check' | 'hex' | 'create';
 
 export type Selection =
   | { kind: 'field'; name: string; offset: number; size: number; label: string }
   | { kind: 'zone'; index: number }
   | { kind: 'finding'; finding: Finding }
-  | { kind: 'bytes'; offset: number; length: number };
+  | { kind: 'bytes'; offset: number; length: number }
+  /** A table entry (Tables view): where it sits in the file, what it decodes to, where its data is. */
+  | { kind: 'entry'; title: string; offset: number; size: number; facts: [label: string, value: string][]; data: { offset: number; length: number } | null };
 
 export interface Busy {
   label: string;
+  /** Determinate progress once the engine reports it (phase, done of total). */
+  progress: { phase: string; done: number; total: number } | null;
   cancel?: () => void;
+  /** Cancel was asked; waiting for the engine to confirm it stopped. */
+  cancelling: boolean;
 }
+
+/** Where the Tables view is (kept while other views are shown, reset with the image). */
+export interface TablesNav {
+  tab: 'l1' | 'refcounts' | 'snapshots';
+  /** Snapshot whose L1 table is shown, null for the active one. */
+  snapshot: number | null;
+  l1Index: number | null;
+  l2Index: number | null;
+  refIndex: number | null;
+  blockIndex: number | null;
+}
+
+export const TABLES_START: TablesNav = { tab: 'l1', snapshot: null, l1Index: null, l2Index: null, refIndex: null, blockIndex: null };
 
 export interface AppState {
   info: AppInfo | null;
@@ -37,6 +56,12 @@ export interface AppState {
   busy: Busy | null;
   status: string;
   dataVersion: number;
+  tables: TablesNav;
+  setTables(t: Partial<TablesNav>): void;
+  /** What the last zone operation did, or why it was refused, for the zone it concerned. */
+  zoneOutcome: { zone: number; error?: AppError; write?: ZoneWriteResult; text?: string } | null;
+  /** The last long call stopped by Cancel (what it was), until the next one starts. */
+  cancelled: string | null;
 
   boot(): Promise<void>;
   setView(v: ViewName): void;
@@ -49,10 +74,15 @@ export interface AppState {
   runCheck(): Promise<void>;
   setEditing(on: boolean): Promise<void>;
   afterWrite(message: string): Promise<void>;
+  /** After a zone operation: the new zone report, and views that cache file bytes re-read them. */
+  afterZoneWrite(message: string): Promise<void>;
   fail(e: AppError): void;
   clearError(): void;
-  /** Run a long call with a progress indicator and a Cancel button. */
-  long<T>(label: string, fn: (a: QzsApi) => Promise<Result<T>>): Promise<Result<T>>;
+  /**
+   * Run a long call with a progress bar and a Cancel button. `job` is the id the call passes to a job
+   * channel: its progress events fill the bar, and Cancel sends job:cancel with it.
+   */
+  long<T>(label: string, fn: (a: QzsApi, job: string) => Promise<Result<T>>): Promise<Result<T>>;
 }
 
 function unwrap<T>(r: Result<T>, set: (e: AppError) => void): T | null {
@@ -77,6 +107,10 @@ export const useStore = create<AppState>()((set, get) => ({
   busy: null,
   status: 'ready',
   dataVersion: 0,
+  cancelled: null,
+  zoneOutcome: null,
+  tables: TABLES_START,
+  setTables(t) { set((st) => ({ tables: { ...st.tables, ...t } })); },
 
   async boot() {
     const info = unwrap(await api['app:info'](), get().fail);
@@ -88,14 +122,17 @@ export const useStore = create<AppState>()((set, get) => ({
   setView(view) { set({ view }); },
   select(selection) { set({ selection }); },
   showBytes(offset, length) {
-    set((s) => ({ view: 'hex', hexTarget: { offset, length, seq: (s.hexTarget?.seq ?? 0) + 1 }, selection: s.selection?.kind === 'finding' || s.selection?.kind === 'field' ? s.selection : { kind: 'bytes', offset, length } }));
+    set((s) => {
+      const keep = s.selection?.kind === 'finding' || s.selection?.kind === 'field' || (s.selection?.kind === 'entry' && s.selection.offset === offset);
+      return { view: 'hex', hexTarget: { offset, length, seq: (s.hexTarget?.seq ?? 0) + 1 }, selection: keep ? s.selection : { kind: 'bytes', offset, length } };
+    });
   },
   async openSession(s) {
     set((st) => ({ sessions: st.sessions.some((x) => x.id === s.id) ? st.sessions : [...st.sessions, s] }));
     await get().switchSession(s.id);
   },
   async switchSession(id) {
-    set({ current: id, summary: null, zones: null, zonesError: null, check: null, selection: null, hexTarget: null, status: 'opening…' });
+    set((st) => ({ current: id, summary: null, zones: null, zonesError: null, check: null, selection: null, hexTarget: null, status: 'opening…', zoneOutcome: st.current === id ? st.zoneOutcome : null, tables: st.current === id ? st.tables : TABLES_START }));
     const summary = unwrap(await api['image:summary'](id), get().fail);
     if (!summary || get().current !== id) return;
     set((st) => ({ summary, sessions: st.sessions.map((x) => (x.id === id ? summary.session : x)), status: `opened ${summary.session.name}`, dataVersion: st.dataVersion + 1 }));
@@ -124,7 +161,7 @@ export const useStore = create<AppState>()((set, get) => ({
     const id = get().current;
     if (!id) return;
     set({ view: 'check' });
-    const r = await get().long('checking the image', (a) => a['check:run'](id));
+    const r = await get().long('checking the image', (a, job) => a['check:run'](id, job));
     if (r.ok) set({ check: r.value, status: `check: ${r.value.findings.length} finding(s)` });
   },
   async setEditing(on) {
@@ -143,22 +180,36 @@ export const useStore = create<AppState>()((set, get) => ({
     await get().switchSession(id);
     set({ view: keepView, selection, status: message });
   },
+  async afterZoneWrite(message) {
+    const id = get().current;
+    if (!id) return;
+    const z = await api['zones:report'](id);
+    if (get().current !== id) return;
+    if (z.ok) set((st) => ({ zones: z.value, zonesError: null, dataVersion: st.dataVersion + 1, status: message }));
+    else set({ zonesError: z.error, status: message });
+  },
   fail(error) { set({ error, status: error.message }); },
   clearError() { set({ error: null }); },
   async long(label, fn) {
-    const ctl = new AbortController();
-    set({ busy: { label, cancel: () => ctl.abort() }, status: label + '…' });
+    const job = newJobId();
+    const cancel = (): void => {
+      const b = get().busy;
+      if (!b || b.cancelling) return;
+      set({ busy: { ...b, cancelling: true }, status: `${label}: cancelling…` });
+      void api['job:cancel'](job);
+    };
+    const off = onProgress((p) => {
+      const b = get().busy;
+      if (p.job === job && b) set({ busy: { ...b, progress: { phase: p.phase, done: p.done, total: p.total } } });
+    });
+    set({ busy: { label, progress: null, cancel, cancelling: false }, status: label + '…', cancelled: null });
     try {
-      const r = await Promise.race([
-        fn(cancellableApi(ctl.signal)),
-        new Promise<never>((_, reject) => ctl.signal.addEventListener('abort', () => reject(new Error('cancelled')))),
-      ]);
-      if (!r.ok) get().fail(r.error);
+      const r = await fn(api, job);
+      if (!r.ok && isCancelled(r.error)) set({ status: `${label}: cancelled`, cancelled: label });
+      else if (!r.ok) get().fail(r.error);
       return r;
-    } catch {
-      set({ status: `${label}: cancelled` });
-      return { ok: false, error: { code: 'internal', message: 'cancelled' } };
     } finally {
+      off();
       set({ busy: null });
     }
   },

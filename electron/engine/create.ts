@@ -21,6 +21,10 @@ export interface CreateRequest extends CreateInput {
   dryRun?: boolean;
   /** Directory a relative data_file is created in; qemu-img uses its working directory (and so does QEMU when it opens the image). */
   cwd?: string;
+  /** Called as the plan's writes complete (phase 'writing', done/total writes): preallocation writes many tables. */
+  onProgress?: (p: { phase: string; done: number; total: number }) => void;
+  /** Checked between writes: when aborted, creation stops and (as on any failure) no file is left. */
+  signal?: { readonly aborted: boolean };
 }
 
 export interface CreateResult {
@@ -110,7 +114,7 @@ export async function createImage(req: CreateRequest): Promise<CreateResult> {
       await writeAtomically(dataPath, !!req.force, async (fh) => { await fh.truncate(plan.dataFileSize ?? 0); });
       placed.push(dataPath);
     }
-    await writeAtomically(req.file, !!req.force, (fh) => writePlan(fh, plan));
+    await writeAtomically(req.file, !!req.force, (fh) => writePlan(fh, plan, req));
   } catch (e) {
     for (const p of placed) await unlink(p).catch(() => undefined);
     throw e;
@@ -120,9 +124,12 @@ export async function createImage(req: CreateRequest): Promise<CreateResult> {
 
 type Handle = Awaited<ReturnType<typeof open>>;
 
-async function writePlan(fh: Handle, plan: WritePlan): Promise<void> {
+async function writePlan(fh: Handle, plan: WritePlan, req: Pick<CreateRequest, 'onProgress' | 'signal' | 'file'> = { file: '' }): Promise<void> {
   await fh.truncate(plan.fileSize);
-  for (const w of plan.writes) {
+  const total = plan.writes.length;
+  for (const [k, w] of plan.writes.entries()) {
+    if (req.signal?.aborted) throw new Qcow2Error({ code: 'internal', message: 'creation cancelled: no file was left behind', file: req.file, details: { cancelled: true } });
+    req.onProgress?.({ phase: 'writing', done: k, total });
     let off = w.offset;
     for (const chunk of w.chunks()) {
       let done = 0;
@@ -133,6 +140,7 @@ async function writePlan(fh: Handle, plan: WritePlan): Promise<void> {
       off += chunk.length;
     }
   }
+  req.onProgress?.({ phase: 'writing', done: total, total });
 }
 
 /** Write to a temporary file beside `target`, sync, then move it into place; on failure remove it. */

@@ -4,14 +4,15 @@ import { checkImage } from '../../shared/qcow2/check';
 import { createImageFile } from './create-ops';
 import type { EnginePort } from './engine';
 import { planSessionRepair, repairSession } from './repair-ops';
-import { runZoneOp, sessionZoneReport } from './zone-ops';
+import { runZoneOp, runZoneWrite, sessionZoneReport } from './zone-ops';
 
 export async function appEngine(): Promise<EnginePort> {
   return {
     zoneReport: sessionZoneReport,
     zoneOp: runZoneOp,
-    check: async (_store, s, signal) => {
-      const r = await checkImage(s.source, { signal });
+    zoneWrite: runZoneWrite,
+    check: async (_store, s, signal, onProgress) => {
+      const r = await checkImage(s.source, { signal, onProgress });
       return { findings: r.findings, complete: r.complete };
     },
     planRepair: planSessionRepair,

@@ -4,19 +4,23 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CHANNELS, GUARDS, isChannel, type ArgsOf, type Channel, type ResultOf } from '../../shared/contract/channels';
-import type { AppInfo, Capabilities, RecentFile, SessionInfo } from '../../shared/contract/dto';
+import type { AppInfo, Capabilities, JobProgress, RecentFile, SessionInfo } from '../../shared/contract/dto';
 import { fail, invalidArgument, ok, type Result } from '../../shared/contract/result';
 import { Qcow2Error, toAppError } from '../../shared/qcow2/findings';
 import { defaultEngine, type EnginePort } from './engine';
 import { applyEdit, previewEdit, undoEdit } from './header-edit';
+import { JobRegistry } from './jobs';
 import type { SessionStore } from './sessions';
 import { basename, dirname } from 'node:path';
 import { summarize } from './summary';
+import { l1Page, l2Page, refblockPage, refcountTablePage, snapshotPage } from './tables';
 import { zoneClusters } from './zone-clusters';
 
 export interface CallContext {
   /** Aborted when the caller goes away or cancels (HTTP client disconnect, renderer cancel). */
   signal?: AbortSignal;
+  /** Where a job's progress goes (Electron: an event to the calling window; HTTP: lines of the answer). */
+  progress?: (p: JobProgress) => void;
 }
 
 export type Handler<C extends Channel> = (ctx: CallContext, ...args: ArgsOf<C>) => Promise<ResultOf<C>>;
@@ -42,6 +46,7 @@ export function capabilities(host: HostServices, engine: EnginePort): Capabiliti
     transport: host.transport,
     zoneReport: true,
     zoneOps: !!engine.zoneOp,
+    zoneWrite: !!engine.zoneWrite,
     create: !!engine.create && (!!host.saveDialog || !!host.createDirectory),
     check: true,
     repair: !!engine.repair && !!engine.planRepair,
@@ -50,7 +55,7 @@ export function capabilities(host: HostServices, engine: EnginePort): Capabiliti
   };
 }
 
-export function createHandlers(store: SessionStore, host: HostServices, engine: EnginePort = defaultEngine): HandlerTable {
+export function createHandlers(store: SessionStore, host: HostServices, engine: EnginePort = defaultEngine, jobs = new JobRegistry()): HandlerTable {
   const opened = async (path: string): Promise<SessionInfo> => {
     const s = await store.open(path);
     try {
@@ -97,12 +102,24 @@ export function createHandlers(store: SessionStore, host: HostServices, engine: 
       return engine.zoneOp(store, store.get(id), req);
     },
     'zones:clusters': async (_ctx, id, zone) => zoneClusters(store, store.get(id), zone),
-    'check:run': async (ctx, id) => {
-      const s = store.get(id);
-      if (engine.check) return engine.check(store, s, ctx.signal);
-      store.invalidate(s);
-      return { findings: (await store.image(s)).findings, complete: true };
+    'zones:write': async (_ctx, id, req) => {
+      if (!engine.zoneWrite) unsupported('Appending and writing to zones');
+      return engine.zoneWrite(store, store.get(id), req);
     },
+    'check:run': async (ctx, id, job) => {
+      const s = store.get(id);
+      return jobs.run(job, 'the check', ctx.signal, ctx.progress, async (signal, progress) => {
+        if (engine.check) return engine.check(store, s, signal, progress);
+        store.invalidate(s);
+        return { findings: (await store.image(s)).findings, complete: true };
+      });
+    },
+    'job:cancel': async (_ctx, job) => jobs.cancel(job),
+    'tables:l1': async (_ctx, id, req) => l1Page(await store.image(store.get(id)), req),
+    'tables:l2': async (_ctx, id, req) => l2Page(await store.image(store.get(id)), req),
+    'tables:refcounts': async (_ctx, id, req) => refcountTablePage(await store.image(store.get(id)), req),
+    'tables:refblock': async (_ctx, id, req) => refblockPage(await store.image(store.get(id)), req),
+    'tables:snapshots': async (_ctx, id, req) => snapshotPage(await store.image(store.get(id)), req),
     'check:planRepair': async (_ctx, id, req) => {
       if (!engine.planRepair) unsupported('Repair');
       return engine.planRepair(store, store.get(id), req);
@@ -125,7 +142,7 @@ export function createHandlers(store: SessionStore, host: HostServices, engine: 
     'edit:undo': async (_ctx, id) => undoEdit(store, store.get(id)),
     'edit:history': async (_ctx, id) => [...store.get(id).edits],
     'create:target': async () => ({ directory: host.createDirectory ?? '', dialog: !host.createDirectory && !!host.saveDialog }),
-    'create:run': async (ctx, req) => {
+    'create:run': async (ctx, req, job) => {
       if (!engine.create) unsupported('Creating images');
       let path: string | null;
       if (host.createDirectory) path = join(host.createDirectory, req.fileName);
@@ -134,7 +151,8 @@ export function createHandlers(store: SessionStore, host: HostServices, engine: 
       if (path === null) throw new Qcow2Error({ code: 'invalid-argument', message: 'creation cancelled: no file chosen' });
       const exists = await access(path).then(() => true, () => false);
       if (exists) throw new Qcow2Error({ code: 'exists', message: `${basename(path)} already exists: choose another name`, file: path });
-      await engine.create(path, req.options, req.zonedLayout, ctx.signal);
+      const target = path;
+      await jobs.run(job, `creating ${req.fileName}`, ctx.signal, ctx.progress, (signal, progress) => engine.create!(target, req.options, req.zonedLayout, signal, progress));
       return opened(path);
     },
   };

@@ -2,6 +2,8 @@
 // the shared dispatch (guards, handler, Result). Electron-specific facts are reduced to SenderFacts.
 import { ipcMain, type IpcMainInvokeEvent } from 'electron';
 import { CHANNELS } from '../../shared/contract/channels';
+import type { JobProgress } from '../../shared/contract/dto';
+import { PROGRESS_EVENT } from '../../shared/contract/menu';
 import { dispatch, type HandlerTable } from '../ipc/handlers';
 import { isTrustedSender, type SenderFacts, type TrustPolicy } from '../ipc/sender';
 
@@ -20,7 +22,11 @@ export function setupIpc(table: HandlerTable, policy: TrustPolicy): void {
       if (!isTrustedSender(senderFacts(e), policy)) {
         return { ok: false, error: { code: 'invalid-argument', message: 'request refused: it did not come from the application window' } };
       }
-      return dispatch(table, channel, args);
+      // A job's progress goes back to the window that asked, and nowhere else.
+      const progress = (p: JobProgress): void => {
+        if (!e.sender.isDestroyed()) e.sender.send(PROGRESS_EVENT, p);
+      };
+      return dispatch(table, channel, args, { progress });
     });
   }
 }

@@ -6,8 +6,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { type Channel } from '../../shared/contract/channels';
-import { API_PREFIX, BINARY_CHANNELS, BINARY_TYPE, CSP, TOKEN_COOKIE, TOKEN_QUERY } from '../../shared/contract/http-protocol';
+import { JOB_ARG, type Channel } from '../../shared/contract/channels';
+import { API_PREFIX, BINARY_CHANNELS, BINARY_TYPE, CSP, NDJSON_TYPE, TOKEN_COOKIE, TOKEN_QUERY } from '../../shared/contract/http-protocol';
 import type { ZoneReport } from '../../shared/contract/dto';
 import { encodeZoneReport } from '../../shared/contract/zone-report-codec';
 import { dispatch, type HandlerTable } from '../ipc/handlers';
@@ -113,6 +113,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const channel = url.pathname.slice(API_PREFIX.length);
       const abort = new AbortController();
       res.on('close', () => { if (!res.writableFinished) abort.abort(); });
+      if (JOB_ARG[channel as Channel] !== undefined && (req.headers.accept ?? '').includes(NDJSON_TYPE)) {
+        // A job: progress lines while it runs, the Result last. Closing the stream aborts the job.
+        res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': NDJSON_TYPE, 'X-Accel-Buffering': 'no' });
+        res.flushHeaders();
+        const progress = (p: unknown): void => { if (!res.writableEnded && !res.destroyed) res.write(JSON.stringify({ progress: p }) + '\n'); };
+        const result = await dispatch(opts.table, channel, args, { signal: abort.signal, progress }, opts.refused);
+        if (!res.destroyed) res.end(JSON.stringify({ result }) + '\n');
+        return;
+      }
       const result = await dispatch(opts.table, channel, args, { signal: abort.signal }, opts.refused);
       if (result.ok && BINARY_CHANNELS.has(channel as Channel)) {
         const body = channel === 'image:read' ? (result.value as Uint8Array) : encodeZoneReport(result.value as ZoneReport);

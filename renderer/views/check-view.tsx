@@ -17,6 +17,7 @@ export function CheckView({ s }: { s: ImageSummary }) {
   const afterWrite = useStore((st) => st.afterWrite);
   const long = useStore((st) => st.long);
   const [plan, setPlan] = useState<{ mode: 'leaks' | 'all'; plan: RepairPlan } | null>(null);
+  const cancelled = useStore((st) => st.cancelled);
   const findings: Finding[] = check?.findings ?? s.findings;
   const open = (f: Finding): void => {
     select({ kind: 'finding', finding: f });
@@ -47,6 +48,7 @@ export function CheckView({ s }: { s: ImageSummary }) {
         </>}
         <span className="muted">{check ? `${findings.length} finding(s)${check.complete ? '' : ' (check stopped early: partial)'}` : `${findings.length} finding(s) seen while opening; run the full check for tables, refcounts and zones`}</span>
       </div>
+      {cancelled === 'checking the image' && <p className="note" role="status" data-testid="check-cancelled">The check was cancelled and stopped before it finished; the findings below are from before it ran.</p>}
       {plan && (
         <div className="confirm" role="dialog" aria-label="confirm repair" data-testid="repair-confirm">
           <p>Repair ({plan.mode}) will:</p>

@@ -5,6 +5,7 @@ import { useMemo, useState } from 'react';
 import { validateCreateOptions, type CreateMessage, type CreateValidation } from '../../shared/qcow2/create-options';
 import { qemuImgCreateCommand } from '../../shared/qcow2/qemu-img-command';
 import type { ZonedLayout } from '../../shared/qcow2/zoned-types';
+import { isCancelled } from '../../shared/contract/channels';
 import { copyText, Size } from '../components/common';
 import { useStore } from '../store';
 
@@ -27,12 +28,13 @@ interface FieldSpec { key: string; label: string; kind: FieldKind; choices?: str
 
 const BASICS: FieldSpec[] = [
   { key: 'size', label: 'Virtual size', kind: 'text', placeholder: '10G', help: 'bytes, or with k, M, G, T suffix' },
-  { key: 'cluster_size', label: 'Cluster size', kind: 'select', choices: ['', '4096', '16384', '65536', '262144', '1048576', '2097152'], help: 'default 64 KiB' },
+  { key: 'cluster_size', label: 'Cluster size', kind: 'select', choices: ['', '512', '1024', '4096', '16384', '65536', '262144', '1048576', '2097152'], help: 'default 64 KiB' },
   { key: 'compat', label: 'Compat (version)', kind: 'select', choices: ['', '1.1', '0.10'], help: '1.1 = version 3 (default); 0.10 = version 2' },
   { key: 'refcount_bits', label: 'Refcount bits', kind: 'select', choices: ['', '1', '2', '4', '8', '16', '32', '64'], help: 'default 16' },
   { key: 'extended_l2', label: 'Extended L2 entries', kind: 'bool', help: '32 subclusters per cluster' },
   { key: 'compression_type', label: 'Compression type', kind: 'select', choices: ['', 'zlib', 'zstd'], help: 'default zlib' },
   { key: 'lazy_refcounts', label: 'Lazy refcounts', kind: 'bool', help: 'defer refcount updates (sets the dirty bit while open)' },
+  { key: 'preallocation', label: 'Preallocation', kind: 'select', choices: ['', 'off', 'metadata'], help: 'metadata: write every L2 table and refcount now (large images take a while)' },
   { key: 'backing_file', label: 'Backing file', kind: 'text', placeholder: '(none)', help: 'stored as text in the image' },
   { key: 'backing_fmt', label: 'Backing format', kind: 'select', choices: ['', 'qcow2', 'raw'], help: 'required with a backing file' },
 ];
@@ -126,8 +128,8 @@ export function CreateWizard() {
 
   const create = async (): Promise<void> => {
     setProblem(null);
-    const r = await long(`creating ${fileName}`, (a) => a['create:run']({ fileName, options: clean, ...(zoned ? { zonedLayout: layout } : {}) }));
-    if (!r.ok) { setProblem(r.error.message); return; }
+    const r = await long(`creating ${fileName}`, (a, job) => a['create:run']({ fileName, options: clean, ...(zoned ? { zonedLayout: layout } : {}) }, job));
+    if (!r.ok) { setProblem(isCancelled(r.error) ? `Creating ${fileName} was cancelled; no file was left behind.` : r.error.message); return; }
     await openSession(r.value);
     useStore.getState().setView('overview');
   };
@@ -151,7 +153,7 @@ export function CreateWizard() {
               {!nameOk && <div className="msgs"><p className="invalid">Use a plain file name: letters, digits, . _ + - (no folders).</p></div>}
             </div>
             {BASICS.map((f) => <Field key={f.key} f={f} options={options} set={set} v={v} />)}
-            <Messages v={v} keys={['preallocation', 'data_file', 'data_file_raw']} />
+            <Messages v={v} keys={['data_file', 'data_file_raw']} />
           </>}
           {step === 1 && <>
             <div className="form-row">

@@ -70,7 +70,8 @@ export function HexView({ s }: { s: ImageSummary }) {
 
   const hl = selection?.kind === 'field' ? { offset: selection.offset, length: selection.size }
     : selection?.kind === 'finding' ? { offset: selection.finding.offset, length: Math.max(1, selection.finding.length) }
-    : selection?.kind === 'bytes' ? selection : hexTarget;
+    : selection?.kind === 'bytes' ? selection
+    : selection?.kind === 'entry' ? { offset: selection.offset, length: selection.size } : hexTarget;
   const inHl = (off: number): boolean => !!hl && off >= hl.offset && off < hl.offset + hl.length;
   const move = (rowsBy: number): void => setTop((t) => Math.min(maxTop, Math.max(0, t + rowsBy)));
 

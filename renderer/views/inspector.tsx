@@ -1,25 +1,16 @@
 // The inspector: whatever is selected (a field, a zone, a finding, a byte range), in detail, with the
 // actions that apply to it.
 import { useEffect, useState } from 'react';
-import type { ImageSummary, ZoneClusters, ZoneOp, ZoneReport } from '../../shared/contract/dto';
+import type { ImageSummary, ZoneClusters, ZoneReport } from '../../shared/contract/dto';
 import { api } from '../api';
 import { conditionOf, zoneCapacity, zoneLength, zoneStart } from '../../shared/contract/zone-geometry';
 import { Offset, Size } from '../components/common';
 import { regionsAt, regionsOf, zoneEntryAt } from '../regions';
 import { useStore } from '../store';
 import { CONDITION_STYLE } from '../zone-map/palette';
-
-const OPS: { op: ZoneOp; label: string; title: string }[] = [
-  { op: 'open', label: 'Open', title: 'explicitly open the zone (session-only state)' },
-  { op: 'close', label: 'Close', title: 'close an open zone' },
-  { op: 'finish', label: 'Finish', title: 'move the write pointer to the zone end: the zone becomes full' },
-  { op: 'reset', label: 'Reset', title: 'rewind the write pointer to the zone start and free its data' },
-];
+import { ZoneOpsPanel } from './zone-ops-panel';
 
 function ZoneDetail({ s, r, i }: { s: ImageSummary; r: ZoneReport; i: number }) {
-  const info = useStore((st) => st.info);
-  const long = useStore((st) => st.long);
-  const afterWrite = useStore((st) => st.afterWrite);
   const showBytes = useStore((st) => st.showBytes);
   const dataVersion = useStore((st) => st.dataVersion);
   const [clusters, setClusters] = useState<ZoneClusters | null>(null);
@@ -31,13 +22,6 @@ function ZoneDetail({ s, r, i }: { s: ImageSummary; r: ZoneReport; i: number }) 
   }, [s.session.id, i, dataVersion, r]);
   const cond = conditionOf(r.cond[i]);
   const conventional = i < r.conventionalZones;
-  const run = async (op: ZoneOp): Promise<void> => {
-    const res = await long(`zone ${op} on zone ${i}`, (a) => a['zones:op'](s.session.id, { op, zone: i }));
-    if (res.ok) {
-      useStore.setState({ zones: res.value });
-      await afterWrite(`zone ${i}: ${op} done`);
-    }
-  };
   return (
     <div data-testid="zone-detail">
       <h3>Zone <span data-testid="zone-index">{i}</span></h3>
@@ -66,11 +50,7 @@ function ZoneDetail({ s, r, i }: { s: ImageSummary; r: ZoneReport; i: number }) 
           {clusters.truncated && <p className="muted small">(list cut at 256 runs)</p>}
         </div>
       )}
-      {!conventional && (info?.capabilities.zoneOps ? (
-        <div className="zone-ops" role="group" aria-label="zone operations">
-          {OPS.map((o) => <button key={o.op} title={o.title} onClick={() => void run(o.op)}>{o.label}</button>)}
-        </div>
-      ) : <p className="muted">Zone operations arrive with the zone writer; this build reads zones only.</p>)}
+      <ZoneOpsPanel session={s.session.id} r={r} i={i} clusters={clusters} />
       <p className="muted small">Open states exist while the image is open here; QEMU reads them back as closed.</p>
     </div>
   );
@@ -120,6 +100,18 @@ export function Inspector({ s }: { s: ImageSummary | null }) {
         {names.length > 0 ? <ul>{names.map((n) => <li key={n.name + n.offset}>{n.name} <span className="muted">(0x{n.offset.toString(16)}, {n.length} bytes)</span></li>)}</ul>
           : <p className="muted">No decoded structure covers this byte (guest data or free space).</p>}
         {zone >= 0 && <p>write pointer entry of zone {zone}</p>}
+      </div>
+    );
+  } else if (selection.kind === 'entry') {
+    body = (
+      <div data-testid="entry-detail">
+        <h3>{selection.title}</h3>
+        <dl className="facts small">
+          <dt>entry at</dt><dd><Offset value={selection.offset} /> ({selection.size} bytes)</dd>
+          {selection.facts.map(([k, v]) => <div key={k} className="fact" data-fact={k}><dt>{k}</dt><dd>{v}</dd></div>)}
+        </dl>
+        <button onClick={() => showBytes(selection.offset, selection.size)}>Show entry bytes</button>{' '}
+        {selection.data && <button onClick={() => showBytes(selection.data!.offset, selection.data!.length)}>Show data</button>}
       </div>
     );
   } else body = null;

@@ -2,16 +2,22 @@
 // runtime guard main applies to the arguments. Both transports (Electron IPC and `qzs serve` over HTTP)
 // and both ends (renderer api.ts, electron/ipc/handlers.ts) take their types from this one map.
 import type {
-  AppInfo, CheckResult, CreateRequest, EditPreview, EditRecord, HeaderEdit, ImageSummary, RepairPlan,
-  RepairRequest, RepairResult, SessionInfo, ZoneClusters, ZoneOpRequest, ZoneReport,
+  AppInfo, CheckResult, CreateRequest, EditPreview, EditRecord, HeaderEdit, ImageSummary, L1Page, L1PageRequest, L2Page,
+  L2PageRequest, PageRequest, RefblockPage, RefblockPageRequest, RefcountTablePage, RepairPlan, RepairRequest, RepairResult,
+  SessionInfo, SnapshotPage, ZoneClusters, ZoneOpRequest, ZoneReport, ZoneWriteRequest, ZoneWriteResult,
 } from './dto';
 import {
-  args, isBoolean, isSafeFileName, isSessionId, literal, nonNegInt, oneOf, record, shape, shortString, union, type Guard,
+  args, isBoolean, isJobId, isSafeFileName, isSessionId, literal, nonNegInt, oneOf, positiveInt, record, shape, shortString, union, type Guard,
 } from './guards';
+import type { AppError } from '../qcow2/findings';
 import type { Result } from './result';
 
 /** Largest byte range one read returns (the hex view pages through bigger files). */
 export const MAX_READ_BYTES = 1 << 20;
+/** Most table entries one page carries (tables are paged, never sent whole). */
+export const MAX_PAGE_ROWS = 4096;
+/** Largest append or write the UI may ask for (the data is made in memory). */
+export const MAX_ZONE_WRITE_BYTES = 16 << 20;
 
 export interface Contract {
   'app:info': { args: []; result: AppInfo };
@@ -23,7 +29,15 @@ export interface Contract {
   'zones:report': { args: [session: string]; result: ZoneReport };
   'zones:op': { args: [session: string, request: ZoneOpRequest]; result: ZoneReport };
   'zones:clusters': { args: [session: string, zone: number]; result: ZoneClusters };
-  'check:run': { args: [session: string]; result: CheckResult };
+  'zones:write': { args: [session: string, request: ZoneWriteRequest]; result: ZoneWriteResult };
+  /** Long work: `job` is the caller's id for progress events and job:cancel. */
+  'check:run': { args: [session: string, job: string]; result: CheckResult };
+  'job:cancel': { args: [job: string]; result: boolean };
+  'tables:l1': { args: [session: string, request: L1PageRequest]; result: L1Page };
+  'tables:l2': { args: [session: string, request: L2PageRequest]; result: L2Page };
+  'tables:refcounts': { args: [session: string, request: PageRequest]; result: RefcountTablePage };
+  'tables:refblock': { args: [session: string, request: RefblockPageRequest]; result: RefblockPage };
+  'tables:snapshots': { args: [session: string, request: PageRequest]; result: SnapshotPage };
   'check:planRepair': { args: [session: string, request: RepairRequest]; result: RepairPlan };
   'check:repair': { args: [session: string, request: RepairRequest]; result: RepairResult };
   'edit:enable': { args: [session: string, enabled: boolean]; result: SessionInfo };
@@ -32,7 +46,7 @@ export interface Contract {
   'edit:undo': { args: [session: string]; result: EditRecord | null };
   'edit:history': { args: [session: string]; result: EditRecord[] };
   'create:target': { args: []; result: { directory: string; dialog: boolean } };
-  'create:run': { args: [request: CreateRequest]; result: SessionInfo };
+  'create:run': { args: [request: CreateRequest, job: string]; result: SessionInfo };
   'session:openDropped': { args: [path: string]; result: SessionInfo };
 }
 
@@ -45,6 +59,8 @@ export type QzsApi = { [C in Channel]: (...a: ArgsOf<C>) => Promise<Result<Resul
 
 const sid = isSessionId;
 const FILE_LIMIT = Number.MAX_SAFE_INTEGER;
+const U32 = 0xffff_ffff;
+const page = { start: nonNegInt(U32 * 64), count: positiveInt(MAX_PAGE_ROWS) };
 
 const headerEdit = union({
   field: shape({ kind: literal('field'), name: shortString(64), value: shortString(64) }),
@@ -61,7 +77,14 @@ export const GUARDS: { [C in Channel]: Guard } = {
   'zones:report': args(sid),
   'zones:op': args(sid, shape({ op: oneOf(['open', 'close', 'finish', 'reset', 'reset-all'] as const), zone: nonNegInt(0xffff_ffff) })),
   'zones:clusters': args(sid, nonNegInt(0xffff_ffff)),
-  'check:run': args(sid),
+  'zones:write': args(sid, shape({ op: oneOf(['append', 'write'] as const), zone: nonNegInt(U32), length: positiveInt(MAX_ZONE_WRITE_BYTES) })),
+  'check:run': args(sid, isJobId),
+  'job:cancel': args(isJobId),
+  'tables:l1': args(sid, shape({ snapshot: nonNegInt(65535), ...page }, ['snapshot'])),
+  'tables:l2': args(sid, shape({ snapshot: nonNegInt(65535), l1Index: nonNegInt(U32), ...page }, ['snapshot'])),
+  'tables:refcounts': args(sid, shape(page)),
+  'tables:refblock': args(sid, shape({ tableIndex: nonNegInt(U32), ...page })),
+  'tables:snapshots': args(sid, shape(page)),
   'check:planRepair': args(sid, shape({ mode: oneOf(['leaks', 'all'] as const) })),
   'check:repair': args(sid, shape({ mode: oneOf(['leaks', 'all'] as const) })),
   'edit:enable': args(sid, isBoolean),
@@ -70,7 +93,7 @@ export const GUARDS: { [C in Channel]: Guard } = {
   'edit:undo': args(sid),
   'edit:history': args(sid),
   'create:target': args(),
-  'create:run': args(shape({ fileName: isSafeFileName, options: record(/^[a-z][a-z0-9_.]{0,40}$/, shortString(200)), zonedLayout: oneOf(['v7', 'v8'] as const) }, ['zonedLayout'])),
+  'create:run': args(shape({ fileName: isSafeFileName, options: record(/^[a-z][a-z0-9_.]{0,40}$/, shortString(200)), zonedLayout: oneOf(['v7', 'v8'] as const) }, ['zonedLayout']), isJobId),
   'session:openDropped': args(shortString(4096)),
 };
 
@@ -85,3 +108,19 @@ export function isChannel(name: unknown): name is Channel {
  * preload obtained from webUtils.getPathForFile); the HTTP transport refuses them.
  */
 export const ELECTRON_ONLY: ReadonlySet<Channel> = new Set<Channel>(['session:openDialog', 'session:openRecent', 'session:openDropped']);
+
+/**
+ * Channels that run as jobs: which argument carries the job id. Their progress reaches the renderer as
+ * JobProgress events (Electron: PROGRESS_EVENT; HTTP: lines of the streamed answer), and job:cancel with
+ * that id aborts the work in the engine.
+ */
+export const JOB_ARG: Partial<Record<Channel, number>> = { 'check:run': 1, 'create:run': 1 };
+
+/** The Result error of a job stopped by job:cancel (or by its caller going away). */
+export function cancelledError(what: string): AppError {
+  return { code: 'internal', message: `${what} cancelled: stopped before it finished`, details: { cancelled: true } };
+}
+
+export function isCancelled(e: AppError): boolean {
+  return e.details?.cancelled === true;
+}

@@ -23,6 +23,8 @@ export interface Capabilities {
   transport: 'electron' | 'http';
   zoneReport: boolean;
   zoneOps: boolean;
+  /** Append and write at the write pointer. */
+  zoneWrite: boolean;
   create: boolean;
   check: boolean;
   repair: boolean;
@@ -176,4 +178,168 @@ export interface ZoneClusters {
   extents: ZoneExtent[];
   /** True when the list was cut at its maximum length. */
   truncated: boolean;
+}
+
+// ---------------------------------------------------------------- long work
+
+/** Progress of a job (a check, a create with preallocation): determinate, per phase. */
+export interface JobProgress {
+  job: string;
+  phase: string;
+  done: number;
+  total: number;
+}
+
+// ---------------------------------------------------------------- zone data operations
+
+/** Append to a zone, or write at its write pointer: `length` bytes of a recognisable pattern. */
+export interface ZoneWriteRequest {
+  op: 'append' | 'write';
+  zone: number;
+  length: number;
+}
+
+export interface ZoneWriteResult {
+  op: 'append' | 'write';
+  zone: number;
+  /** Guest offset where the data landed (for append: the write pointer before it). */
+  offset: number;
+  length: number;
+  /** The zone's write pointer afterwards. */
+  wp: number;
+  /** Zones closed implicitly to make room. */
+  implicitlyClosed: number[];
+}
+
+// ---------------------------------------------------------------- tables (pages, never whole tables)
+
+/** Which L1 table: the active one, or the one of snapshot number `snapshot` (index in the snapshot table). */
+export interface L1PageRequest {
+  snapshot?: number;
+  start: number;
+  count: number;
+}
+
+export interface L1Row {
+  index: number;
+  /** The entry as 16 hex digits. */
+  raw: string;
+  l2Offset: number;
+  copied: boolean;
+  reservedBits: boolean;
+  /** First guest byte the entry maps. */
+  guestOffset: number;
+}
+
+export interface L1Page {
+  label: string;
+  offset: number;
+  /** Entries in the whole table. */
+  size: number;
+  start: number;
+  rows: L1Row[];
+  clusterSize: number;
+  /** Entries per L2 table and guest bytes one L1 entry covers. */
+  l2Entries: number;
+  guestPerL1: number;
+  extended: boolean;
+}
+
+export interface L2PageRequest {
+  snapshot?: number;
+  l1Index: number;
+  start: number;
+  count: number;
+}
+
+/** normal, compressed, zero, unallocated (QEMU's subcluster types folded), invalid for impossible bitmaps. */
+export type L2RowKind = 'normal' | 'compressed' | 'zero' | 'unallocated' | 'invalid';
+
+export interface L2Row {
+  index: number;
+  guestOffset: number;
+  raw: string;
+  /** Extended L2: the bitmap word as 16 hex digits, and one character per subcluster (N data, Z zero, - unallocated, ! invalid). */
+  bitmap: string | null;
+  subclusters: string | null;
+  kind: L2RowKind;
+  hostOffset: number | null;
+  /** Compressed: bytes the descriptor covers. */
+  compressedSize: number | null;
+  copied: boolean;
+}
+
+export interface L2Page {
+  l1Index: number;
+  /** Host offset of the L2 table, 0 when the L1 entry is unallocated (then rows is empty). */
+  tableOffset: number;
+  size: number;
+  start: number;
+  rows: L2Row[];
+  extended: boolean;
+  clusterSize: number;
+}
+
+export interface PageRequest {
+  start: number;
+  count: number;
+}
+
+export interface RefcountTableRow {
+  index: number;
+  raw: string;
+  blockOffset: number;
+  /** First host cluster the block counts. */
+  firstCluster: number;
+}
+
+export interface RefcountTablePage {
+  offset: number;
+  size: number;
+  start: number;
+  rows: RefcountTableRow[];
+  refcountBits: number;
+  perBlock: number;
+  clusterSize: number;
+}
+
+export interface RefblockPageRequest {
+  tableIndex: number;
+  start: number;
+  count: number;
+}
+
+export interface RefblockRow {
+  cluster: number;
+  hostOffset: number;
+  refcount: number;
+}
+
+export interface RefblockPage {
+  tableIndex: number;
+  /** 0 when the table entry is empty (rows then empty). */
+  blockOffset: number;
+  size: number;
+  start: number;
+  rows: RefblockRow[];
+}
+
+export interface SnapshotRow {
+  index: number;
+  id: string;
+  name: string;
+  offset: number;
+  l1TableOffset: number;
+  l1Size: number;
+  dateSec: number;
+  vmStateSize: number;
+  diskSize: number;
+}
+
+export interface SnapshotPage {
+  size: number;
+  start: number;
+  rows: SnapshotRow[];
+  /** Problems met reading the table, as messages. */
+  problems: string[];
 }

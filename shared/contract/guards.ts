@@ -8,6 +8,13 @@ type Check = (v: unknown) => string | null;
 export const isSessionId: Check = (v) =>
   typeof v === 'string' && /^s[0-9a-z]{1,24}$/.test(v) ? null : 'expected a session id';
 
+/** A job id the renderer picks for a long call (progress and cancel refer to it). */
+export const isJobId: Check = (v) =>
+  typeof v === 'string' && /^j[0-9a-z]{1,24}$/.test(v) ? null : 'expected a job id';
+
+export const positiveInt = (max: number): Check => (v) =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= max ? null : `expected an integer from 1 to ${max}`;
+
 export const nonNegInt = (max: number): Check => (v) =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= max ? null : `expected an integer from 0 to ${max}`;
 

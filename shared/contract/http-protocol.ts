@@ -8,6 +8,12 @@ export const API_PREFIX = '/api/';
 export const TOKEN_COOKIE = 'qzs_token';
 export const TOKEN_QUERY = 'token';
 export const BINARY_TYPE = 'application/octet-stream';
+/**
+ * Job channels (JOB_ARG) asked with `Accept: application/x-ndjson` answer as a stream of JSON lines:
+ * `{"progress": JobProgress}` while the work runs, then one `{"result": Result}`. The stream rides the
+ * same cookie-guarded POST; closing it aborts the job.
+ */
+export const NDJSON_TYPE = 'application/x-ndjson';
 
 export const BINARY_CHANNELS: ReadonlySet<Channel> = new Set<Channel>(['image:read', 'zones:report', 'zones:op']);
 

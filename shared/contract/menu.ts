@@ -11,3 +11,9 @@ export function isMenuCommand(v: unknown): v is MenuCommand {
 /** Main → renderer event channel for menu commands and files opened from outside (file association, dock). */
 export const MENU_EVENT = 'qzs:menu';
 export const SESSION_OPENED_EVENT = 'qzs:session-opened';
+/** Main → renderer event channel for JobProgress of long calls (check, create with preallocation). */
+export const PROGRESS_EVENT = 'qzs:progress';
+
+/** Events the preload's on(event, cb) accepts: nothing else can be subscribed to. */
+export type BridgeEvent = 'menu' | 'session-opened' | 'progress';
+export const BRIDGE_EVENTS: Readonly<Record<BridgeEvent, string>> = { menu: MENU_EVENT, 'session-opened': SESSION_OPENED_EVENT, progress: PROGRESS_EVENT };

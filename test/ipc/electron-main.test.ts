@@ -117,4 +117,31 @@ describe('Electron main (faked Electron)', () => {
     const bad = await fake.handlers.get('image:read')!({ senderFrame: main, sender: wc }, 'x', 0, 1) as { ok: boolean };
     expect(bad.ok).toBe(false);
   });
+
+  it('sends a job\'s progress to the window that asked, and job:cancel over IPC stops it', async () => {
+    const { createImage } = await import('../../electron/engine/create');
+    const image = join(userData, 'job.qcow2');
+    await createImage({ file: image, options: { size: '64M', cluster_size: '512', preallocation: 'metadata' } });
+    const wc = fake.windows[0].webContents;
+    const main = Object.assign(wc.mainFrame, { url: fake.windows[0].url! });
+    const sent: [string, { job: string; done: number; total: number }][] = [];
+    const sender = { ...wc, isDestroyed: () => false, send: (c: string, p: { job: string; done: number; total: number }) => { sent.push([c, p]); } };
+    const call = <T>(channel: string, ...args: unknown[]) => fake.handlers.get(channel)!({ senderFrame: main, sender }, ...args) as Promise<{ ok: boolean; value: T; error: { details?: Record<string, unknown> } }>;
+    const s = await call<{ id: string }>('session:openDropped', image);
+    expect(s.ok).toBe(true);
+    const done = await call<{ complete: boolean }>('check:run', s.value.id, 'jipc1');
+    expect(done.value.complete).toBe(true);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.every(([c, p]) => c === 'qzs:progress' && p.job === 'jipc1' && p.done <= p.total)).toBe(true);
+
+    sent.length = 0;
+    const cancelSender = { ...sender, send: (c: string, p: { job: string; done: number; total: number }) => { sent.push([c, p]); if (sent.length === 1) void call('job:cancel', 'jipc2'); } };
+    const r = await (fake.handlers.get('check:run')!({ senderFrame: main, sender: cancelSender }, s.value.id, 'jipc2') as Promise<{ ok: boolean; error: { details?: Record<string, unknown> } }>);
+    expect(r.ok).toBe(false);
+    expect(r.error.details?.cancelled).toBe(true);
+    // A window that went away gets nothing (and the job still answers).
+    const gone = { ...sender, isDestroyed: () => true, send: () => { throw new Error('sent to a destroyed window'); } };
+    const g = await (fake.handlers.get('check:run')!({ senderFrame: main, sender: gone }, s.value.id, 'jipc3') as Promise<{ ok: boolean }>);
+    expect(g.ok).toBe(true);
+  }, 30_000);
 });

@@ -43,11 +43,12 @@ describe('argument guards', () => {
 
   it('refuses a create request whose file name is a path', async () => {
     for (const fileName of ['../x.qcow2', '/tmp/x.qcow2', 'a/b.qcow2', '.hidden', '']) {
-      const r = await dispatch(table, 'create:run', [{ fileName, options: { size: '1G' } }]);
+      const r = await dispatch(table, 'create:run', [{ fileName, options: { size: '1G' } }, 'jcreate']);
       expect(r.ok, fileName).toBe(false);
     }
-    expect(GUARDS['create:run']([{ fileName: 'ok.qcow2', options: { size: '1G', 'zone.mode': 'host-managed' } }])).toBeNull();
-    expect(GUARDS['create:run']([{ fileName: 'ok.qcow2', options: { 'Bad Key': '1' } }])).toMatch(/unexpected key/);
+    expect(GUARDS['create:run']([{ fileName: 'ok.qcow2', options: { size: '1G', 'zone.mode': 'host-managed' } }, 'j1'])).toBeNull();
+    expect(GUARDS['create:run']([{ fileName: 'ok.qcow2', options: { 'Bad Key': '1' } }, 'j1'])).toMatch(/unexpected key/);
+    expect(GUARDS['create:run']([{ fileName: 'ok.qcow2', options: { size: '1G' } }])).toMatch(/expected 2 argument/);
   });
 
   it('refuses channels the transport does not offer', async () => {

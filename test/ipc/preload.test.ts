@@ -19,6 +19,7 @@ interface Bridge {
   api: Record<string, (...a: unknown[]) => Promise<unknown>>;
   openDroppedFile(f: unknown): Promise<unknown>;
   onMenu(cb: (c: string) => void): () => void;
+  on(event: string, cb: (v: unknown) => void): () => void;
 }
 
 describe('preload', async () => {
@@ -27,7 +28,7 @@ describe('preload', async () => {
 
   it('exposes exactly one window global with named methods', () => {
     expect([...fake.exposed.keys()]).toEqual(['qzs']);
-    expect(Object.keys(qzs).sort()).toEqual(['api', 'onMenu', 'onSessionOpened', 'openDroppedFile']);
+    expect(Object.keys(qzs).sort()).toEqual(['api', 'on', 'onMenu', 'onSessionOpened', 'openDroppedFile']);
     expect(Object.keys(qzs.api).sort()).toEqual(CHANNELS.filter((c) => c !== 'session:openDropped').sort());
     expect(JSON.stringify(Object.keys(qzs))).not.toMatch(/invoke|send|ipcRenderer/);
   });
@@ -54,5 +55,21 @@ describe('preload', async () => {
     expect(got).toEqual(['open']);
     off();
     expect(fake.listeners.has('qzs:menu')).toBe(false);
+  });
+
+  it('on(event) subscribes to known events only, passes only well-formed payloads, and unsubscribes', () => {
+    const got: unknown[] = [];
+    const off = qzs.on('progress', (p) => got.push(p));
+    const l = fake.listeners.get('qzs:progress')!;
+    l(null, { job: 'j1', phase: 'refcounts', done: 3, total: 9 });
+    l(null, { job: 'j1', phase: 'refcounts' });
+    l(null, 'not progress');
+    expect(got).toEqual([{ job: 'j1', phase: 'refcounts', done: 3, total: 9 }]);
+    off();
+    expect(fake.listeners.has('qzs:progress')).toBe(false);
+    const before = fake.listeners.size;
+    const none = qzs.on('ipc-raw', () => {});
+    expect(fake.listeners.size).toBe(before);
+    none();
   });
 });

@@ -8,6 +8,8 @@ import { decodeZoneReport, encodeZoneReport } from '../../shared/contract/zone-r
 import type { SessionInfo, ZoneReport } from '../../shared/contract/dto';
 import { appEngine } from '../../electron/ipc/app-engine';
 import { createHandlers } from '../../electron/ipc/handlers';
+import { JobRegistry } from '../../electron/ipc/jobs';
+import { createImage } from '../../electron/engine/create';
 import { SessionStore } from '../../electron/ipc/sessions';
 import { startServer, type RunningServer } from '../../electron/server/server';
 import { qemuImg, tmpDir } from '../helpers/qemu';
@@ -20,6 +22,8 @@ let server: RunningServer;
 let cookie: string;
 let zonedId: string;
 let plainId: string;
+let bigId: string;
+const jobs = new JobRegistry();
 
 const MIB = 1 << 20;
 
@@ -31,9 +35,11 @@ beforeAll(async () => {
     entry: (i, start) => (i < 2 ? wpValue(start, { conventional: true }) : i === 3 ? wpValue(start + 8192) : i === 4 ? wpValue(start + 3 * MIB) : wpValue(start)),
   });
   writeFileSync(dir.file('zoned.qcow2'), img.bytes);
-  const table = createHandlers(store, { transport: 'http', version: 't' }, await appEngine());
+  await createImage({ file: dir.file('big.qcow2'), options: { size: '128M', cluster_size: '512', preallocation: 'metadata' } });
+  const table = createHandlers(store, { transport: 'http', version: 't' }, await appEngine(), jobs);
   plainId = (await table['session:openDropped']({}, dir.file('plain.qcow2'))).id;
   zonedId = (await table['session:openDropped']({}, dir.file('zoned.qcow2'))).id;
+  bigId = (await table['session:openDropped']({}, dir.file('big.qcow2'))).id;
   server = await startServer({ table, uiDir: dir.path, token: 'test-token-123', refused: ELECTRON_ONLY });
 });
 afterAll(async () => {
@@ -43,8 +49,8 @@ afterAll(async () => {
 });
 
 const base = (): string => `http://127.0.0.1:${server.port}`;
-const api = (channel: string, args: unknown[], headers: Record<string, string> = {}) =>
-  fetch(`${base()}/api/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json', cookie, ...headers }, body: JSON.stringify(args) });
+const api = (channel: string, args: unknown[], headers: Record<string, string> = {}, signal?: AbortSignal) =>
+  fetch(`${base()}/api/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json', cookie, ...headers }, body: JSON.stringify(args), signal });
 
 describe('qzs serve', () => {
   it('listens on 127.0.0.1 and prints a URL carrying the token', () => {
@@ -86,7 +92,7 @@ describe('qzs serve', () => {
   it('answers the contract with Results and refuses Electron-only channels', async () => {
     const info = await (await api('app:info', [])).json() as { ok: true; value: { sessions: SessionInfo[]; capabilities: { transport: string; zoneOps: boolean } } };
     expect(info.ok).toBe(true);
-    expect(info.value.sessions.map((s) => s.name)).toEqual(['plain.qcow2', 'zoned.qcow2']);
+    expect(info.value.sessions.map((s) => s.name)).toEqual(['plain.qcow2', 'zoned.qcow2', 'big.qcow2']);
     expect(info.value.capabilities).toMatchObject({ transport: 'http', zoneOps: true });
     expect(await (await api('session:openDropped', ['/etc/passwd'])).json()).toMatchObject({ ok: false, error: { message: expect.stringContaining('not available over this transport') } });
     expect(await (await api('image:summary', ['not a session'])).json()).toMatchObject({ ok: false, error: { code: 'invalid-argument' } });
@@ -116,6 +122,55 @@ describe('qzs serve', () => {
     const bad = await (await api('zones:op', [zonedId, { op: 'open', zone: 0 }])).json() as { ok: boolean; error: { message: string } };
     expect(bad.ok).toBe(false);
     expect(bad.error.message.length).toBeGreaterThan(10);
+  });
+});
+
+describe('jobs over HTTP', () => {
+  it('streams progress lines for the job, then the Result, behind the same cookie', async () => {
+    expect((await fetch(`${base()}/api/check:run`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' }, body: JSON.stringify([bigId, 'jhttp0']) })).status).toBe(401);
+    const res = await api('check:run', [bigId, 'jhttp1'], { accept: 'application/x-ndjson' });
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson');
+    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { progress?: { job: string; done: number; total: number; phase: string }; result?: { ok: boolean; value: { complete: boolean } } });
+    const progress = lines.filter((l) => l.progress).map((l) => l.progress!);
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress.every((p) => p.job === 'jhttp1' && p.done <= p.total)).toBe(true);
+    expect(lines.at(-1)!.result).toMatchObject({ ok: true, value: { complete: true } });
+    expect(lines.filter((l) => l.result)).toHaveLength(1);
+  });
+
+  it('job:cancel over HTTP stops the job, which answers cancelled in its own stream', async () => {
+    const res = await api('check:run', [bigId, 'jhttp2'], { accept: 'application/x-ndjson' });
+    const reader = res.body!.getReader();
+    await reader.read(); // the first progress line: the job runs
+    expect(await (await api('job:cancel', ['jhttp2'])).json()).toEqual({ ok: true, value: true });
+    let text = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (value) text += new TextDecoder().decode(value);
+      if (done) break;
+    }
+    const last = JSON.parse(text.trim().split('\n').at(-1)!) as { result: { ok: boolean; error: { details: { cancelled: boolean } } } };
+    expect(last.result).toMatchObject({ ok: false, error: { details: { cancelled: true } } });
+    expect(jobs.list()).toEqual([]);
+    expect(jobs.outcome('jhttp2')).toBe('cancelled');
+  });
+
+  it('closing the stream aborts the job in the server', async () => {
+    const ctl = new AbortController();
+    const res = await api('check:run', [bigId, 'jhttp3'], { accept: 'application/x-ndjson' }, ctl.signal);
+    const reader = res.body!.getReader();
+    await reader.read();
+    expect(jobs.list()).toContain('jhttp3');
+    ctl.abort();
+    for (let i = 0; i < 200 && jobs.list().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(jobs.list()).toEqual([]);
+    expect(jobs.outcome('jhttp3')).toBe('cancelled');
+    expect(jobs.outcome('jhttp1')).toBe('done');
+  });
+
+  it('without the NDJSON Accept header a job answers one plain Result', async () => {
+    const r = await (await api('check:run', [plainId, 'jhttp4'])).json() as { ok: boolean; value: { complete: boolean } };
+    expect(r).toMatchObject({ ok: true, value: { complete: true } });
   });
 });
 

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { qemuImg, tmpDir } from '../helpers/qemu';
+import { qemuImg, qemuIo, tmpDir } from '../helpers/qemu';
 import { buildZonedImage, wpValue } from '../helpers/zoned-builder';
 
 export const MIB = 1 << 20;
@@ -45,13 +45,18 @@ function makeImages(dir: string): string[] {
   });
   writeFileSync(f('zoned.qcow2'), zoned.bytes);
   writeFileSync(f('ops.qcow2'), zoned.bytes);
+  writeFileSync(f('append.qcow2'), zoned.bytes);
+  // Known writes for the Tables view: data at 1 MiB and at 600 MiB (the second L1 entry), zeros at 700 MiB.
+  qemuImg(['create', '-q', '-f', 'qcow2', f('tables.qcow2'), '1G']);
+  qemuIo(f('tables.qcow2'), ['write -P 0xab 1M 64k', 'write -P 0xcd 600M 128k', 'write -z 700M 64k']);
+  qemuImg(['snapshot', '-c', 'before-more', f('tables.qcow2')]);
   // 1,048,576 zones of 64 KiB: every third full, every fifth closed half way.
   const big = buildZonedImage({
     layout: 'v8', virtualSize: 1024 * 1024 * 65536, zoneSize: 65536, conventionalZones: 16, maxOpenZones: 0, maxActiveZones: 0, maxAppendBytes: 4096,
     entry: (i, start) => (i < 16 ? wpValue(start, { conventional: true }) : i % 3 === 0 ? wpValue(start + 65536) : i % 5 === 0 ? wpValue(start + 32768) : wpValue(start)),
   });
   writeFileSync(f('big.qcow2'), big.bytes);
-  return ['plain.qcow2', 'zoned.qcow2', 'ops.qcow2', 'big.qcow2', 'corrupt.qcow2', 'edit.qcow2', 'leak.qcow2'].map(f);
+  return ['plain.qcow2', 'zoned.qcow2', 'ops.qcow2', 'big.qcow2', 'corrupt.qcow2', 'edit.qcow2', 'leak.qcow2', 'append.qcow2', 'tables.qcow2'].map(f);
 }
 
 async function startServe(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
