@@ -100,6 +100,8 @@ class Model {
       case 'append':
         if (op.length % 512 !== 0) return fail('unaligned');
         if (op.length > MAX_APPEND) return fail('append-too-large');
+        // A finished zone's write pointer is its end (the next zone's start): the append is refused as full.
+        if (c === 'full') return fail('zone-full');
         return this.write(this.wp[i], op.length, data as Uint8Array);
       case 'open':
         if (c === 'empty') {
