@@ -58,7 +58,10 @@ test('Tables: refcount table → block, and the snapshot list with its own L1 ta
   await app.click('[data-nav=tables]');
   await app.getByRole('tab', { name: 'Refcounts' }).click();
   const rt = app.getByTestId('reftable-list');
+  // Click only once the entry's page has loaded (a click on a placeholder row can race the page load).
+  await expect(rt.locator('[data-index="0"]')).toContainText('0x');
   await rt.locator('[data-index="0"]').click();
+  await expect(rt.locator('[data-index="0"]')).toHaveAttribute('aria-selected', 'true');
   const block = app.getByTestId('refblock-list');
   // Cluster 0 (the header) has refcount 1.
   await expect(block.locator('[data-index="0"]')).toContainText('1');
