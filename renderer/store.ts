@@ -62,6 +62,9 @@ export interface AppState {
   zoneOutcome: { zone: number; error?: AppError; write?: ZoneWriteResult; text?: string } | null;
   /** The last long call stopped by Cancel (what it was), until the next one starts. */
   cancelled: string | null;
+  /** What the zone inspector's length box holds (as typed): kept here so it survives the inspector re-rendering. */
+  zoneWriteLength: string;
+  setZoneWriteLength(text: string): void;
 
   boot(): Promise<void>;
   setView(v: ViewName): void;
@@ -109,6 +112,8 @@ export const useStore = create<AppState>()((set, get) => ({
   dataVersion: 0,
   cancelled: null,
   zoneOutcome: null,
+  zoneWriteLength: '4K',
+  setZoneWriteLength(zoneWriteLength) { set({ zoneWriteLength }); },
   tables: TABLES_START,
   setTables(t) { set((st) => ({ tables: { ...st.tables, ...t } })); },
 

@@ -96,10 +96,16 @@ export function createHandlers(store: SessionStore, host: HostServices, engine: 
       return summarize(await store.image(s), await store.info(s));
     },
     'image:read': async (_ctx, id, offset, length) => store.get(id).source.read(offset, length),
-    'zones:report': async (_ctx, id) => engine.zoneReport(store, store.get(id)),
+    'zones:report': async (_ctx, id) => {
+      const s = store.get(id);
+      return store.zoneReport(s, () => engine.zoneReport(store, s));
+    },
     'zones:op': async (_ctx, id, req) => {
       if (!engine.zoneOp) unsupported('Zone operations');
-      return engine.zoneOp(store, store.get(id), req);
+      const s = store.get(id);
+      const r = await engine.zoneOp(store, s, req);
+      await store.rememberZoneReport(s, r);
+      return r;
     },
     'zones:clusters': async (_ctx, id, zone) => zoneClusters(store, store.get(id), zone),
     'zones:write': async (_ctx, id, req) => {

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import type { SessionInfo } from '../../shared/contract/dto';
+import type { SessionInfo, ZoneReport } from '../../shared/contract/dto';
 import { openImage, type OpenedImage } from '../../shared/qcow2/image';
 import { Qcow2Error } from '../../shared/qcow2/findings';
 import { FileByteSource } from '../engine/file-source';
@@ -20,6 +20,16 @@ export interface Session {
   edits: EditRecord[];
   /** Engine objects that live as long as the session (zoned device with its open-zone lists…). */
   state: Map<string, unknown>;
+  /** The last zone report, valid while `generation` and the file's stamp are unchanged (see zoneReport()). */
+  report: { value: ZoneReport; stamp: string; generation: number } | null;
+  /** Bumped by every invalidate(): a report read that overlapped a write is never kept. */
+  generation: number;
+}
+
+/** Size, modification time and inode: changes when anything (another program too) writes or replaces the file. */
+async function fileStamp(path: string): Promise<string> {
+  const st = await stat(path, { bigint: true }).catch(() => null);
+  return st ? `${st.size}:${st.mtimeNs}:${st.ino}` : 'gone';
 }
 
 export class SessionStore {
@@ -33,7 +43,7 @@ export class SessionStore {
     for (const s of this.sessions.values()) if (s.path === full) return s;
     const source = await FileByteSource.open(full, 'r');
     const id = 's' + randomBytes(9).toString('hex');
-    const session: Session = { id, path: full, source, image: null, editing: false, edits: [], state: new Map() };
+    const session: Session = { id, path: full, source, image: null, editing: false, edits: [], state: new Map(), report: null, generation: 0 };
     this.sessions.set(id, session);
     return session;
   }
@@ -73,6 +83,30 @@ export class SessionStore {
 
   invalidate(s: Session): void {
     s.image = null;
+    s.report = null;
+    s.generation++;
+  }
+
+  /**
+   * The session's zone report, read by `read` only when the cached one is stale: a million zones cost an
+   * 8 MiB read and decode, while the UI asks again after every switch of image. Our own writes invalidate()
+   * (zone operations, edits, repair); a write by another program changes the file's stamp.
+   */
+  async zoneReport(s: Session, read: () => Promise<ZoneReport>): Promise<ZoneReport> {
+    const stamp = await fileStamp(s.path);
+    const c = s.report;
+    if (c && c.generation === s.generation && c.stamp === stamp) return c.value;
+    const generation = s.generation;
+    const value = await read();
+    if (s.generation === generation) s.report = { value, stamp, generation };
+    return value;
+  }
+
+  /** Keep a report the engine just made after a write (a zone operation answers with the new report). */
+  async rememberZoneReport(s: Session, value: ZoneReport): Promise<void> {
+    const generation = s.generation;
+    const stamp = await fileStamp(s.path);
+    if (s.generation === generation) s.report = { value, stamp, generation };
   }
 
   /** Switch between read-only and read-write handles (editing on/off). */
@@ -81,7 +115,7 @@ export class SessionStore {
     const next = await FileByteSource.open(s.path, writable ? 'r+' : 'r');
     await s.source.close();
     s.source = next;
-    s.image = null;
+    this.invalidate(s);
   }
 
   async info(s: Session): Promise<SessionInfo> {

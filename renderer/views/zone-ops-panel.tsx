@@ -27,7 +27,8 @@ export function ZoneOpsPanel({ session, r, i, clusters }: { session: string; r: 
   const showBytes = useStore((st) => st.showBytes);
   const afterWrite = useStore((st) => st.afterZoneWrite);
   const outcome = useStore((st) => st.zoneOutcome);
-  const [lengthText, setLengthText] = useState('4K');
+  const lengthText = useStore((st) => st.zoneWriteLength);
+  const setLengthText = useStore((st) => st.setZoneWriteLength);
   const [running, setRunning] = useState(false);
   const length = parseNumber(lengthText);
   const lengthOk = Number.isSafeInteger(length) && length > 0;

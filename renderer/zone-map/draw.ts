@@ -17,13 +17,6 @@ export interface DrawOptions {
   dark: boolean;
 }
 
-const RGB_CACHE = new Map<number, [number, number, number]>();
-function colorOf(code: number): [number, number, number] {
-  let c = RGB_CACHE.get(code);
-  if (!c) { c = rgb(CONDITION_STYLE[conditionOf(code)].color); RGB_CACHE.set(code, c); }
-  return c;
-}
-
 export function drawZoneMap(ctx: CanvasRenderingContext2D, r: ZoneReport, l: MapLayout, v: MapView, o: DrawOptions): void {
   const bg = o.dark ? '#1e1f22' : '#ffffff';
   ctx.setTransform(o.dpr, 0, 0, o.dpr, 0, 0);
@@ -33,6 +26,7 @@ export function drawZoneMap(ctx: CanvasRenderingContext2D, r: ZoneReport, l: Map
   const size = screenCell(l, v);
   const vis = visibleCells(l, v, o.width, o.height);
   if (size < 4) drawPixels(ctx, r, l, v, o, vis, bg);
+  else if (size < PIXEL_CELL_MAX) drawSmallCells(ctx, r, l, v, o, vis, bg);
   else drawCells(ctx, r, l, v, o, vis, size);
   for (const [i, color] of [[o.hovered, o.dark ? '#ffffff' : '#000000'], [o.selected, '#ff2d95']] as const) {
     if (i < 0 || i >= l.n) continue;
@@ -44,110 +38,347 @@ export function drawZoneMap(ctx: CanvasRenderingContext2D, r: ZoneReport, l: Map
   }
 }
 
-function drawPixels(ctx: CanvasRenderingContext2D, r: ZoneReport, l: MapLayout, v: MapView, o: DrawOptions, vis: ReturnType<typeof visibleCells>, bg: string): void {
+const STYLES = Object.values(CONDITION_STYLE);
+/** Condition code → index into STYLES (unknown codes draw as offline, as conditionOf says). */
+const STYLE_OF = Uint8Array.from({ length: 256 }, (_, code) => STYLES.indexOf(CONDITION_STYLE[conditionOf(code)]));
+const DIM_ALPHA = 0.18;
+
+/** One reusable frame per context: an ImageData and a 32-bit view of its pixels (no allocation per draw). */
+interface PixelFrame {
+  img: ImageData;
+  px: Uint32Array;
+  /** Screen column boundaries of the visible columns (reused; grown when needed). */
+  xs: Int32Array;
+  /** Packed colour per condition code, the filter's dimming applied. */
+  lut: Uint32Array;
+}
+
+const FRAMES = new WeakMap<CanvasRenderingContext2D, PixelFrame>();
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** r, g, b as the 32-bit word ImageData stores for that pixel (opaque). */
+function packRgb(r: number, g: number, b: number): number {
+  return LITTLE_ENDIAN ? ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0 : ((r << 24) | (g << 16) | (b << 8) | 255) >>> 0;
+}
+
+function frameFor(ctx: CanvasRenderingContext2D, W: number, H: number): PixelFrame {
+  let f = FRAMES.get(ctx);
+  if (!f || f.img.width !== W || f.img.height !== H) {
+    const img = ctx.createImageData(W, H);
+    f = { img, px: new Uint32Array(img.data.buffer, img.data.byteOffset, W * H), xs: f?.xs ?? new Int32Array(0), lut: f?.lut ?? new Uint32Array(256) };
+    FRAMES.set(ctx, f);
+  }
+  return f;
+}
+
+/**
+ * Cells of a few device pixels or less: one solid colour each, written as 32-bit words. A row of cells
+ * is painted once, on its first visible pixel line, and copied down to the cell's other lines; column
+ * boundaries are computed once per frame, and colours come from a table indexed by condition code.
+ */
+export function drawPixels(ctx: CanvasRenderingContext2D, r: ZoneReport, l: MapLayout, v: MapView, o: DrawOptions, vis: ReturnType<typeof visibleCells>, bg: string): void {
   const W = Math.ceil(o.width * o.dpr);
   const H = Math.ceil(o.height * o.dpr);
-  const img = ctx.createImageData(W, H);
-  const data = img.data;
+  const f = frameFor(ctx, W, H);
+  const { px, lut } = f;
   const [br, bgc, bb] = rgb(bg);
-  for (let p = 0; p < data.length; p += 4) { data[p] = br; data[p + 1] = bgc; data[p + 2] = bb; data[p + 3] = 255; }
+  px.fill(packRgb(br, bgc, bb));
+  for (let code = 0; code < 256; code++) {
+    let [cr, cg, cb] = rgb(CONDITION_STYLE[conditionOf(code)].color);
+    if (o.filter && !o.filter.has(code)) { cr = (cr + br * 3) >> 2; cg = (cg + bgc * 3) >> 2; cb = (cb + bb * 3) >> 2; }
+    lut[code] = packRgb(cr, cg, cb);
+  }
   const size = screenCell(l, v) * o.dpr;
+  const panX = v.panX * o.dpr;
+  const panY = v.panY * o.dpr;
+  // Column c (visible index k = c - col0) covers pixels [xs[2k], xs[2k+1]).
+  const nCols = vis.col1 - vis.col0 + 1;
+  if (f.xs.length < 2 * nCols) f.xs = new Int32Array(2 * nCols);
+  const xs = f.xs;
+  for (let k = 0; k < nCols; k++) {
+    const col = vis.col0 + k;
+    const x0 = Math.floor(col * size - panX);
+    xs[2 * k] = Math.max(0, x0);
+    xs[2 * k + 1] = Math.min(W, Math.max(x0 + 1, Math.floor((col + 1) * size - panX)));
+  }
+  const cond = r.cond;
+  const n = l.n;
   for (let row = vis.row0; row <= vis.row1; row++) {
-    const y0 = Math.floor(row * size - v.panY * o.dpr);
-    const y1 = Math.min(H, Math.max(y0 + 1, Math.floor((row + 1) * size - v.panY * o.dpr)));
+    const y0 = Math.floor(row * size - panY);
+    const y1 = Math.min(H, Math.max(y0 + 1, Math.floor((row + 1) * size - panY)));
+    const yFirst = Math.max(0, y0);
+    if (yFirst >= y1) continue;
+    const first = row * l.cols + vis.col0;
+    const cols = Math.min(nCols, n - first);
+    if (cols <= 0) break;
+    const line = yFirst * W;
+    let lineEnd = line;
+    for (let k = 0; k < cols; k++) {
+      const a = xs[2 * k];
+      const b = xs[2 * k + 1];
+      const c = lut[cond[first + k]];
+      for (let p = line + a, e = line + b; p < e; p++) px[p] = c;
+      if (b > a) lineEnd = line + b;
+    }
+    // The cell's other pixel lines repeat the first (only the painted span: the rest stays background).
+    const lineStart = line + xs[0];
+    for (let y = yFirst + 1; y < y1; y++) px.copyWithin(y * W + xs[0], lineStart, lineEnd);
+  }
+  ctx.putImageData(f.img, 0, 0);
+}
+
+/**
+ * Cells below this many CSS pixels (where no glyph is drawn) are painted as pixels: the canvas spends
+ * ~50 ms on 50,000 small rects, and 10-20 ms on a few thousand framed cells.
+ */
+export const PIXEL_CELL_MAX = 16;
+
+/** `c` at opacity `a` over `d`, one channel. */
+function over(c: number, a: number, d: number): number {
+  return Math.round(d + (c - d) * a);
+}
+
+/**
+ * Cells of 4 to 16 CSS pixels (up to tens of thousands on screen), painted into the reused ImageData with what
+ * drawCells draws on bigger cells: the cell light, the written part in the condition colour, the part
+ * beyond capacity hatched, and from 6 pixels on a frame and the condition's pattern.
+ */
+export function drawSmallCells(ctx: CanvasRenderingContext2D, r: ZoneReport, l: MapLayout, v: MapView, o: DrawOptions, vis: ReturnType<typeof visibleCells>, bg: string): void {
+  const W = Math.ceil(o.width * o.dpr);
+  const H = Math.ceil(o.height * o.dpr);
+  const f = frameFor(ctx, W, H);
+  const px = f.px;
+  const bgRgb = rgb(bg);
+  px.fill(packRgb(bgRgb[0], bgRgb[1], bgRgb[2]));
+  const size = screenCell(l, v);
+  const gap = gapFor(size);
+  const s = size * o.dpr;
+  const gapPx = Math.round(gap * o.dpr);
+  const panX = v.panX * o.dpr;
+  const panY = v.panY * o.dpr;
+  const detailed = size - gap >= 6;
+  const lw = Math.max(1, Math.round(o.dpr));
+  const inset = Math.round(2 * o.dpr);
+  // Colours per dimming (0/1): cell, hatch background and line, mark; per dimming and style: written, frame.
+  const ink = o.dark ? 255 : 0;
+  const cellC = new Uint32Array(2), hatchC = new Uint32Array(2), lineC = new Uint32Array(2), markC = new Uint32Array(2);
+  const writtenC = new Uint32Array(2 * STYLES.length), frameC = new Uint32Array(2 * STYLES.length);
+  for (let dim = 0; dim < 2; dim++) {
+    const a = dim ? DIM_ALPHA : 1;
+    const cell = bgRgb.map((d) => over(ink, (o.dark ? 0.10 : 0.06) * a, d));
+    const hatch = cell.map((d) => over(0, (o.dark ? 0.45 : 0.12) * a, d));
+    const pack = (c: number[]): number => packRgb(c[0], c[1], c[2]);
+    cellC[dim] = pack(cell);
+    hatchC[dim] = pack(hatch);
+    lineC[dim] = pack(hatch.map((d) => over(ink, 0.45 * a, d)));
+    markC[dim] = pack(cell.map((d) => over(ink, (o.dark ? 0.85 : 0.75) * a, d)));
+    for (let st = 0; st < STYLES.length; st++) {
+      const c = rgb(STYLES[st].color);
+      writtenC[dim * STYLES.length + st] = pack(cell.map((d, k) => over(c[k], 0.85 * a, d)));
+      frameC[dim * STYLES.length + st] = pack(cell.map((d, k) => over(c[k], a, d)));
+    }
+  }
+  const dimOf = new Uint8Array(256);
+  if (o.filter) for (let code = 0; code < 256; code++) dimOf[code] = o.filter.has(code) ? 0 : 1;
+  const conventional = STYLES.findIndex((st) => st.label === 'conventional');
+  const { cond, wp, zoneSize, zoneCapacity, deviceSize } = r;
+  const put = (x: number, y: number, c: number): void => { if (x >= 0 && x < W && y >= 0 && y < H) px[y * W + x] = c; };
+
+  for (let row = vis.row0; row <= vis.row1; row++) {
+    const y0 = Math.floor(row * s - panY);
+    const y1 = Math.max(y0 + 1, Math.floor((row + 1) * s - panY) - gapPx);
+    const ya = Math.max(0, y0);
+    const yb = Math.min(H, y1);
+    if (ya >= yb) continue;
     for (let col = vis.col0; col <= vis.col1; col++) {
       const i = row * l.cols + col;
       if (i >= l.n) break;
-      const code = r.cond[i];
-      let [cr, cg, cb] = colorOf(code);
-      if (o.filter && !o.filter.has(code)) { cr = (cr + br * 3) >> 2; cg = (cg + bgc * 3) >> 2; cb = (cb + bb * 3) >> 2; }
-      const x0 = Math.floor(col * size - v.panX * o.dpr);
-      const x1 = Math.min(W, Math.max(x0 + 1, Math.floor((col + 1) * size - v.panX * o.dpr)));
-      for (let y = Math.max(0, y0); y < y1; y++) {
-        let p = (y * W + Math.max(0, x0)) * 4;
-        for (let x = Math.max(0, x0); x < x1; x++, p += 4) { data[p] = cr; data[p + 1] = cg; data[p + 2] = cb; }
+      const code = cond[i];
+      const st = STYLE_OF[code];
+      const dim = dimOf[code];
+      const x0 = Math.floor(col * s - panX);
+      const x1 = Math.max(x0 + 1, Math.floor((col + 1) * s - panX) - gapPx);
+      const iw = x1 - x0;
+      const len = Math.max(0, Math.min(zoneSize, deviceSize - i * zoneSize)) || 1;
+      let writtenW: number;
+      let usableW: number;
+      if (st === conventional) { writtenW = iw; usableW = iw; } else {
+        const w = Math.max(0, Math.min(1, (wp[i] - i * zoneSize) / len));
+        const u = Math.max(0, Math.min(1, Math.min(zoneCapacity, len) / len));
+        writtenW = w > 0 ? Math.max(1, Math.round(iw * w)) : 0;
+        usableW = iw * (1 - u) > 0.5 ? Math.round(iw * u) : iw;
+      }
+      const wc = writtenC[dim * STYLES.length + st];
+      const cc = cellC[dim];
+      const hc = hatchC[dim];
+      const lc = lineC[dim];
+      const xa = Math.max(0, x0);
+      const xb = Math.min(W, x1);
+      // Solid spans go through fill (native even before the JIT warms up); only the hatch is per pixel.
+      const wEnd = Math.min(xb, x0 + writtenW);
+      const uEnd = Math.min(xb, x0 + usableW);
+      for (let y = ya; y < yb; y++) {
+        const base = y * W;
+        if (wEnd > xa) px.fill(wc, base + xa, base + wEnd);
+        if (uEnd > Math.max(xa, wEnd)) px.fill(cc, base + Math.max(xa, wEnd), base + uEnd);
+        for (let x = Math.max(xa, uEnd, wEnd); x < xb; x++) px[base + x] = ((x + y) & 3) === 0 ? lc : hc;
+      }
+      if (!detailed) continue;
+      const fc = frameC[dim * STYLES.length + st];
+      for (let k = 0; k < lw; k++) {
+        for (const y of [y0 + k, y1 - 1 - k]) if (y >= 0 && y < H && xb > xa) px.fill(fc, y * W + xa, y * W + xb);
+        for (const x of [x0 + k, x1 - 1 - k]) {
+          if (x < 0 || x >= W) continue;
+          for (let y = ya; y < yb; y++) px[y * W + x] = fc;
+        }
+      }
+      const mc = markC[dim];
+      const ih = y1 - y0;
+      const mx = x0 + (iw >> 1);
+      const my = y0 + (ih >> 1);
+      switch (STYLES[st].pattern) {
+        case 'dot': { const d = Math.max(1, Math.round((iw / 8) * 2)); for (let y = my - (d >> 1); y < my - (d >> 1) + d; y++) for (let x = mx - (d >> 1); x < mx - (d >> 1) + d; x++) put(x, y, mc); break; }
+        case 'hline': for (let x = x0 + inset; x < x1 - inset; x++) put(x, my, mc); break;
+        case 'vline': for (let y = y0 + inset; y < y1 - inset; y++) put(mx, y, mc); break;
+        case 'cross': for (let x = x0 + inset; x < x1 - inset; x++) put(x, my, mc); for (let y = y0 + inset; y < y1 - inset; y++) put(mx, y, mc); break;
+        case 'diag': for (let t = inset; t < Math.min(iw, ih) - inset; t++) put(x0 + t, y1 - 1 - t, mc); break;
+        case 'x': for (let t = inset; t < Math.min(iw, ih) - inset; t++) { put(x0 + t, y0 + t, mc); put(x0 + t, y1 - 1 - t, mc); } break;
+        default: break;
       }
     }
   }
-  ctx.putImageData(img, 0, 0);
+  ctx.putImageData(f.img, 0, 0);
 }
 
+/**
+ * Cells of 16 pixels and up (a few thousand at most): the written part filled, the rest light, the part beyond capacity hatched,
+ * a frame and a pattern or glyph for the condition. Drawn in layers over all visible cells (cells do not
+ * overlap), each layer one path per colour and dimming, so the canvas sees a few fills and strokes per
+ * frame instead of several state changes and calls per zone.
+ */
 function drawCells(ctx: CanvasRenderingContext2D, r: ZoneReport, l: MapLayout, v: MapView, o: DrawOptions, vis: ReturnType<typeof visibleCells>, size: number): void {
   const gap = gapFor(size);
   const inner = size - gap;
-  const light = o.dark ? 'rgba(255,255,255,0.10)' : 'rgba(0,0,0,0.06)';
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'middle';
-  ctx.font = `${Math.round(Math.min(inner * 0.55, 22))}px system-ui, sans-serif`;
+  const filter = o.filter;
+  // The visible cells once: zone index, and whether the filter dims it.
+  const cells: number[] = [];
   for (let row = vis.row0; row <= vis.row1; row++) {
     for (let col = vis.col0; col <= vis.col1; col++) {
       const i = row * l.cols + col;
       if (i >= l.n) break;
-      const code = r.cond[i];
-      const style = CONDITION_STYLE[conditionOf(code)];
-      const x = col * size - v.panX;
-      const y = row * size - v.panY;
-      ctx.globalAlpha = o.filter && !o.filter.has(code) ? 0.18 : 1;
-      // Background: the unwritten, usable part.
-      ctx.fillStyle = light;
-      ctx.fillRect(x, y, inner, inner);
-      const len = zoneLength(r, i) || 1;
-      const conventional = style.label === 'conventional';
-      const written = conventional ? 0 : Math.max(0, Math.min(1, (r.wp[i] - zoneStart(r, i)) / len));
-      const usable = conventional ? 1 : Math.max(0, Math.min(1, zoneCapacity(r, i) / len));
-      ctx.fillStyle = style.color;
-      ctx.globalAlpha *= 0.85;
-      if (conventional) ctx.fillRect(x, y, inner, inner);
-      else if (written > 0) ctx.fillRect(x, y, Math.max(1, inner * written), inner);
-      ctx.globalAlpha = o.filter && !o.filter.has(code) ? 0.18 : 1;
-      if (usable < 1) hatch(ctx, x + inner * usable, y, inner * (1 - usable), inner, o.dark);
-      // Frame in the condition colour.
-      if (inner >= 6) {
-        ctx.strokeStyle = style.color;
-        ctx.lineWidth = inner >= 16 ? 2 : 1;
-        ctx.strokeRect(x + 0.5, y + 0.5, inner - 1, inner - 1);
+      cells.push(i);
+    }
+  }
+  const dimmed = (i: number): boolean => filter !== null && !filter.has(r.cond[i]);
+  const xOf = (i: number): number => (i % l.cols) * size - v.panX;
+  const yOf = (i: number): number => Math.floor(i / l.cols) * size - v.panY;
+  const conventional = STYLES.findIndex((st) => st.label === 'conventional');
+
+  for (const dim of [false, true]) {
+    if (dim && filter === null) break;
+    const alpha = dim ? DIM_ALPHA : 1;
+    const mine = cells.filter((i) => dimmed(i) === dim);
+    if (mine.length === 0) continue;
+    // Background: the unwritten, usable part.
+    ctx.globalAlpha = alpha;
+    ctx.fillStyle = o.dark ? 'rgba(255,255,255,0.10)' : 'rgba(0,0,0,0.06)';
+    ctx.beginPath();
+    for (const i of mine) ctx.rect(xOf(i), yOf(i), inner, inner);
+    ctx.fill();
+    // The written part (all of a conventional zone), one path per condition colour.
+    ctx.globalAlpha = alpha * 0.85;
+    const hatched: number[] = [];
+    for (let st = 0; st < STYLES.length; st++) {
+      let any = false;
+      for (const i of mine) {
+        if (STYLE_OF[r.cond[i]] !== st) continue;
+        const len = zoneLength(r, i) || 1;
+        const conv = st === conventional;
+        const written = conv ? 1 : Math.max(0, Math.min(1, (r.wp[i] - zoneStart(r, i)) / len));
+        const usable = conv ? 1 : Math.max(0, Math.min(1, zoneCapacity(r, i) / len));
+        if (usable < 1 && inner * (1 - usable) > 0.5) hatched.push(i, usable);
+        if (written <= 0) continue;
+        if (!any) { ctx.fillStyle = STYLES[st].color; ctx.beginPath(); any = true; }
+        ctx.rect(xOf(i), yOf(i), conv ? inner : Math.max(1, inner * written), inner);
       }
-      if (inner >= 16) {
-        ctx.fillStyle = o.dark ? '#ffffff' : '#000000';
-        ctx.fillText(style.glyph, x + inner / 2, y + inner / 2 + 1);
-      } else if (inner >= 6) {
-        mark(ctx, style.pattern, x, y, inner, o.dark);
+      if (any) ctx.fill();
+    }
+    ctx.globalAlpha = alpha;
+    if (hatched.length) hatch(ctx, hatched, xOf, yOf, inner, o.dark);
+    // Frame in the condition colour.
+    if (inner >= 6) {
+      ctx.lineWidth = inner >= 16 ? 2 : 1;
+      for (let st = 0; st < STYLES.length; st++) {
+        let any = false;
+        for (const i of mine) {
+          if (STYLE_OF[r.cond[i]] !== st) continue;
+          if (!any) { ctx.strokeStyle = STYLES[st].color; ctx.beginPath(); any = true; }
+          ctx.rect(xOf(i) + 0.5, yOf(i) + 0.5, inner - 1, inner - 1);
+        }
+        if (any) ctx.stroke();
       }
+    }
+    if (inner >= 16) {
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'middle';
+      ctx.font = `${Math.round(Math.min(inner * 0.55, 22))}px system-ui, sans-serif`;
+      ctx.fillStyle = o.dark ? '#ffffff' : '#000000';
+      for (const i of mine) ctx.fillText(STYLES[STYLE_OF[r.cond[i]]].glyph, xOf(i) + inner / 2, yOf(i) + inner / 2 + 1);
+    } else if (inner >= 6) {
+      marks(ctx, mine, (i) => STYLES[STYLE_OF[r.cond[i]]].pattern, xOf, yOf, inner, o.dark);
     }
   }
   ctx.globalAlpha = 1;
 }
 
-function hatch(ctx: CanvasRenderingContext2D, x: number, y: number, w: number, h: number, dark: boolean): void {
-  if (w <= 0.5) return;
+/** The part of each listed zone beyond its capacity (pairs: zone, usable fraction), hatched in one clip. */
+function hatch(ctx: CanvasRenderingContext2D, zones: number[], xOf: (i: number) => number, yOf: (i: number) => number, inner: number, dark: boolean): void {
   ctx.save();
   ctx.beginPath();
-  ctx.rect(x, y, w, h);
-  ctx.clip();
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (let k = 0; k < zones.length; k += 2) {
+    const i = zones[k];
+    const x = xOf(i) + inner * zones[k + 1];
+    const y = yOf(i);
+    ctx.rect(x, y, inner * (1 - zones[k + 1]), inner);
+    x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x + inner); y1 = Math.max(y1, y + inner);
+  }
   ctx.fillStyle = dark ? 'rgba(0,0,0,0.45)' : 'rgba(0,0,0,0.12)';
-  ctx.fillRect(x, y, w, h);
+  ctx.fill();
+  ctx.clip();
   ctx.strokeStyle = dark ? 'rgba(255,255,255,0.45)' : 'rgba(0,0,0,0.45)';
   ctx.lineWidth = 1;
   ctx.beginPath();
-  for (let d = -h; d < w; d += 4) { ctx.moveTo(x + d, y + h); ctx.lineTo(x + d + h, y); }
+  const h = y1 - y0;
+  for (let d = -h; d < x1 - x0; d += 4) { ctx.moveTo(x0 + d, y1); ctx.lineTo(x0 + d + h, y0); }
   ctx.stroke();
   ctx.restore();
 }
 
-function mark(ctx: CanvasRenderingContext2D, p: string, x: number, y: number, s: number, dark: boolean): void {
+/** The condition patterns of mid-size cells: one path per pattern. */
+function marks(ctx: CanvasRenderingContext2D, zones: number[], patternOf: (i: number) => string, xOf: (i: number) => number, yOf: (i: number) => number, s: number, dark: boolean): void {
   ctx.strokeStyle = dark ? 'rgba(255,255,255,0.85)' : 'rgba(0,0,0,0.75)';
   ctx.fillStyle = ctx.strokeStyle;
   ctx.lineWidth = 1;
   const m = s / 2;
-  ctx.beginPath();
-  switch (p) {
-    case 'dot': ctx.arc(x + m, y + m, Math.max(1, s / 8), 0, Math.PI * 2); ctx.fill(); return;
-    case 'diag': ctx.moveTo(x + 2, y + s - 2); ctx.lineTo(x + s - 2, y + 2); break;
-    case 'cross': ctx.moveTo(x + m, y + 2); ctx.lineTo(x + m, y + s - 2); ctx.moveTo(x + 2, y + m); ctx.lineTo(x + s - 2, y + m); break;
-    case 'hline': ctx.moveTo(x + 2, y + m); ctx.lineTo(x + s - 2, y + m); break;
-    case 'vline': ctx.moveTo(x + m, y + 2); ctx.lineTo(x + m, y + s - 2); break;
-    case 'x': ctx.moveTo(x + 2, y + 2); ctx.lineTo(x + s - 2, y + s - 2); ctx.moveTo(x + s - 2, y + 2); ctx.lineTo(x + 2, y + s - 2); break;
-    default: return;
+  for (const p of ['dot', 'diag', 'cross', 'hline', 'vline', 'x']) {
+    let any = false;
+    for (const i of zones) {
+      if (patternOf(i) !== p) continue;
+      if (!any) { ctx.beginPath(); any = true; }
+      const x = xOf(i);
+      const y = yOf(i);
+      switch (p) {
+        case 'dot': { const rad = Math.max(1, s / 8); ctx.moveTo(x + m + rad, y + m); ctx.arc(x + m, y + m, rad, 0, Math.PI * 2); break; }
+        case 'diag': ctx.moveTo(x + 2, y + s - 2); ctx.lineTo(x + s - 2, y + 2); break;
+        case 'cross': ctx.moveTo(x + m, y + 2); ctx.lineTo(x + m, y + s - 2); ctx.moveTo(x + 2, y + m); ctx.lineTo(x + s - 2, y + m); break;
+        case 'hline': ctx.moveTo(x + 2, y + m); ctx.lineTo(x + s - 2, y + m); break;
+        case 'vline': ctx.moveTo(x + m, y + 2); ctx.lineTo(x + m, y + s - 2); break;
+        case 'x': ctx.moveTo(x + 2, y + 2); ctx.lineTo(x + s - 2, y + s - 2); ctx.moveTo(x + s - 2, y + 2); ctx.lineTo(x + 2, y + s - 2); break;
+      }
+    }
+    if (!any) continue;
+    if (p === 'dot') ctx.fill();
+    else ctx.stroke();
   }
-  ctx.stroke();
 }

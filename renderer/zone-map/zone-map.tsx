@@ -63,8 +63,11 @@ export function ZoneMap({ report, selected, onSelect, filter }: ZoneMapProps) {
     const c = canvas.current;
     if (!c) return;
     const dpr = window.devicePixelRatio || 1;
-    c.width = Math.round(size.w * dpr);
-    c.height = Math.round(size.h * dpr);
+    // Assigning width or height reallocates and clears the canvas even when unchanged: only on a resize.
+    const w = Math.round(size.w * dpr);
+    const h = Math.round(size.h * dpr);
+    if (c.width !== w) c.width = w;
+    if (c.height !== h) c.height = h;
     const ctx = c.getContext('2d');
     if (!ctx) return;
     drawZoneMap(ctx, report, layout, view, { width: size.w, height: size.h, dpr, filter, selected, hovered: hover?.i ?? -1, dark });

@@ -11,6 +11,8 @@ import { createHandlers, dispatch, type HandlerTable } from '../../electron/ipc/
 import { JobRegistry } from '../../electron/ipc/jobs';
 import { SessionStore } from '../../electron/ipc/sessions';
 import { createImage } from '../../electron/engine/create';
+import { heldSource, holdCheckFromEnv } from '../../electron/ipc/test-hold';
+import { MemoryByteSource } from '../../shared/qcow2/byte-source';
 import { qemuImgJson, qemuImgStatus, tmpDir } from '../helpers/qemu';
 
 const dir = tmpDir('qzs-jobs-');
@@ -103,6 +105,47 @@ describe('check as a job', () => {
     const b = await dispatch(table, 'check:run', [session.id, 'jtwice'], {});
     expect(b).toMatchObject({ ok: false, error: { message: expect.stringContaining('already running') } });
     expect((await a).ok).toBe(true);
+  });
+});
+
+describe('the test hook that holds a check mid-walk (QZS_TEST_HOLD_CHECK)', () => {
+  it('is off unless the environment names an image', () => {
+    expect(holdCheckFromEnv({})).toBeUndefined();
+    expect(holdCheckFromEnv({ QZS_TEST_HOLD_CHECK: ' ' })).toBeUndefined();
+    expect(holdCheckFromEnv({ QZS_TEST_HOLD_CHECK: 'big.qcow2' })).toBe('big.qcow2');
+  });
+
+  it('pauses the named image\'s check inside the table walk until cancelled; the engine then stops by itself', async () => {
+    const held = new JobRegistry();
+    const t = createHandlers(store, { transport: 'http', version: 't' }, await appEngine({ holdCheckOf: 'big.qcow2' }), held);
+    const seen: JobProgress[] = [];
+    let answered = false;
+    const running = dispatch(t, 'check:run', [session.id, 'jheld'], { progress: (p) => seen.push(p) }).then((r) => { answered = true; return r; });
+    await new Promise((r) => setTimeout(r, 400));
+    // Held: still running, past the header, short of the end of the walk.
+    expect(answered).toBe(false);
+    expect(held.list()).toEqual(['jheld']);
+    const last = seen.at(-1)!;
+    expect(last.phase).toBe('active tables');
+    expect(last.done).toBeGreaterThan(0);
+    expect(last.done).toBeLessThan(last.total);
+    const before = seen.length;
+    expect(value<boolean>(await dispatch(t, 'job:cancel', ['jheld']))).toBe(true);
+    const r = await running;
+    expect(r.ok === false && isCancelled(r.error)).toBe(true);
+    expect(held.outcome('jheld')).toBe('cancelled');
+    // The walk did not go on to the end after the pause ended: no later phase, no more progress.
+    expect(seen.length).toBe(before);
+    // Any other image checks as usual with the hook on.
+    expect(heldSource(new MemoryByteSource(new Uint8Array(8)), () => false, new AbortController().signal).held).toBe(false);
+  });
+
+  it('gives up holding after its time limit, so a forgotten hold never hangs the server', async () => {
+    const src = heldSource(new MemoryByteSource(new Uint8Array([1, 2, 3])), () => true, new AbortController().signal, 50);
+    const t0 = Date.now();
+    expect([...await src.read(0, 3)]).toEqual([1, 2, 3]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(40);
+    expect(src.held).toBe(true);
   });
 });
 

@@ -103,7 +103,11 @@ describe('qzs serve', () => {
     expect([...bytes]).toEqual([0x51, 0x46, 0x49, 0xfb]);
     const res = await api('zones:report', [zonedId]);
     expect(res.headers.get('content-type')).toBe('application/octet-stream');
-    const r = decodeZoneReport(new Uint8Array(await res.arrayBuffer()));
+    const body = new Uint8Array(await res.arrayBuffer());
+    // Sent in pieces (the report's own arrays), announced with its full length.
+    expect(Number(res.headers.get('content-length'))).toBe(body.length);
+    const r = decodeZoneReport(body);
+    expect(body).toEqual(encodeZoneReport(r));
     const cli = qzsJson<{ zones: { wp: number; condition: string }[] }>(['zones', '--json', dir.file('zoned.qcow2')]).zones;
     expect(r.nrZones).toBe(cli.length);
     expect([...r.wp]).toEqual(cli.map((z) => z.wp));

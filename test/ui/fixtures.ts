@@ -59,8 +59,17 @@ function makeImages(dir: string): string[] {
   return ['plain.qcow2', 'zoned.qcow2', 'ops.qcow2', 'big.qcow2', 'corrupt.qcow2', 'edit.qcow2', 'leak.qcow2', 'append.qcow2', 'tables.qcow2'].map(f);
 }
 
+/**
+ * The image whose check pauses mid-walk until cancelled (test hook QZS_TEST_HOLD_CHECK, electron/ipc/test-hold.ts):
+ * a cancel test cannot race a check that got faster.
+ */
+export const HELD_CHECK_IMAGE = 'prealloc.qcow2';
+
 async function startServe(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [QZS, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [QZS, 'serve', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, QZS_TEST_HOLD_CHECK: HELD_CHECK_IMAGE },
+  });
   let out = '';
   const url = await new Promise<string>((ok, bad) => {
     const timer = setTimeout(() => bad(new Error(`qzs serve did not start: ${out}`)), 30_000);

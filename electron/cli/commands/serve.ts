@@ -8,6 +8,7 @@ import { createHandlers } from '../../ipc/handlers';
 import { appEngine } from '../../ipc/app-engine';
 import { demoPathFor, ensureDemoImage, openDemoStates } from '../../ipc/demo-image';
 import { SessionStore } from '../../ipc/sessions';
+import { holdCheckFromEnv } from '../../ipc/test-hold';
 import { startServer } from '../../server/server';
 import { parse, UsageError, type CliIo } from '../io';
 
@@ -25,6 +26,8 @@ export function findUiDir(): string | null {
   return null;
 }
 
+// Test hook: QZS_TEST_HOLD_CHECK=NAME in the environment pauses the check of the image file NAME mid-walk
+// until it is cancelled (electron/ipc/test-hold.ts). Read once here; nothing a browser sends can turn it on.
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, {
     port: { type: 'string' },
@@ -49,7 +52,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const store = new SessionStore();
   const createDir = values['create-dir'] === undefined ? undefined : resolve(values['create-dir']);
   if (createDir && !existsSync(createDir)) throw new UsageError(`--create-dir ${createDir} does not exist`);
-  const table = createHandlers(store, { transport: 'http', version: VERSION, createDirectory: createDir }, await appEngine());
+  const table = createHandlers(store, { transport: 'http', version: VERSION, createDirectory: createDir }, await appEngine({ holdCheckOf: holdCheckFromEnv(process.env) }));
   const paths = [...positionals];
   if (values.demo) {
     const demo = demoPathFor(uiDir);
