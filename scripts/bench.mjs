@@ -94,6 +94,7 @@ try {
   benchCase('info --json, 64 GiB preallocation=metadata', qzs('info', '--json', big), ['qemu-img', 'info', '--output=json', big], { target: floor ? `≤ 1.3 × node -e 0 (${(floor * 1.3).toFixed(0)} ms)` : null });
   benchCase('check, 64 GiB preallocation=metadata', qzs('check', '--json', big), ['qemu-img', 'check', '--output=json', big], { target: '≤ 1.0×, RSS ≤ 2×', refLabel: 'qemu-img check' });
   benchCase('check, 100k scattered clusters + 3 snapshots', qzs('check', '--json', scattered), ['qemu-img', 'check', '--output=json', scattered], { target: '≤ 1.0×, RSS ≤ 2×', refLabel: 'qemu-img check' });
+  benchCase('map --json, 64 GiB preallocation=metadata', qzs('map', '--json', big), ['qemu-img', 'map', '--output=json', big], { target: '≤ 1.0×' });
   benchCase('map --json, 100k scattered clusters', qzs('map', '--json', scattered), ['qemu-img', 'map', '--output=json', scattered], { target: '≤ 1.0×' });
   const created = join(dir, 'created.qcow2');
   const rmCreated = () => rmSync(created, { force: true });
@@ -104,10 +105,12 @@ try {
   const zoned = join(dir, 'zoned-1m.qcow2');
   sh(node, [QZS, 'create', '-o', 'zone.mode=host-managed,zone.size=64M,zone.max_active_zones=128,zone.max_open_zones=64', '--zoned-layout', 'v8', zoned, '64T']);
   benchCase('zones --json, 1,048,576 zones (vs info --json of the same image)', qzs('zones', '--json', zoned), qzs('info', '--json', zoned), { refLabel: 'qzs info --json (same image)' });
-  const zbench = join(ROOT, 'dist/cli/bench-zone-report.mjs');
+  const zbench = join(ROOT, 'dist/cli/bench-zone-report.cjs');
   if (existsSync(zbench)) inProcessCase('zone report in process, 1,048,576 zones (vs plain positional read of zonedmeta)', zbench, [zoned], '≤ 50 ms');
   const uibench = join(ROOT, 'scripts/bench-ui.mjs');
-  if (existsSync(uibench)) {
+  // Its rows are named "zone map: …" and "serve: …"; a filter that names none of them skips it.
+  const uiWanted = !only.length || only.some((o) => ['zone map', 'serve'].some((n) => n.includes(o) || o.includes(n)));
+  if (existsSync(uibench) && uiWanted) {
     const out = execFileSync(node, [uibench, zoned], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     for (const r of JSON.parse(out)) results.push(r);
   }

@@ -30,7 +30,7 @@ function run(cmd, args) {
   const r = spawnSync(cmd, args, { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
-if (stale('dist/cli/qzs.mjs')) run('npm', ['run', '--silent', 'build:cli']);
+if (stale('dist/cli/qzs.cjs')) run('npm', ['run', '--silent', 'build:cli']);
 if (stale('dist/renderer/index.html') || stale('dist/electron/main.cjs') || stale('dist/electron/preload.cjs')) run('npm', ['run', '--silent', 'build:app']);
 
 /** The Electron executable, or the reason there is none (no download, as on machines without GitHub). */

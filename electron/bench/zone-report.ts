@@ -1,5 +1,5 @@
-// In-process zone report bench (built to dist/cli/bench-zone-report.mjs; `npm run bench` runs it).
-//   node dist/cli/bench-zone-report.mjs IMAGE [PAIRS]
+// In-process zone report bench (built to dist/cli/bench-zone-report.cjs; `npm run bench` runs it).
+//   node dist/cli/bench-zone-report.cjs IMAGE [PAIRS]
 // Times, alternately after one warm-up pair, (ours) opening the image and loading its full zone report
 // (openImage + loadZoneReport: byte-order detection, decoding every write pointer into the ZoneTable,
 // findings) against (reference) one plain positional read of the zonedmeta bytes through the same

@@ -2,13 +2,13 @@
 // mapping follows QEMU's qcow2_get_host_offset exactly (run lengths included), because qemu-img map's
 // output depends on it. Opening files by name (backing file, data file) is the caller's job: this module
 // only receives ByteSources, so it stays pure.
-import { hex } from '../bytes';
+import { hex, u32be } from '../bytes';
 import type { ByteSource } from './byte-source';
-import { compressionMethod, decompressCluster, DecompressError, type CompressionMethod } from './decompress';
+import { compressionMethod, type CompressionMethod } from './compression';
 import { decodeL2Entry } from './entries';
 import { finding, Qcow2Error } from './findings';
 import type { OpenedImage } from './image';
-import { L2Loader, rawHostOffset, rawL2, readL1Table, readZeroPadded, READ_CHUNK, subclusterRange, tableGeometry, type L1Table, type SubclusterType, type TableGeometry } from './l1l2';
+import { L2Loader, rawHostOffset, readL1Table, readZeroPadded, READ_CHUNK, subclusterRange, tableGeometry, type L1Table, type L2Table, type RawL2, type SubclusterType, type TableGeometry } from './l1l2';
 
 export interface RawLayer {
   kind: 'raw';
@@ -73,32 +73,83 @@ function corrupt(layer: Qcow2Layer, id: string, structure: string, field: string
   return Qcow2Error.fromFinding('invalid-table', finding({ id, severity: 'error', structure, field, offset, length: 8, found, expected, message, fix: 'none: QEMU marks the image corrupt' }), layer.name);
 }
 
+/** What hostMappingIn fills in: a HostMapping without the bigint, reused across calls. */
+export interface HostMappingScratch {
+  type: SubclusterType;
+  bytes: number;
+  hostOffset: number;
+  /** The raw L2 entry word of the queried cluster, in 32-bit halves (compressed clusters need it). */
+  hi: number;
+  lo: number;
+}
+
+export function hostMappingScratch(): HostMappingScratch {
+  return { type: 'unallocated-plain', bytes: 0, hostOffset: 0, hi: 0, lo: 0 };
+}
+
+/** The L1 index whose L2 table maps guest `offset`. */
+export function l1IndexOf(layer: Qcow2Layer, offset: number): number {
+  return Math.floor(Math.floor(offset / layer.g.clusterSize) / layer.g.l2Entries);
+}
+
 /**
  * qcow2_get_host_offset: the mapping of `offset` and how many following bytes (at most `bytes`) share
  * its type and run contiguously on the host, never past the end of the L2 table.
  */
 export async function getHostOffset(layer: Qcow2Layer, offset: number, bytes: number): Promise<HostMapping> {
+  const table = await layer.l2.forL1Index(l1IndexOf(layer, offset));
+  const m = hostMappingScratch();
+  hostMappingIn(layer, table, offset, bytes, m);
+  // Compressed clusters are mapped one at a time, by their descriptor.
+  const compressedEntry = m.type === 'compressed' ? (BigInt(m.hi) << 32n) | BigInt(m.lo) : null;
+  return { type: m.type, bytes: m.bytes, hostOffset: m.hostOffset, compressedEntry };
+}
+
+/** The last run of standard entries counted to its end, by table (the bytes view identifies it). */
+const lastRun: { bytes: Uint8Array | null; first: number; end: number } = { bytes: null, first: 0, end: 0 };
+
+/** Reused entry views, so that the walk over a table allocates nothing. */
+const firstEntry: RawL2 = { hi: 0, lo: 0, alloc: 0, zero: 0 };
+const nextEntry: RawL2 = { hi: 0, lo: 0, alloc: 0, zero: 0 };
+
+function loadEntry(e: RawL2, t: L2Table, i: number, g: TableGeometry): RawL2 {
+  const o = i * g.l2EntrySize;
+  e.hi = u32be(t.bytes, o);
+  e.lo = u32be(t.bytes, o + 4);
+  e.zero = g.extended ? u32be(t.bytes, o + 8) : 0;
+  e.alloc = g.extended ? u32be(t.bytes, o + 12) : 0;
+  return e;
+}
+
+/**
+ * The synchronous core of getHostOffset, over the L2 table of `offset`'s L1 entry (null when that entry
+ * is unallocated), already loaded by the caller. Fills `out`; throws the located errors QEMU reports.
+ */
+export function hostMappingIn(layer: Qcow2Layer, table: L2Table | null, offset: number, bytes: number, out: HostMappingScratch): void {
   const g = layer.g;
   const cs = g.clusterSize;
   const offsetInCluster = offset % cs;
   const guestCluster = Math.floor(offset / cs);
   const l2Index = guestCluster % g.l2Entries;
-  const l1Index = Math.floor(guestCluster / g.l2Entries);
   let bytesNeeded = bytes + offsetInCluster;
   const bytesAvailableInTable = (g.l2Entries - l2Index) * cs;
   if (bytesNeeded > bytesAvailableInTable) bytesNeeded = bytesAvailableInTable;
-
-  const table = await layer.l2.forL1Index(l1Index);
+  out.hi = 0;
+  out.lo = 0;
+  out.hostOffset = 0;
   if (!table) {
-    return { type: 'unallocated-plain', bytes: bytesNeeded - offsetInCluster, hostOffset: 0, compressedEntry: null };
+    out.type = 'unallocated-plain';
+    out.bytes = bytesNeeded - offsetInCluster;
+    return;
   }
-  const sc = Math.floor(offsetInCluster / 2 ** g.subclusterBits);
-  const first = rawL2(table, l2Index, g);
+  const sc = offsetInCluster >>> g.subclusterBits; // both below 2^21
+  const first = loadEntry(firstEntry, table, l2Index, g);
+  out.hi = first.hi;
+  out.lo = first.lo;
   const entryOffset = table.offset + l2Index * g.l2EntrySize;
   const firstRange = subclusterRange(first, sc, g);
   const type = firstRange.type;
-  let hostOffset = 0;
-  let compressedEntry: bigint | null = null;
+  out.type = type;
   if (type === 'invalid') {
     throw corrupt(layer, 'l2.invalid-bitmap', `L2 table at ${hex(table.offset)}`, `entry ${l2Index}`, entryOffset, 'an impossible subcluster bitmap', 'a valid subcluster bitmap', `invalid cluster entry found (L2 offset ${hex(table.offset)}, L2 index ${l2Index})`);
   }
@@ -108,45 +159,95 @@ export async function getHostOffset(layer: Qcow2Layer, offset: number, bytes: nu
   if (type === 'compressed') {
     if (g.externalData) throw corrupt(layer, 'l2.compressed-with-data-file', `L2 table at ${hex(table.offset)}`, `entry ${l2Index}`, entryOffset, 'a compressed cluster', 'none with an external data file', 'compressed cluster entry found in image with external data file');
     // Compressed clusters are mapped one at a time.
-    compressedEntry = (BigInt(first.hi) << 32n) | BigInt(first.lo);
-    return { type, bytes: Math.min(bytesNeeded, cs) - offsetInCluster, hostOffset: 0, compressedEntry };
+    out.bytes = Math.min(bytesNeeded, cs) - offsetInCluster;
+    return;
   }
   const checkOffset = type === 'normal' || type === 'zero-alloc' || type === 'unallocated-alloc';
+  const firstHost = rawHostOffset(first);
   if (checkOffset) {
-    const hostCluster = rawHostOffset(first);
-    hostOffset = hostCluster + offsetInCluster;
-    if (hostCluster % cs !== 0) {
-      throw corrupt(layer, 'l2.unaligned', `L2 table at ${hex(table.offset)}`, `entry ${l2Index}`, entryOffset, hex(hostCluster), `a multiple of the cluster size ${cs}`, `cluster allocation offset ${hex(hostCluster)} unaligned (L2 offset ${hex(table.offset)}, L2 index ${l2Index})`);
+    out.hostOffset = firstHost + offsetInCluster;
+    if (firstHost % cs !== 0) {
+      throw corrupt(layer, 'l2.unaligned', `L2 table at ${hex(table.offset)}`, `entry ${l2Index}`, entryOffset, hex(firstHost), `a multiple of the cluster size ${cs}`, `cluster allocation offset ${hex(firstHost)} unaligned (L2 offset ${hex(table.offset)}, L2 index ${l2Index})`);
     }
-    if (g.externalData && hostOffset !== offset) {
-      throw corrupt(layer, 'l2.data-file-offset', `L2 table at ${hex(table.offset)}`, `entry ${l2Index}`, entryOffset, hex(hostCluster), hex(offset - offsetInCluster), `external data file host cluster offset ${hex(hostCluster)} does not match guest cluster offset ${hex(offset - offsetInCluster)}`);
+    if (g.externalData && out.hostOffset !== offset) {
+      throw corrupt(layer, 'l2.data-file-offset', `L2 table at ${hex(table.offset)}`, `entry ${l2Index}`, entryOffset, hex(firstHost), hex(offset - offsetInCluster), `external data file host cluster offset ${hex(firstHost)} does not match guest cluster offset ${hex(offset - offsetInCluster)}`);
     }
   }
   // count_contiguous_subclusters
   const nbClusters = Math.ceil(bytesNeeded / cs);
-  let count = 0;
-  let expectedOffset = rawHostOffset(first);
-  for (let i = 0; i < nbClusters; i++) {
-    const firstSc = i === 0 ? sc : 0;
-    const e = i === 0 ? first : rawL2(table, l2Index + i, g);
-    const r = i === 0 ? firstRange : subclusterRange(e, firstSc, g);
-    if (r.type === 'invalid') {
-      if (i === 0) break;
-      throw corrupt(layer, 'l2.invalid-bitmap', `L2 table at ${hex(table.offset)}`, `entry ${l2Index + i}`, table.offset + (l2Index + i) * g.l2EntrySize, 'an impossible subcluster bitmap', 'a valid subcluster bitmap', `invalid cluster entry found (L2 offset ${hex(table.offset)}, L2 index ${l2Index + i})`);
-    }
-    if (i > 0) {
-      if (r.type !== type) break;
-      if (checkOffset) {
-        expectedOffset += cs;
-        if (expectedOffset !== rawHostOffset(e)) break;
+  let count = firstRange.count;
+  if (!g.extended && lastRun.bytes === table.bytes && l2Index >= lastRun.first && l2Index < lastRun.end) {
+    // Inside a run counted before to its natural end: counting again would stop at the same entry.
+    count = Math.min(lastRun.end, l2Index + nbClusters) - l2Index;
+  } else if (!g.extended) {
+    // One subcluster per cluster: a following entry continues the run when it has the same type (and,
+    // for types with a host offset, the next host cluster). The type is tested on the entry's bytes:
+    // bit 62 compressed, bit 0 reads-as-zero, bits 9-55 the host offset, bit 63 (copied) for a data file.
+    const b = table.bytes;
+    const end = l2Index + nbClusters;
+    let i = l2Index + 1;
+    if (checkOffset) {
+      // normal or zero-alloc: the next host cluster (never 0, so a host offset is there) and the same
+      // zero bit; with a data file, offset 0 as normal needs no special case since expected > 0.
+      // The offset is compared in two small integers, bits 32-55 and bits 9-31 (in 512-byte units), so
+      // that the loop makes no heap numbers before it is optimised.
+      const zeroBit = type === 'zero-alloc' ? 1 : 0;
+      // `| 0`: small integers for the interpreter too (a division may leave a heap number).
+      const step = (cs / 512) | 0;
+      let expHigh = Math.floor(firstHost / 0x1_0000_0000) | 0;
+      let expLow = ((firstHost % 0x1_0000_0000) / 512) | 0;
+      for (; i < end; i++) {
+        const o = i * 8;
+        if ((b[o] & 0x40) !== 0 || (b[o + 7] & 1) !== zeroBit) break;
+        expLow += step;
+        if (expLow >= 0x80_0000) {
+          expLow -= 0x80_0000;
+          expHigh++;
+        }
+        if (((b[o + 4] << 15) | (b[o + 5] << 7) | (b[o + 6] >> 1)) !== expLow) break;
+        if (((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) !== expHigh) break;
+      }
+    } else {
+      // zero-plain or unallocated-plain: no host offset, the same zero bit, and (unallocated with a data
+      // file) no copied flag, which would make offset 0 a normal cluster.
+      const zeroBit = type === 'zero-plain' ? 1 : 0;
+      const copiedMatters = g.externalData && zeroBit === 0;
+      for (; i < end; i++) {
+        const o = i * 8;
+        if ((b[o] & 0x40) !== 0 || (b[o + 7] & 1) !== zeroBit) break;
+        if ((b[o + 1] | b[o + 2] | b[o + 3] | b[o + 4] | b[o + 5] | (b[o + 6] & 0xfe)) !== 0) break;
+        if (copiedMatters && (b[o] & 0x80) !== 0) break;
       }
     }
-    count += r.count;
-    if (firstSc + r.count < g.subclustersPerCluster) break;
+    count = i - l2Index;
+    i -= l2Index;
+    // Remember the run when it ended by itself (not at the caller's bound): a metadata-preallocated image
+    // is mapped in many queries inside one long run, each of which would count it again.
+    if (i < nbClusters || l2Index + nbClusters === g.l2Entries) {
+      lastRun.bytes = table.bytes;
+      lastRun.first = l2Index;
+      lastRun.end = l2Index + i;
+    }
+  } else if (sc + count >= g.subclustersPerCluster) {
+    let expected = firstHost;
+    for (let i = 1; i < nbClusters; i++) {
+      const e = loadEntry(nextEntry, table, l2Index + i, g);
+      const r = subclusterRange(e, 0, g);
+      if (r.type === 'invalid') {
+        throw corrupt(layer, 'l2.invalid-bitmap', `L2 table at ${hex(table.offset)}`, `entry ${l2Index + i}`, table.offset + (l2Index + i) * g.l2EntrySize, 'an impossible subcluster bitmap', 'a valid subcluster bitmap', `invalid cluster entry found (L2 offset ${hex(table.offset)}, L2 index ${l2Index + i})`);
+      }
+      if (r.type !== type) break;
+      if (checkOffset) {
+        expected += cs;
+        if (expected !== rawHostOffset(e)) break;
+      }
+      count += r.count;
+      if (r.count < g.subclustersPerCluster) break;
+    }
   }
   let available = (count + sc) * 2 ** g.subclusterBits;
   if (available > bytesNeeded) available = bytesNeeded;
-  return { type, bytes: available - offsetInCluster, hostOffset, compressedEntry };
+  out.bytes = available - offsetInCluster;
 }
 
 /** Decompressed clusters, keyed by the L2 entry, to serve sequential reads of one cluster. */
@@ -163,6 +264,8 @@ async function readCompressed(layer: Qcow2Layer, entry: bigint): Promise<Uint8Ar
   // The descriptor covers at most 2^(cluster_bits - 8) sectors, so this read is bounded by the format.
   const size = d.compressedSize;
   const raw = (await readZeroPadded(layer.img.source, d.hostOffset, size)).bytes;
+  // The codecs load on first use: most images have no compressed cluster.
+  const { decompressCluster, DecompressError } = await import('./decompress');
   let data: Uint8Array;
   try {
     data = decompressCluster(raw, g.clusterSize, layer.compression);

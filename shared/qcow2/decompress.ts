@@ -4,14 +4,11 @@
 // bytes after the stream are normal and ignored; the output must fill exactly one cluster.
 import { inflateSync } from 'fflate';
 import { Decompress as ZstdStream } from 'fzstd';
+import type { CompressionMethod } from './compression';
 
-export type CompressionMethod = 'zlib' | 'zstd';
+export { compressionMethod, type CompressionMethod } from './compression';
 
 export class DecompressError extends Error {}
-
-export function compressionMethod(compressionType: number): CompressionMethod | null {
-  return compressionType === 0 ? 'zlib' : compressionType === 1 ? 'zstd' : null;
-}
 
 /** Decompress one cluster. Throws DecompressError when the data does not yield a full cluster. */
 export function decompressCluster(data: Uint8Array, clusterSize: number, method: CompressionMethod): Uint8Array {

@@ -1,6 +1,7 @@
 // The zone report of an opened image: the zoned extension, the decoded write-pointer table, the detected
 // byte order, the effective limits and every zoned finding. The one entry point for the CLI, the UI
 // (through IPC) and the writer's zone-state layer.
+import { AsciiWriter, asciiBytes } from '../ascii-writer';
 import type { ByteSource } from './byte-source';
 import { Qcow2Error, finding, type Finding } from './findings';
 import { conditionFromCode, getZoneCondition, zoneCapacity, zoneLength, zoneTypeName, type ZoneTable } from './zone-table';
@@ -62,69 +63,63 @@ export function zoneJsonText(t: ZoneTable, i: number): string {
   return s + '}';
 }
 
-const ascii = new TextEncoder();
-const CONDITION_BYTES: Uint8Array[] = Array.from({ length: 16 }, (_, code) => ascii.encode(`","condition":"${conditionFromCode(code) ?? 'offline'}"`));
-const TYPE_BYTES: Uint8Array[] = [0, 1, 2].map((code) => ascii.encode(`,"type":"${zoneTypeName(code)}`));
-const P_INDEX = ascii.encode('{"index":');
-const P_START = ascii.encode(',"start":');
-const P_LENGTH = ascii.encode(',"length":');
-const P_CAPACITY = ascii.encode(',"capacity":');
-const P_WP = ascii.encode(',"wp":');
-const P_PERSISTED = ascii.encode(',"persisted-condition":');
+const CONDITION_BYTES: Uint8Array[] = Array.from({ length: 16 }, (_, code) => asciiBytes(`","condition":"${conditionFromCode(code) ?? 'offline'}"`));
+const TYPE_BYTES: Uint8Array[] = [0, 1, 2].map((code) => asciiBytes(`,"type":"${zoneTypeName(code)}`));
+const P_INDEX = asciiBytes('{"index":');
+const P_START = asciiBytes(',"start":');
+const P_PERSISTED = asciiBytes(',"persisted-condition":');
 
 /**
  * Encodes runs of zones as JSON text (the same text as zoneJsonText, one zone per line) into one reused
- * byte buffer: a million zones produce one string per run instead of dozens of small strings per zone, so
- * streaming a report leaves little garbage behind.
+ * byte buffer: a million zones produce no string per zone, and the CLI writes the bytes as they are.
  */
 export class ZoneJsonEncoder {
-  private buf: Uint8Array;
-  private n = 0;
+  private readonly w: AsciiWriter;
   private readonly decoder = new TextDecoder('utf-8');
 
+  /** `,"length":L,"capacity":C,"wp":` of the last zone: all zones but the last share it. */
+  private sizesLength = -1;
+  private sizesCapacity = -1;
+  private sizesBytes: Uint8Array = new Uint8Array(0);
+
   constructor(private readonly zonesPerRun = 2048) {
-    this.buf = new Uint8Array(zonesPerRun * 256);
+    this.w = new AsciiWriter(zonesPerRun * 256);
   }
 
   /** Zones [from, to) (at most zonesPerRun of them) joined by ",\n". */
   encode(t: ZoneTable, from: number, to: number): string {
+    return this.decoder.decode(this.encodeBytes(t, from, to));
+  }
+
+  /** What encode returns, as ASCII bytes in the encoder's buffer: valid until the next call. */
+  encodeBytes(t: ZoneTable, from: number, to: number): Uint8Array {
+    this.w.reset();
+    this.encodeTo(this.w, t, from, to);
+    return this.w.bytes();
+  }
+
+  private sizes(length: number, capacity: number): Uint8Array {
+    if (length !== this.sizesLength || capacity !== this.sizesCapacity) {
+      this.sizesLength = length;
+      this.sizesCapacity = capacity;
+      this.sizesBytes = asciiBytes(`,"length":${length},"capacity":${capacity},"wp":`);
+    }
+    return this.sizesBytes;
+  }
+
+  /** Append what encode returns to `w` (at most zonesPerRun zones). */
+  encodeTo(w: AsciiWriter, t: ZoneTable, from: number, to: number): void {
     if (to - from > this.zonesPerRun) throw new RangeError(`at most ${this.zonesPerRun} zones per run`);
-    this.n = 0;
     for (let i = from; i < to; i++) {
-      if (i > from) { this.buf[this.n++] = 0x2c; this.buf[this.n++] = 0x0a; }
-      this.put(P_INDEX); this.num(i);
-      this.put(P_START); this.num(i * t.zoneSize);
-      this.put(P_LENGTH); this.num(zoneLength(t, i));
-      this.put(P_CAPACITY); this.num(zoneCapacity(t, i));
-      this.put(P_WP); this.num(t.wp[i]);
-      this.put(TYPE_BYTES[t.type[i] === 1 ? 1 : 2]);
-      this.put(CONDITION_BYTES[t.condition[i] & 0xf]);
-      if (t.persisted) { this.put(P_PERSISTED); this.num(t.persisted[i]); }
-      this.buf[this.n++] = 0x7d;
+      if (i > from) { w.byte(0x2c); w.byte(0x0a); }
+      w.put(P_INDEX); w.num(i);
+      w.put(P_START); w.num(i * t.zoneSize);
+      w.put(this.sizes(zoneLength(t, i), zoneCapacity(t, i)));
+      w.num(t.wp[i]);
+      w.put(TYPE_BYTES[t.type[i] === 1 ? 1 : 2]);
+      w.put(CONDITION_BYTES[t.condition[i] & 0xf]);
+      if (t.persisted) { w.put(P_PERSISTED); w.num(t.persisted[i]); }
+      w.byte(0x7d);
     }
-    return this.decoder.decode(this.buf.subarray(0, this.n));
-  }
-
-  private put(b: Uint8Array): void {
-    this.buf.set(b, this.n);
-    this.n += b.length;
-  }
-
-  /** A non-negative integer in decimal, as JSON.stringify prints it. */
-  private num(v: number): void {
-    if (!Number.isSafeInteger(v) || v < 0) {
-      this.put(ascii.encode(JSON.stringify(v)));
-      return;
-    }
-    let len = 1;
-    for (let x = v; x >= 10; x = Math.floor(x / 10)) len++;
-    let p = this.n + len - 1;
-    let x = v;
-    do {
-      const q = Math.floor(x / 10);
-      this.buf[p--] = 48 + (x - q * 10);
-      x = q;
-    } while (x > 0);
-    this.n += len;
   }
 }

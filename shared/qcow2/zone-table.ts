@@ -80,8 +80,12 @@ export function conditionAtRest(g: ZoneGeometry, i: number, type: number, wp: nu
   return 'not-wp';
 }
 
-/** An empty table for a geometry: every zone at its start, conventional zones first. */
-export function createZoneTable(g: ZoneGeometry, withPersisted = false): ZoneTable {
+/**
+ * An empty table for a geometry: every zone at its start, conventional zones first. With `atRest`
+ * false only the zone types are set, for a caller that sets every write pointer and condition itself
+ * (readZonedmeta: a million zones need not be written twice).
+ */
+export function createZoneTable(g: ZoneGeometry, withPersisted = false, atRest = true): ZoneTable {
   const t: ZoneTable = {
     zoneSize: g.zoneSize, zoneCapacity: g.zoneCapacity, deviceSize: g.deviceSize, count: g.count,
     conventionalZones: g.conventionalZones,
@@ -89,10 +93,12 @@ export function createZoneTable(g: ZoneGeometry, withPersisted = false): ZoneTab
     persisted: withPersisted ? new Uint8Array(g.count) : null,
   };
   const conv = Math.min(g.conventionalZones, g.count);
-  for (let i = 0; i < g.count; i++) {
-    t.wp[i] = i * g.zoneSize;
-    t.type[i] = i < conv ? ZONE_TYPE_CONVENTIONAL : ZONE_TYPE_SEQUENTIAL;
-    t.condition[i] = i < conv ? ZONE_CONDITION_CODES['not-wp'] : ZONE_CONDITION_CODES.empty;
+  t.type.fill(ZONE_TYPE_CONVENTIONAL, 0, conv);
+  t.type.fill(ZONE_TYPE_SEQUENTIAL, conv);
+  if (atRest) {
+    for (let i = 0; i < g.count; i++) t.wp[i] = i * g.zoneSize;
+    t.condition.fill(ZONE_CONDITION_CODES['not-wp'], 0, conv);
+    t.condition.fill(ZONE_CONDITION_CODES.empty, conv);
   }
   return t;
 }

@@ -14,8 +14,8 @@ export const WP_CONVENTIONAL_BIT = 59;
 const HI_ADDR_MASK = 0x07ff_ffff;
 const TWO32 = 0x1_0000_0000;
 
-/** Entries per read: 8 Ki entries = 64 KiB, so a million zones take 128 reads and little memory. */
-export const ZONEDMETA_CHUNK_ENTRIES = 8192;
+/** Entries per read: 128 Ki entries = 1 MiB, so a million zones take 8 reads and memory stays bounded. */
+export const ZONEDMETA_CHUNK_ENTRIES = 131072;
 
 /** More zones than this cannot be tabled (10 bytes a zone): the v8 cap 536870911 would need 5 GiB. */
 export const MAX_TABLE_ZONES = 1 << 24;
@@ -183,34 +183,55 @@ export interface ByteOrderDetection {
 }
 
 /**
+ * Counts, entry by entry, where each reading of the write pointers falls outside its zone; stops
+ * counting once both readings have failed somewhere (then the default, little-endian, stands).
+ */
+class ByteOrderDetector {
+  leMisfits = 0;
+  beMisfits = 0;
+
+  constructor(private readonly g: ZoneGeometry, private readonly wraps: boolean) {}
+
+  get decided(): boolean {
+    return this.leMisfits > 0 && this.beMisfits > 0;
+  }
+
+  /** Entries [0, entries) of a chunk starting at zone `first`; false once decided. */
+  visit(first: number, dv: DataView, entries: number): boolean {
+    const g = this.g;
+    const wraps = this.wraps;
+    for (let k = 0; k < entries; k++) {
+      const i = first + k;
+      const leLo = dv.getUint32(8 * k, true);
+      const leHi = dv.getUint32(8 * k + 4, true);
+      if (!entryFits((leHi & HI_ADDR_MASK) * TWO32 + leLo, i, g, wraps)) this.leMisfits++;
+      if (this.beMisfits === 0) {
+        const hi = dv.getUint32(8 * k, false);
+        const lo = dv.getUint32(8 * k + 4, false);
+        if (!entryFits((hi & HI_ADDR_MASK) * TWO32 + lo, i, g, wraps)) this.beMisfits++;
+      }
+      if (this.decided) return false;
+    }
+    return true;
+  }
+
+  result(): ByteOrderDetection {
+    const { leMisfits, beMisfits } = this;
+    if (leMisfits === 0) return { order: 'little-endian', reason: 'every pointer read little-endian lies in its zone', leMisfits, beMisfits };
+    if (beMisfits === 0) return { order: 'big-endian', reason: `${leMisfits} pointer(s) read little-endian fall outside their zone while every big-endian reading fits`, leMisfits, beMisfits };
+    return { order: 'little-endian', reason: 'neither byte order fits every zone: little-endian (the default) assumed', leMisfits, beMisfits };
+  }
+}
+
+/**
  * Byte order of the write pointers (section 7 item 3): little-endian unless that reading puts a pointer
  * outside its zone ([start, start + zone_size], or a 32-bit wrap of it for pre-v8 revisions) while the
  * big-endian reading fits every zone.
  */
 export async function detectWpByteOrder(source: ByteSource, z: ZonedExtension, g: ZoneGeometry, fileSize: number): Promise<ByteOrderDetection> {
-  let leMisfits = 0;
-  let beMisfits = 0;
-  const wraps = revisionWraps32(z);
-  await forEachZonedmetaChunk(source, z, g.count, fileSize, (first, bytes, entries) => {
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, entries * 8);
-    for (let k = 0; k < entries; k++) {
-      const i = first + k;
-      const leLo = dv.getUint32(8 * k, true);
-      const leHi = dv.getUint32(8 * k + 4, true);
-      if (!entryFits((leHi & HI_ADDR_MASK) * TWO32 + leLo, i, g, wraps)) leMisfits++;
-      if (beMisfits === 0) {
-        const hi = dv.getUint32(8 * k, false);
-        const lo = dv.getUint32(8 * k + 4, false);
-        if (!entryFits((hi & HI_ADDR_MASK) * TWO32 + lo, i, g, wraps)) beMisfits++;
-      }
-      // Once both readings have failed somewhere, the default (little-endian) stands.
-      if (leMisfits > 0 && beMisfits > 0) return false;
-    }
-    return true;
-  });
-  if (leMisfits === 0) return { order: 'little-endian', reason: 'every pointer read little-endian lies in its zone', leMisfits, beMisfits };
-  if (beMisfits === 0) return { order: 'big-endian', reason: `${leMisfits} pointer(s) read little-endian fall outside their zone while every big-endian reading fits`, leMisfits, beMisfits };
-  return { order: 'little-endian', reason: 'neither byte order fits every zone: little-endian (the default) assumed', leMisfits, beMisfits };
+  const d = new ByteOrderDetector(g, revisionWraps32(z));
+  await forEachZonedmetaChunk(source, z, g.count, fileSize, (first, bytes, entries) => d.visit(first, new DataView(bytes.buffer, bytes.byteOffset, entries * 8), entries));
+  return d.result();
 }
 
 /** Collects findings of one kind, naming the first few zones and summarising the rest. */
@@ -250,8 +271,10 @@ export interface ZonedmetaResult {
 }
 
 /**
- * Decode the write-pointer array into a ZoneTable: detect the byte order, then read the array again in
- * chunks. Memory: the table (10 bytes a zone) plus one chunk. Throws Qcow2Error when no zone can be placed.
+ * Decode the write-pointer array into a ZoneTable, detecting the byte order in the same pass: the array
+ * is decoded as little-endian (what QEMU writes on x86 and arm64) while the detector looks at it, and
+ * read a second time only when it turns out big-endian. Memory: the table (10 bytes a zone) plus one
+ * chunk. Throws Qcow2Error when no zone can be placed.
  */
 export async function readZonedmeta(
   source: ByteSource, z: ZonedExtension, virtualSize: number, clusterSize: number, fileSize: number,
@@ -265,44 +288,85 @@ export async function readZonedmeta(
   }
   const g = geo.geometry;
   findings.push(...zonedmetaPlacementFindings(z, clusterSize, fileSize));
-  const detection = opts.byteOrder
-    ? { order: opts.byteOrder, reason: 'given by the caller', leMisfits: 0, beMisfits: 0 }
-    : await detectWpByteOrder(source, z, g, fileSize);
+  let decoded: Decoded;
+  let detection: ByteOrderDetection;
+  if (opts.byteOrder) {
+    detection = { order: opts.byteOrder, reason: 'given by the caller', leMisfits: 0, beMisfits: 0 };
+    decoded = await decodeZonedmeta(source, z, g, fileSize, opts.byteOrder === 'little-endian', null);
+  } else {
+    const detector = new ByteOrderDetector(g, revisionWraps32(z));
+    decoded = await decodeZonedmeta(source, z, g, fileSize, true, detector);
+    detection = detector.result();
+    if (detection.order === 'big-endian') decoded = await decodeZonedmeta(source, z, g, fileSize, false, null);
+  }
   if (detection.order === 'big-endian' || detection.leMisfits > 0) {
     findings.push(finding({ id: 'zoned.wp-byte-order', severity: detection.order === 'big-endian' ? 'info' : 'warning', structure: 'zonedmeta', field: 'write pointers', offset: z.zonedmetaOffset, length: 8 * g.count, found: detection.order, expected: 'little-endian (what QEMU writes on x86 and arm64)', message: `write pointers read as ${detection.order}: ${detection.reason}`, fix: 'none needed: edits keep the image\'s byte order' }));
   }
+  findings.push(...decoded.findings);
+  return { table: decoded.table, byteOrder: detection, findings };
+}
 
+interface Decoded {
+  table: ZoneTable;
+  findings: Finding[];
+}
+
+/** Whether this machine stores numbers little-endian: then a Uint32Array view reads LE words directly. */
+const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Decode every entry in `le` order (showing each chunk to `detector` first, when given). */
+async function decodeZonedmeta(source: ByteSource, z: ZonedExtension, g: ZoneGeometry, fileSize: number, le: boolean, detector: ByteOrderDetector | null): Promise<Decoded> {
   const persists = revisionPersistsCondition(z);
   const wraps = revisionWraps32(z);
-  const table = createZoneTable(g, persists);
-  const le = detection.order === 'little-endian';
+  const table = createZoneTable(g, persists, false); // every zone is set below
+  const findings: Finding[] = [];
   const cap = new FindingCap(findings);
   let readEntries = 0;
-
   await forEachZonedmetaChunk(source, z, g.count, fileSize, (first, bytes, entries) => {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, entries * 8);
-    const zs = table.zoneSize;
-    for (let k = 0; k < entries; k++) {
-      const i = first + k;
-      const lo = dv.getUint32(8 * k + (le ? 0 : 4), le);
-      const hi = dv.getUint32(8 * k + (le ? 4 : 0), le);
-      const address = (hi & HI_ADDR_MASK) * TWO32 + lo;
-      const start = i * zs;
-      // Fast path, allocation-free: a sequential zone with a clean in-range pointer (nearly all zones).
-      if (table.type[i] !== ZONE_TYPE_CONVENTIONAL && (hi >>> 27) === 0 && address >= start && address <= start + zs) {
-        table.wp[i] = address;
-        const capEnd = start + Math.min(table.zoneCapacity, zoneLengthAt(table, start));
-        table.condition[i] = address === start ? EMPTY : address >= capEnd ? FULL : CLOSED;
-        continue;
-      }
-      decodeEntry(table, z, i, address, ((hi >>> 27) & 1) === 1, hi >>> 28, persists, wraps, cap);
-    }
+    if (detector && !detector.decided) detector.visit(first, dv, entries);
+    const words = le && HOST_LE && (bytes.byteOffset & 3) === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, entries * 2) : null;
+    decodeChunk(table, z, first, dv, words, entries, le, persists, wraps, cap);
     readEntries = first + entries;
   });
-
-  for (let i = readEntries; i < g.count; i++) setZoneCondition(table, i, 'offline');
+  for (let i = readEntries; i < g.count; i++) {
+    table.wp[i] = i * table.zoneSize;
+    setZoneCondition(table, i, 'offline');
+  }
   cap.summarise(z);
-  return { table, byteOrder: detection, findings };
+  return { table, findings };
+}
+
+function decodeChunk(
+  table: ZoneTable, z: ZonedExtension, first: number, dv: DataView, words: Uint32Array | null, entries: number,
+  le: boolean, persists: boolean, wraps: boolean, cap: FindingCap,
+): void {
+  const zs = table.zoneSize;
+  const type = table.type;
+  const wp = table.wp;
+  const condition = table.condition;
+  for (let k = 0; k < entries; k++) {
+    const i = first + k;
+    let lo: number;
+    let hi: number;
+    if (words) {
+      lo = words[2 * k];
+      hi = words[2 * k + 1];
+    } else {
+      lo = dv.getUint32(8 * k + (le ? 0 : 4), le);
+      hi = dv.getUint32(8 * k + (le ? 4 : 0), le);
+    }
+    const address = (hi & HI_ADDR_MASK) * TWO32 + lo;
+    const start = i * zs;
+    // Fast path, allocation-free: a sequential zone with a clean in-range pointer (nearly all zones).
+    if (type[i] !== ZONE_TYPE_CONVENTIONAL && (hi >>> 27) === 0 && address >= start && address <= start + zs) {
+      wp[i] = address;
+      const capEnd = start + Math.min(table.zoneCapacity, zoneLengthAt(table, start));
+      condition[i] = address === start ? EMPTY : address >= capEnd ? FULL : CLOSED;
+      continue;
+    }
+    decodeEntry(table, z, i, address, ((hi >>> 27) & 1) === 1, hi >>> 28, persists, wraps, cap);
+  }
 }
 
 const EMPTY = ZONE_CONDITION_CODES.empty;

@@ -1,4 +1,4 @@
-// Run the built CLI (dist/cli/qzs.mjs through bin/qzs.js) as users do, capturing output and exit code.
+// Run the built CLI (dist/cli/qzs.cjs through bin/qzs.js) as users do, capturing output and exit code.
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 

@@ -4,7 +4,7 @@
 import type { CheckProgress, CheckReport } from '../../../shared/qcow2/check';
 import type { Finding } from '../../../shared/qcow2/findings';
 import { checkFile } from '../../engine/check';
-import { repairFile, type RepairResult } from '../../engine/repair';
+import type { RepairResult } from '../../engine/repair';
 import { parse, UsageError, type CliIo } from '../io';
 
 const USAGE = 'qzs check [--json] [-r leaks|all] [--output FILE] [--in-place] IMAGE';
@@ -101,6 +101,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return checkExitCode(report);
   }
 
+  // The repair code (a large module) loads only for -r: a plain check never pays for it.
+  const { repairFile } = await import('../../engine/repair');
   const result = await repairFile(image, { mode, output: values.output, inPlace: values['in-place'], onProgress });
   if (onProgress) io.err('\r\x1b[K');
   if (values.json) {

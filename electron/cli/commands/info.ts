@@ -1,7 +1,7 @@
 // qzs info [--json] IMAGE: qemu-img info's keys (same names and values with --json) plus header fields,
 // extensions, feature names, findings and the zoned extension.
-import { FileByteSource } from '../../engine/file-source';
-import { allocatedBytes } from '../../engine/open-chain';
+import { statSync } from 'node:fs';
+import { SyncReadFileSource } from '../../engine/sync-file-source';
 import { openImage } from '../../../shared/qcow2/image';
 import { imageWpByteOrder } from '../../../shared/qcow2/zoned-info';
 import { assertOpenable, buildInfoJson, collectInfoInputs, type InfoJson, type QzsFeatureJson } from '../../../shared/qcow2/info-json';
@@ -29,15 +29,20 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   return EXIT_OK;
 }
 
+/**
+ * Synchronous reads (and stat): info reads a few small tables, and a one-shot command gains nothing from
+ * fs.promises but its start-up cost (it loads Node's stream and readline modules).
+ */
 export async function readInfo(path: string): Promise<InfoJson> {
-  const src = await FileByteSource.open(path);
+  const src = SyncReadFileSource.open(path);
   try {
     const img = await openImage(src);
     assertOpenable(img);
-    const inputs = await collectInfoInputs(img, path, await allocatedBytes(path), (await imageWpByteOrder(img)) ?? undefined);
+    // st_blocks * 512: what qemu-img reports as actual-size / disk size.
+    const inputs = await collectInfoInputs(img, path, statSync(path).blocks * 512, (await imageWpByteOrder(img)) ?? undefined);
     return buildInfoJson(img, inputs);
   } finally {
-    await src.close();
+    src.close();
   }
 }
 

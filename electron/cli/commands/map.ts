@@ -1,12 +1,18 @@
 // qzs map [--json] IMAGE: guest ranges to host offsets. --json prints exactly what qemu-img 7.2's
 // map --output=json prints; the table is qemu-img map's, except that compressed data (which qemu-img
 // refuses to tabulate) is listed with "compressed" in place of a host offset.
-import { hostExtentProbe } from '../../engine/host-extents';
 import { openChain } from '../../engine/open-chain';
-import { mapExtentJsonText, mapImage, type MapEntry } from '../../../shared/qcow2/map';
+import { AsciiWriter, asciiBytes } from '../../../shared/ascii-writer';
+import type { Layer } from '../../../shared/qcow2/cluster-reader';
+import { eachMapExtent, putMapExtentJson, type AllocationProbe, type MapEntry } from '../../../shared/qcow2/map';
+import { asciiOut } from '../byte-out';
 import { EXIT_OK, EXIT_UNREADABLE, parse, printError, UsageError, type CliIo } from '../io';
 
 const USAGE = 'qzs map [--json] IMAGE';
+/** Bytes of output per write. */
+const CHUNK = 1 << 16;
+const SEPARATOR = asciiBytes(',\n');
+const END = asciiBytes(']\n');
 
 function hex0(v: number): string {
   // printf("%#x") prints 0 without the prefix.
@@ -24,59 +30,86 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const json = values.json === true;
   let chain;
   try {
-    chain = await openChain(path);
+    chain = await openChain(path, { syncReads: true });
   } catch (e) {
     printError(io, e, json, path);
     return EXIT_UNREADABLE;
   }
-  const probe = hostExtentProbe();
-  // Output is buffered in pieces so that a map of millions of extents streams.
-  let buf = '';
-  const flush = (force = false): void => {
-    if (force || buf.length > 1 << 16) {
-      io.out(buf);
-      buf = '';
-    }
-  };
+  const probe = lazyExtentProbe();
   try {
-    if (json) {
-      buf += '[';
-      let first = true;
-      for await (const e of mapImage(chain.top, { probe })) {
-        buf += (first ? '' : ',\n') + mapExtentJsonText(e);
-        first = false;
-        flush();
-      }
-      buf += ']\n';
-    } else {
-      buf += `${'Offset'.padEnd(16)}${'Length'.padEnd(16)}${'Mapped to'.padEnd(16)}File\n`;
-      let pending: MapEntry | null = null;
-      const emit = (e: MapEntry): void => {
-        if (!e.data || e.zero) return;
-        const mapped = e.offset !== undefined ? hex0(e.offset) : 'compressed';
-        buf += `${hex0(e.start).padEnd(16)}${hex0(e.length).padEnd(16)}${mapped.padEnd(16)}${e.filename ?? ''}\n`;
-      };
-      // The table ignores the difference between unallocated, zero and zero-with-data, as qemu-img does,
-      // so neighbours that differ only there are merged first.
-      for await (const e of mapImage(chain.top, { probe })) {
-        const shown = e.data && !e.zero;
-        if (pending && shown && pending.data && !pending.zero && pending.filename === e.filename && pending.depth === e.depth && pending.offset !== undefined && e.offset !== undefined && pending.offset + pending.length === e.offset) {
-          pending.length += e.length;
-          continue;
-        }
-        if (pending) emit(pending);
-        pending = { ...e };
-        flush();
-      }
-      if (pending) emit(pending);
-    }
-    flush(true);
+    if (json) await writeJson(io, chain.top, probe);
+    else await writeHuman(io, chain.top, probe);
   } catch (e) {
-    flush(true);
     printError(io, e, json, path);
     return EXIT_UNREADABLE;
   } finally {
     await chain.close();
   }
   return EXIT_OK;
+}
+
+/**
+ * hostExtentProbe, loaded on first use: only metadata-preallocated images ask for host extents, and the
+ * module brings node:child_process (for filefrag) with it.
+ */
+function lazyExtentProbe(): AllocationProbe {
+  let real: Promise<AllocationProbe> | null = null;
+  return async (source, offset) => {
+    real ??= import('../../engine/host-extents').then((m) => m.hostExtentProbe());
+    return (await real)(source, offset);
+  };
+}
+
+/** qemu-img map --output=json, as bytes: a map of a million extents would otherwise be a million strings. */
+async function writeJson(io: CliIo, top: Layer, probe: AllocationProbe): Promise<void> {
+  const w = new AsciiWriter(CHUNK + 512);
+  const out = asciiOut(io);
+  const flush = (): void => out(w);
+  try {
+    w.byte(0x5b);
+    let first = true;
+    await eachMapExtent(top, (e) => {
+      if (!first) w.put(SEPARATOR);
+      first = false;
+      putMapExtentJson(w, e);
+      if (w.length >= CHUNK) flush();
+    }, { probe });
+    w.put(END);
+  } finally {
+    flush(); // what was mapped before an error is printed, as qemu-img does
+  }
+}
+
+/** qemu-img map's table. */
+async function writeHuman(io: CliIo, top: Layer, probe: AllocationProbe): Promise<void> {
+  let buf = `${'Offset'.padEnd(16)}${'Length'.padEnd(16)}${'Mapped to'.padEnd(16)}File\n`;
+  const flush = (force = false): void => {
+    if (force || buf.length > CHUNK) {
+      io.out(buf);
+      buf = '';
+    }
+  };
+  let pending: MapEntry | null = null;
+  const emit = (e: MapEntry): void => {
+    if (!e.data || e.zero) return;
+    const mapped = e.offset !== undefined ? hex0(e.offset) : 'compressed';
+    buf += `${hex0(e.start).padEnd(16)}${hex0(e.length).padEnd(16)}${mapped.padEnd(16)}${e.filename ?? ''}\n`;
+  };
+  try {
+    // The table ignores the difference between unallocated, zero and zero-with-data, as qemu-img does,
+    // so neighbours that differ only there are merged first.
+    await eachMapExtent(top, (e) => {
+      const shown = e.data && !e.zero;
+      if (pending && shown && pending.data && !pending.zero && pending.filename === e.filename && pending.depth === e.depth && pending.offset !== undefined && e.offset !== undefined && pending.offset + pending.length === e.offset) {
+        pending.length += e.length;
+        return;
+      }
+      if (pending) emit(pending);
+      pending = { ...e }; // the walker reuses e
+      flush();
+    }, { probe });
+    if (pending) emit(pending);
+  } finally {
+    flush(true);
+  }
 }

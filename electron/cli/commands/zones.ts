@@ -6,6 +6,8 @@ import type { Finding } from '../../../shared/qcow2/findings';
 import { openImage } from '../../../shared/qcow2/image';
 import { loadZoneReport, ZoneJsonEncoder, type ZoneReport } from '../../../shared/qcow2/zone-report';
 import { getZoneCondition, zoneCapacity, zoneLength, zoneTypeName } from '../../../shared/qcow2/zone-table';
+import { AsciiWriter } from '../../../shared/ascii-writer';
+import { asciiOut } from '../byte-out';
 import { EXIT_OK, nodeIo, parse, printError, UsageError, type CliIo } from '../io';
 
 const USAGE = 'qzs zones [--json] [--from N] [--count N] IMAGE';
@@ -83,11 +85,16 @@ function watchStdout(io: CliIo): void {
 
 async function writeJson(io: CliIo, r: ZoneReport, from: number, end: number): Promise<void> {
   const encoder = new ZoneJsonEncoder(CHUNK_ZONES);
+  // Bytes straight to stdout: decoding each run to a string first took half the command's time.
+  const w = new AsciiWriter(CHUNK_ZONES * 256 + 2);
+  const out = asciiOut(io);
   io.out('{"zones":[');
   for (let i = from; i < end && !stdoutClosed; i += CHUNK_ZONES) {
     const stop = Math.min(end, i + CHUNK_ZONES);
-    io.out(i === from ? '\n' : ',\n');
-    io.out(encoder.encode(r.table, i, stop));
+    if (i !== from) w.byte(0x2c); // ",\n" between runs, "\n" before the first
+    w.byte(0x0a);
+    encoder.encodeTo(w, r.table, i, stop);
+    out(w);
     await drained(io);
   }
   io.out(`\n],"findings":[${r.findings.map(findingJson).join(',')}]}\n`);

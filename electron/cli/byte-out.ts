@@ -1,0 +1,26 @@
+// Writing ASCII text a command has encoded itself as bytes (zones --json, map --json) to the real stdout as
+// it is, without the round trip through a JavaScript string that io.out would need.
+import type { AsciiWriter } from '../../shared/ascii-writer';
+import { nodeIo, type CliIo } from './io';
+
+/**
+ * A function that writes what an AsciiWriter holds to `io`'s output and empties the writer for reuse.
+ * The buffer is reused, not copied (a fresh 64 KiB buffer per write costs page faults and collections):
+ * when stdout could not take the whole chunk at once and keeps a reference to it, the writer moves on to
+ * a new buffer instead. Any other CliIo (tests, embedding) gets the text decoded.
+ */
+export function asciiOut(io: CliIo): (w: AsciiWriter) => void {
+  if (io === nodeIo) {
+    return (w) => {
+      if (w.length === 0) return;
+      process.stdout.write(w.bytes());
+      if (process.stdout.writableLength > 0) w.detach();
+      else w.reset();
+    };
+  }
+  const decoder = new TextDecoder('utf-8');
+  return (w) => {
+    if (w.length > 0) io.out(decoder.decode(w.bytes()));
+    w.reset();
+  };
+}
