@@ -4,7 +4,7 @@
 // ZONED-FORMAT.md section 8 item 4 and section 5.1 say (v7 = the seed: order 1,2,3,5,7,6; v8: 1-7).
 // Pure: the backing file's size, when the size is omitted, is looked up by the caller and passed in.
 import { computeLayout, type CreateLayout } from './create-plan';
-import type { ZonedLayout } from './zoned-types';
+import type { ZonedExtension, ZonedLayout } from './zoned-types';
 
 /** Option names exactly as qemu-img spells them (underscores). */
 export const CREATE_OPTION_NAMES = [
@@ -47,16 +47,11 @@ export interface CreateMessage {
   message: string;
 }
 
-export interface ZonedSettings {
-  layout: ZonedLayout;
-  zoneSize: number;
-  zoneCapacity: number;
-  conventionalZones: number;
-  nrZones: number;
-  maxActiveZones: number;
-  maxOpenZones: number;
-  maxAppendBytes: number;
-}
+/** The zone fields a create writes: the decoder's own field set, plus the layout chosen. */
+export type ZonedSettings = { layout: ZonedLayout } & Pick<
+  ZonedExtension,
+  'zoneSize' | 'zoneCapacity' | 'conventionalZones' | 'nrZones' | 'maxActiveZones' | 'maxOpenZones' | 'maxAppendBytes'
+>;
 
 /** Options after defaults, parsing and clamps: exactly what gets written. */
 export interface NormalizedCreateOptions {
