@@ -24,3 +24,19 @@ export function asciiOut(io: CliIo): (w: AsciiWriter) => void {
     w.reset();
   };
 }
+
+/**
+ * The same, for a producer that waits for stdout to drain between chunks: `write` hands the bytes over and
+ * `release` (called after the wait) reuses the buffer when stdout has flushed it, which is the usual case,
+ * so a long stream allocates no buffer per chunk.
+ */
+export function asciiStream(io: CliIo): { write(w: AsciiWriter): void; release(w: AsciiWriter): void } {
+  if (io === nodeIo) {
+    return {
+      write: (w) => { if (w.length > 0) process.stdout.write(w.bytes()); },
+      release: (w) => { if (process.stdout.writableLength > 0) w.detach(); else w.reset(); },
+    };
+  }
+  const out = asciiOut(io);
+  return { write: out, release: (w) => w.reset() };
+}

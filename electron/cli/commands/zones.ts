@@ -7,7 +7,7 @@ import { openImage } from '../../../shared/qcow2/image';
 import { loadZoneReport, ZoneJsonEncoder, type ZoneReport } from '../../../shared/qcow2/zone-report';
 import { getZoneCondition, zoneCapacity, zoneLength, zoneTypeName } from '../../../shared/qcow2/zone-table';
 import { AsciiWriter } from '../../../shared/ascii-writer';
-import { asciiOut } from '../byte-out';
+import { asciiStream } from '../byte-out';
 import { EXIT_OK, nodeIo, parse, printError, UsageError, type CliIo } from '../io';
 
 const USAGE = 'qzs zones [--json] [--from N] [--count N] IMAGE';
@@ -87,15 +87,16 @@ async function writeJson(io: CliIo, r: ZoneReport, from: number, end: number): P
   const encoder = new ZoneJsonEncoder(CHUNK_ZONES);
   // Bytes straight to stdout: decoding each run to a string first took half the command's time.
   const w = new AsciiWriter(CHUNK_ZONES * 256 + 2);
-  const out = asciiOut(io);
+  const out = asciiStream(io);
   io.out('{"zones":[');
   for (let i = from; i < end && !stdoutClosed; i += CHUNK_ZONES) {
     const stop = Math.min(end, i + CHUNK_ZONES);
     if (i !== from) w.byte(0x2c); // ",\n" between runs, "\n" before the first
     w.byte(0x0a);
     encoder.encodeTo(w, r.table, i, stop);
-    out(w);
+    out.write(w);
     await drained(io);
+    out.release(w);
   }
   io.out(`\n],"findings":[${r.findings.map(findingJson).join(',')}]}\n`);
 }
