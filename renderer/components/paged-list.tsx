@@ -2,6 +2,7 @@
 // rows arrive in pages fetched on demand (a few pages cached), so a table of millions of entries scrolls
 // like a short one. Keyboard: arrows, Page Up/Down, Home/End move the selection; Enter activates it.
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { useElementHeight } from './use-element-height';
 
 const PAGE = 256;
 const MAX_PAGES = 16;
@@ -30,7 +31,7 @@ export interface PagedListProps<R> {
 export function PagedList<R>(p: PagedListProps<R>) {
   const rowH = p.rowHeight ?? 20;
   const box = useRef<HTMLDivElement>(null);
-  const [height, setHeight] = useState(300);
+  const height = useElementHeight(box, 300);
   const [first, setFirst] = useState(0);
   const [pages, setPages] = useState<Map<number, R[]>>(new Map());
   const loading = useRef(new Set<number>());
@@ -42,14 +43,6 @@ export function PagedList<R>(p: PagedListProps<R>) {
   const maxFirst = Math.max(0, p.total - rowsVisible + 1);
 
   useEffect(() => { setPages(new Map()); loading.current.clear(); setFirst(0); if (box.current) box.current.scrollTop = 0; }, [p.resetKey]);
-  useEffect(() => {
-    const el = box.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setHeight(el.clientHeight));
-    ro.observe(el);
-    setHeight(el.clientHeight);
-    return () => ro.disconnect();
-  }, []);
 
   const scrollToIndex = useCallback((i: number) => {
     const el = box.current;

@@ -6,6 +6,7 @@ import { api } from '../api';
 import { hexPad, parseNumber } from '../format';
 import { regionsAt, regionsOf } from '../regions';
 import { useStore } from '../store';
+import { useElementHeight } from '../components/use-element-height';
 
 const ROW_H = 18;
 const PER_ROW = 16;
@@ -15,10 +16,10 @@ const MAX_PAGES = 64;
 export function HexView({ s }: { s: ImageSummary }) {
   const totalRows = Math.max(1, Math.ceil(s.fileSize / PER_ROW));
   const [top, setTop] = useState(0);
-  const [height, setHeight] = useState(400);
   const [pages, setPages] = useState<Map<number, Uint8Array>>(new Map());
   const [goto, setGoto] = useState('');
   const box = useRef<HTMLDivElement>(null);
+  const height = useElementHeight(box, 400);
   const loading = useRef(new Set<number>());
   const hexTarget = useStore((st) => st.hexTarget);
   const selection = useStore((st) => st.selection);
@@ -29,14 +30,6 @@ export function HexView({ s }: { s: ImageSummary }) {
   const maxTop = Math.max(0, totalRows - rows);
 
   useEffect(() => { setPages(new Map()); loading.current.clear(); }, [dataVersion, s.session.id]);
-  useEffect(() => {
-    const el = box.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setHeight(el.clientHeight));
-    ro.observe(el);
-    setHeight(el.clientHeight);
-    return () => ro.disconnect();
-  }, []);
   useEffect(() => {
     if (hexTarget) setTop(Math.min(maxTop, Math.max(0, Math.floor(hexTarget.offset / PER_ROW) - 2)));
   }, [hexTarget, maxTop]);
