@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: install what npm cannot (system oracles), build, typecheck, lint, then every test layer
-// (vitest: engine, cli, ipc, renderer components; Playwright: the UI in Debian's Chromium). Ends with one
+// (vitest: engine, cli, app (sessions, handlers, server), renderer components; Playwright: the UI in Debian's Chromium). Ends with one
 // line "N passed, N failed" so the totals are visible to CI and to people.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -23,7 +23,7 @@ must('lint', 'npm', ['run', 'lint', '--silent']);
 mkdirSync('test-results', { recursive: true });
 rmSync('test-results/vitest.json', { force: true });
 rmSync('test-results/playwright.json', { force: true });
-step('unit, engine, cli and ipc tests (vitest)', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json']);
+step('unit, engine, cli and app tests (vitest)', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json']);
 if (existsSync('playwright.config.ts')) {
   step('UI tests (Playwright, Chromium)', 'npx', ['playwright', 'test']);
 }

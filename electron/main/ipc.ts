@@ -4,8 +4,8 @@ import { ipcMain, type IpcMainInvokeEvent } from 'electron';
 import { CHANNELS } from '../../shared/contract/channels';
 import type { JobProgress } from '../../shared/contract/dto';
 import { PROGRESS_EVENT } from '../../shared/contract/menu';
-import { dispatch, type HandlerTable } from '../ipc/handlers';
-import { isTrustedSender, type SenderFacts, type TrustPolicy } from '../ipc/sender';
+import { dispatch, type HandlerTable } from '../app/handlers';
+import { isTrustedSender, type SenderFacts, type TrustPolicy } from '../app/sender';
 
 export function senderFacts(e: IpcMainInvokeEvent): SenderFacts {
   const frame = e.senderFrame;

@@ -10,7 +10,7 @@ import { JOB_ARG, type Channel } from '../../shared/contract/channels';
 import { API_PREFIX, BINARY_CHANNELS, BINARY_TYPE, CSP, NDJSON_TYPE, TOKEN_COOKIE, TOKEN_QUERY } from '../../shared/contract/http-protocol';
 import type { ZoneReport } from '../../shared/contract/dto';
 import { encodeZoneReportParts } from '../../shared/contract/zone-report-codec';
-import { dispatch, type HandlerTable } from '../ipc/handlers';
+import { dispatch, type HandlerTable } from '../app/handlers';
 import { staticFile } from './static-files';
 
 export interface ServeOptions {

@@ -1,6 +1,6 @@
 // THE contract: every channel between the renderer and the engine, its argument tuple, its result, and the
 // runtime guard main applies to the arguments. Both transports (Electron IPC and `qzs serve` over HTTP)
-// and both ends (renderer api.ts, electron/ipc/handlers.ts) take their types from this one map.
+// and both ends (renderer api.ts, electron/app/handlers.ts) take their types from this one map.
 import type {
   AppInfo, CheckResult, CreateRequest, EditPreview, EditRecord, HeaderEdit, ImageSummary, L1Page, L1PageRequest, L2Page,
   L2PageRequest, PageRequest, RefblockPage, RefblockPageRequest, RefcountTablePage, RepairPlan, RepairRequest, RepairResult,

@@ -50,6 +50,8 @@ export type ErrorCode =
   | 'invalid-argument'
   | 'zone-error'
   | 'read-only'
+  /** Another process (QEMU, another qzs) holds a lock that conflicts: nothing was written. */
+  | 'locked'
   | 'exists'
   | 'internal';
 

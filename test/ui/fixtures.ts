@@ -60,7 +60,7 @@ function makeImages(dir: string): string[] {
 }
 
 /**
- * The image whose check pauses mid-walk until cancelled (test hook QZS_TEST_HOLD_CHECK, electron/ipc/test-hold.ts):
+ * The image whose check pauses mid-walk until cancelled (test hook QZS_TEST_HOLD_CHECK, electron/app/test-hold.ts):
  * a cancel test cannot race a check that got faster.
  */
 export const HELD_CHECK_IMAGE = 'prealloc.qcow2';

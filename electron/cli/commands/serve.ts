@@ -4,11 +4,11 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ELECTRON_ONLY } from '../../../shared/contract/channels';
-import { createHandlers } from '../../ipc/handlers';
-import { appEngine } from '../../ipc/app-engine';
-import { demoPathFor, ensureDemoImage, openDemoStates } from '../../ipc/demo-image';
-import { SessionStore } from '../../ipc/sessions';
-import { holdCheckFromEnv } from '../../ipc/test-hold';
+import { createHandlers } from '../../app/handlers';
+import { appEngine } from '../../app/app-engine';
+import { demoPathFor, ensureDemoImage, openDemoStates } from '../../app/demo-image';
+import { SessionStore } from '../../app/sessions';
+import { holdCheckFromEnv } from '../../app/test-hold';
 import { startServer } from '../../server/server';
 import { parse, UsageError, type CliIo } from '../io';
 
@@ -27,7 +27,7 @@ export function findUiDir(): string | null {
 }
 
 // Test hook: QZS_TEST_HOLD_CHECK=NAME in the environment pauses the check of the image file NAME mid-walk
-// until it is cancelled (electron/ipc/test-hold.ts). Read once here; nothing a browser sends can turn it on.
+// until it is cancelled (electron/app/test-hold.ts). Read once here; nothing a browser sends can turn it on.
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, {
     port: { type: 'string' },

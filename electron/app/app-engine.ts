@@ -9,7 +9,7 @@ import { heldSource } from './test-hold';
 import { runZoneOp, runZoneWrite, sessionZoneReport } from './zone-ops';
 
 export interface AppEngineOptions {
-  /** Test hook (electron/ipc/test-hold.ts): the check of the image with this file name pauses mid-walk until cancelled. */
+  /** Test hook (electron/app/test-hold.ts): the check of the image with this file name pauses mid-walk until cancelled. */
   holdCheckOf?: string;
 }
 

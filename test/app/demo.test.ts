@@ -4,10 +4,10 @@ import { copyFileSync, openSync, readSync, writeSync, closeSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ZoneClusters, ZoneReport } from '../../shared/contract/dto';
 import { ZONE_CONDITION_CODES } from '../../shared/qcow2/zoned-types';
-import { appEngine } from '../../electron/ipc/app-engine';
-import { DEMO_ZONES, ensureDemoImage, openDemoStates } from '../../electron/ipc/demo-image';
-import { createHandlers, dispatch, type HandlerTable } from '../../electron/ipc/handlers';
-import { SessionStore } from '../../electron/ipc/sessions';
+import { appEngine } from '../../electron/app/app-engine';
+import { DEMO_ZONES, ensureDemoImage, openDemoStates } from '../../electron/app/demo-image';
+import { createHandlers, dispatch, type HandlerTable } from '../../electron/app/handlers';
+import { SessionStore } from '../../electron/app/sessions';
 import { qemuImgJson, qemuImgStatus, tmpDir } from '../helpers/qemu';
 
 const dir = tmpDir('qzs-demo-');

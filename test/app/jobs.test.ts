@@ -6,12 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCancelled } from '../../shared/contract/channels';
 import type { CheckResult, JobProgress, SessionInfo } from '../../shared/contract/dto';
 import type { Result } from '../../shared/contract/result';
-import { appEngine } from '../../electron/ipc/app-engine';
-import { createHandlers, dispatch, type HandlerTable } from '../../electron/ipc/handlers';
-import { JobRegistry } from '../../electron/ipc/jobs';
-import { SessionStore } from '../../electron/ipc/sessions';
+import { appEngine } from '../../electron/app/app-engine';
+import { createHandlers, dispatch, type HandlerTable } from '../../electron/app/handlers';
+import { JobRegistry } from '../../electron/app/jobs';
+import { SessionStore } from '../../electron/app/sessions';
 import { createImage } from '../../electron/engine/create';
-import { heldSource, holdCheckFromEnv } from '../../electron/ipc/test-hold';
+import { heldSource, holdCheckFromEnv } from '../../electron/app/test-hold';
 import { MemoryByteSource } from '../../shared/qcow2/byte-source';
 import { qemuImgJson, qemuImgStatus, tmpDir } from '../helpers/qemu';
 

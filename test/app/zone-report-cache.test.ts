@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionInfo, ZoneReport } from '../../shared/contract/dto';
 import type { Result } from '../../shared/contract/result';
 import { decodeZoneReport, encodeZoneReport, encodeZoneReportParts } from '../../shared/contract/zone-report-codec';
-import { appEngine } from '../../electron/ipc/app-engine';
-import type { EnginePort } from '../../electron/ipc/engine';
-import { createHandlers, dispatch, type HandlerTable } from '../../electron/ipc/handlers';
-import { SessionStore } from '../../electron/ipc/sessions';
+import { appEngine } from '../../electron/app/app-engine';
+import type { EnginePort } from '../../electron/app/engine';
+import { createHandlers, dispatch, type HandlerTable } from '../../electron/app/handlers';
+import { SessionStore } from '../../electron/app/sessions';
 import { tmpDir } from '../helpers/qemu';
 import { buildZonedImage, wpValue } from '../helpers/zoned-builder';
 

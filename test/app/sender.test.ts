@@ -1,6 +1,6 @@
 // Sender validation with fake events: only our window's main frame at our own page may call the engine.
 import { describe, expect, it } from 'vitest';
-import { isTrustedSender, type SenderFacts } from '../../electron/ipc/sender';
+import { isTrustedSender, type SenderFacts } from '../../electron/app/sender';
 
 const filePolicy = { trustedWebContents: new Set([7]), appUrl: 'file:///opt/qzs/resources/app/dist/renderer/index.html' };
 const good: SenderFacts = { frameUrl: 'file:///opt/qzs/resources/app/dist/renderer/index.html', isMainFrame: true, webContentsId: 7 };

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GUARDS } from '../../shared/contract/channels';
 import type { ImageSummary, SessionInfo } from '../../shared/contract/dto';
 import type { Result } from '../../shared/contract/result';
-import { createHandlers, dispatch, type HandlerTable } from '../../electron/ipc/handlers';
-import { SessionStore } from '../../electron/ipc/sessions';
+import { createHandlers, dispatch, type HandlerTable } from '../../electron/app/handlers';
+import { SessionStore } from '../../electron/app/sessions';
 import { qemuImg, qemuImgJson, tmpDir } from '../helpers/qemu';
 
 const dir = tmpDir('qzs-ipc-');
@@ -138,7 +138,7 @@ describe('editing', () => {
 
 describe('repair', () => {
   it('plans first (actions and backup path), then repairs in place after a backup', async () => {
-    const { appEngine } = await import('../../electron/ipc/app-engine');
+    const { appEngine } = await import('../../electron/app/app-engine');
     const t = createHandlers(store, { transport: 'http', version: 'test' }, await appEngine());
     const f = dir.file('leak.qcow2');
     qemuImg(['create', '-q', '-f', 'qcow2', f, '64M']);

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_PAGE_ROWS } from '../../shared/contract/channels';
 import type { L1Page, L2Page, RefblockPage, RefcountTablePage, SessionInfo, SnapshotPage } from '../../shared/contract/dto';
 import type { Result } from '../../shared/contract/result';
-import { createHandlers, dispatch, type HandlerTable } from '../../electron/ipc/handlers';
-import { SessionStore } from '../../electron/ipc/sessions';
+import { createHandlers, dispatch, type HandlerTable } from '../../electron/app/handlers';
+import { SessionStore } from '../../electron/app/sessions';
 import { qemuImg, qemuImgJson, qemuIo, tmpDir } from '../helpers/qemu';
 
 const dir = tmpDir('qzs-tables-');
