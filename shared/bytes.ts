@@ -79,6 +79,13 @@ export function toHex(b: Uint8Array, off = 0, len = b.length - off): string {
   return s;
 }
 
+/** The inverse of toHex (edit records carry bytes as hex text). */
+export function fromHex(text: string): Uint8Array {
+  const out = new Uint8Array(text.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
 export function hex(v: number | bigint, width = 0): string {
   return '0x' + v.toString(16).padStart(width, '0');
 }

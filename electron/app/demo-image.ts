@@ -6,8 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ZonedDevice } from '../engine/zoned-device';
 import { createImageFile } from './create-ops';
-import type { Session } from './sessions';
-import { sessionDevice } from './zone-ops';
+import type { ImageSession } from '../engine/image-session';
 
 const MIB = 1 << 20;
 const ZONE = MIB;
@@ -57,14 +56,19 @@ export async function ensureDemoImage(path: string): Promise<void> {
   await rename(tmp, path);
 }
 
-/** Session-only states for the demo: two zones explicitly open, one implicitly open by a write. */
-export async function openDemoStates(s: Session): Promise<void> {
-  const dev = await sessionDevice(s);
-  await dev.openZone(10);
-  await dev.openZone(26);
-  // An implicit open needs a write; keep the zone from filling up over many starts.
-  if (dev.state.writePointer(33) + 64 * 1024 > 33 * ZONE + CAP) await dev.resetZone(33);
-  await dev.append(33, pattern(64 * 1024, 33));
+/**
+ * Session-only states for the demo: two zones explicitly open, one implicitly open by a write. The app
+ * asks for these on its own demo image, so they pass outside the user's editing gate (never the lock).
+ */
+export async function openDemoStates(s: ImageSession): Promise<void> {
+  await s.prepare(async () => {
+    await s.zoneOp({ op: 'open', zone: 10 });
+    await s.zoneOp({ op: 'open', zone: 26 });
+    // An implicit open needs a write; keep the zone from filling up over many starts.
+    const report = await s.zoneReport();
+    if (report.wp[33] + 64 * 1024 > 33 * ZONE + CAP) await s.zoneOp({ op: 'reset', zone: 33 });
+    await s.zoneOp({ op: 'append', zone: 33, length: 64 * 1024 }, pattern(64 * 1024, 33));
+  });
 }
 
 /** Where the demo lives: beside the built UI (dist/demo), created on first start. */

@@ -1,20 +1,24 @@
 // THE handler table: one function per contract channel, shared by both transports (Electron IPC in
 // electron/main/ipc.ts, HTTP in electron/server/). Transports only move bytes; every argument check,
-// every path decision and every error conversion happens here.
+// every path decision and every error conversion happens here. Each handler is one call on the image's
+// ImageSession (electron/engine/image-session.ts), which owns the file and the one write path.
 import { access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { CHANNELS, GUARDS, isChannel, type ArgsOf, type Channel, type ResultOf } from '../../shared/contract/channels';
 import type { AppInfo, Capabilities, JobProgress, RecentFile, SessionInfo } from '../../shared/contract/dto';
 import { fail, invalidArgument, ok, type Result } from '../../shared/contract/result';
 import { Qcow2Error, toAppError } from '../../shared/qcow2/findings';
-import { defaultEngine, type EnginePort } from './engine';
-import { applyEdit, previewEdit, undoEdit } from './header-edit';
+import { previewHeaderEdit } from '../engine/header-edit';
+import type { ByteSource } from '../../shared/qcow2/byte-source';
+import { createImageFile } from './create-ops';
 import { JobRegistry } from './jobs';
-import type { SessionStore } from './sessions';
-import { basename, dirname } from 'node:path';
-import { summarize } from './summary';
+import { planSessionRepair, repairSession } from './repair-ops';
+import type { SessionRegistry } from './sessions';
+import { summarize, summarizeDegraded } from './summary';
 import { l1Page, l2Page, refblockPage, refcountTablePage, snapshotPage } from './tables';
+import { heldSource } from './test-hold';
 import { zoneClusters } from './zone-clusters';
+import { zoneManagement, zoneWrite } from './zone-ops';
 
 export interface CallContext {
   /** Aborted when the caller goes away or cancels (HTTP client disconnect, renderer cancel). */
@@ -35,50 +39,45 @@ export interface HostServices {
   recent?: { list(): string[]; add(path: string): void };
   /** Where serve mode creates images (no dialog there). */
   createDirectory?: string;
+  /** Test hook (electron/app/test-hold.ts): the check of the image with this file name pauses mid-walk until cancelled. */
+  holdCheckOf?: string;
 }
 
-function unsupported(what: string): never {
-  throw new Qcow2Error({ code: 'unsupported-feature', message: `${what} is not available in this build of the engine yet` });
-}
-
-export function capabilities(host: HostServices, engine: EnginePort): Capabilities {
+export function capabilities(host: HostServices): Capabilities {
   return {
     transport: host.transport,
     zoneReport: true,
-    zoneOps: !!engine.zoneOp,
-    zoneWrite: !!engine.zoneWrite,
-    create: !!engine.create && (!!host.saveDialog || !!host.createDirectory),
+    zoneOps: true,
+    zoneWrite: true,
+    create: !!host.saveDialog || !!host.createDirectory,
     check: true,
-    repair: !!engine.repair && !!engine.planRepair,
+    repair: true,
     edit: true,
     openDialog: !!host.openDialog,
   };
 }
 
-export function createHandlers(store: SessionStore, host: HostServices, engine: EnginePort = defaultEngine, jobs = new JobRegistry()): HandlerTable {
+export function createHandlers(sessions: SessionRegistry, host: HostServices, jobs = new JobRegistry()): HandlerTable {
   const opened = async (path: string): Promise<SessionInfo> => {
-    const s = await store.open(path);
-    try {
-      await store.image(s);
-    } catch (e) {
-      await store.close(s.id);
-      throw e;
-    }
-    host.recent?.add(s.path);
-    return store.info(s);
+    const e = await sessions.open(path);
+    host.recent?.add(e.session.path);
+    return sessions.info(e.id);
   };
   const recentList = (): RecentFile[] => (host.recent?.list() ?? []).map((p, index) => ({ index, name: basename(p), location: dirname(p) }));
+  const unavailable = (what: string): never => {
+    throw new Qcow2Error({ code: 'unsupported-feature', message: `${what} is not available here` });
+  };
+  const image = (id: string) => sessions.get(id).image();
 
   return {
     'app:info': async (): Promise<AppInfo> => ({
       version: host.version,
-      capabilities: capabilities(host, engine),
-      sessions: await Promise.all(store.list().map((s) => store.info(s))),
+      capabilities: capabilities(host),
+      sessions: await Promise.all(sessions.list().map((e) => sessions.info(e.id))),
       recent: recentList(),
     }),
     'session:openDialog': async () => {
-      if (!host.openDialog) unsupported('an open dialog');
-      const path = await host.openDialog();
+      const path = host.openDialog ? await host.openDialog() : unavailable('An open dialog');
       return path === null ? null : opened(path);
     },
     'session:openRecent': async (_ctx, index) => {
@@ -88,77 +87,61 @@ export function createHandlers(store: SessionStore, host: HostServices, engine: 
     },
     'session:openDropped': async (_ctx, path) => opened(path),
     'session:close': async (_ctx, id) => {
-      await store.close(id);
+      await sessions.close(id);
       return null;
     },
     'image:summary': async (_ctx, id) => {
-      const s = store.get(id);
-      return summarize(await store.image(s), await store.info(s));
+      const s = sessions.get(id);
+      const img = await s.image().catch(() => null);
+      const info = await sessions.info(id);
+      return img ? summarize(img, info) : summarizeDegraded(s.source, s.degraded ?? toAppError(new Error('the image cannot be decoded')), info);
     },
-    'image:read': async (_ctx, id, offset, length) => store.get(id).source.read(offset, length),
-    'zones:report': async (_ctx, id) => {
-      const s = store.get(id);
-      return store.zoneReport(s, () => engine.zoneReport(store, s));
-    },
-    'zones:op': async (_ctx, id, req) => {
-      if (!engine.zoneOp) unsupported('Zone operations');
-      const s = store.get(id);
-      const r = await engine.zoneOp(store, s, req);
-      await store.rememberZoneReport(s, r);
-      return r;
-    },
-    'zones:clusters': async (_ctx, id, zone) => zoneClusters(store, store.get(id), zone),
-    'zones:write': async (_ctx, id, req) => {
-      if (!engine.zoneWrite) unsupported('Appending and writing to zones');
-      return engine.zoneWrite(store, store.get(id), req);
-    },
+    'image:read': async (_ctx, id, offset, length) => sessions.get(id).read(offset, length),
+    'zones:report': async (_ctx, id) => sessions.get(id).zoneReport(),
+    'zones:op': async (_ctx, id, req) => zoneManagement(sessions.get(id), req),
+    'zones:clusters': async (_ctx, id, zone) => zoneClusters(await image(id), zone),
+    'zones:write': async (_ctx, id, req) => zoneWrite(sessions.get(id), req),
     'check:run': async (ctx, id, job) => {
-      const s = store.get(id);
+      const s = sessions.get(id);
       return jobs.run(job, 'the check', ctx.signal, ctx.progress, async (signal, progress) => {
-        if (engine.check) return engine.check(store, s, signal, progress);
-        store.invalidate(s);
-        return { findings: (await store.image(s)).findings, complete: true };
+        let walking = false;
+        const wrap = host.holdCheckOf !== undefined && basename(s.path) === host.holdCheckOf
+          ? (src: ByteSource): ByteSource => heldSource(src, () => walking, signal)
+          : undefined;
+        const r = await s.check({
+          signal, wrap,
+          onProgress: (p) => { if ((p.phase === 'active tables' || p.phase === 'refcounts') && p.done > 0) walking = true; progress(p); },
+        });
+        return { findings: r.findings, complete: r.complete };
       });
     },
     'job:cancel': async (_ctx, job) => jobs.cancel(job),
-    'tables:l1': async (_ctx, id, req) => l1Page(await store.image(store.get(id)), req),
-    'tables:l2': async (_ctx, id, req) => l2Page(await store.image(store.get(id)), req),
-    'tables:refcounts': async (_ctx, id, req) => refcountTablePage(await store.image(store.get(id)), req),
-    'tables:refblock': async (_ctx, id, req) => refblockPage(await store.image(store.get(id)), req),
-    'tables:snapshots': async (_ctx, id, req) => snapshotPage(await store.image(store.get(id)), req),
-    'check:planRepair': async (_ctx, id, req) => {
-      if (!engine.planRepair) unsupported('Repair');
-      return engine.planRepair(store, store.get(id), req);
-    },
-    'check:repair': async (_ctx, id, req) => {
-      if (!engine.repair) unsupported('Repair');
-      const s = store.get(id);
-      const r = await engine.repair(store, s, req);
-      store.invalidate(s);
-      return r;
-    },
+    'tables:l1': async (_ctx, id, req) => l1Page(await image(id), req),
+    'tables:l2': async (_ctx, id, req) => l2Page(await image(id), req),
+    'tables:refcounts': async (_ctx, id, req) => refcountTablePage(await image(id), req),
+    'tables:refblock': async (_ctx, id, req) => refblockPage(await image(id), req),
+    'tables:snapshots': async (_ctx, id, req) => snapshotPage(await image(id), req),
+    'check:planRepair': async (_ctx, id, req) => planSessionRepair(sessions.get(id), req),
+    'check:repair': async (_ctx, id, req) => repairSession(sessions.get(id), req),
     'edit:enable': async (_ctx, id, enabled) => {
-      const s = store.get(id);
-      await store.setWritable(s, enabled);
-      s.editing = enabled;
-      return store.info(s);
+      await sessions.get(id).setEditing(enabled);
+      return sessions.info(id);
     },
-    'edit:preview': async (_ctx, id, edit) => previewEdit(store, store.get(id), edit),
-    'edit:apply': async (_ctx, id, edit) => applyEdit(store, store.get(id), edit),
-    'edit:undo': async (_ctx, id) => undoEdit(store, store.get(id)),
-    'edit:history': async (_ctx, id) => [...store.get(id).edits],
+    'edit:preview': async (_ctx, id, edit) => previewHeaderEdit(await image(id), sessions.get(id).source, edit),
+    'edit:apply': async (_ctx, id, edit) => sessions.get(id).applyEdit(edit),
+    'edit:undo': async (_ctx, id) => sessions.get(id).undoEdit(),
+    'edit:history': async (_ctx, id) => [...sessions.get(id).edits],
     'create:target': async () => ({ directory: host.createDirectory ?? '', dialog: !host.createDirectory && !!host.saveDialog }),
     'create:run': async (ctx, req, job) => {
-      if (!engine.create) unsupported('Creating images');
       let path: string | null;
       if (host.createDirectory) path = join(host.createDirectory, req.fileName);
       else if (host.saveDialog) path = await host.saveDialog(req.fileName);
-      else path = unsupported('Choosing where to create an image');
+      else path = unavailable('Choosing where to create an image');
       if (path === null) throw new Qcow2Error({ code: 'invalid-argument', message: 'creation cancelled: no file chosen' });
       const exists = await access(path).then(() => true, () => false);
       if (exists) throw new Qcow2Error({ code: 'exists', message: `${basename(path)} already exists: choose another name`, file: path });
       const target = path;
-      await jobs.run(job, `creating ${req.fileName}`, ctx.signal, ctx.progress, (signal, progress) => engine.create!(target, req.options, req.zonedLayout, signal, progress));
+      await jobs.run(job, `creating ${req.fileName}`, ctx.signal, ctx.progress, (signal, progress) => createImageFile(target, req.options, req.zonedLayout, signal, progress));
       return opened(path);
     },
   };

@@ -1,28 +1,21 @@
-// Repair for a session: the plan is shown first (what will be written, where the backup goes); the repair
-// itself runs in place only after a backup copy exists beside the image (electron/engine/repair.ts).
+// Repair for the UI: the plan is shown first (what will be written, where the backup goes, or why no
+// repair is offered); the repair itself runs through the session's write path (backup, undo log, re-check).
 import { basename } from 'node:path';
 import type { RepairPlan, RepairRequest, RepairResult } from '../../shared/contract/dto';
-import { analyzeImage } from '../../shared/qcow2/check';
-import { planRepair } from '../../shared/qcow2/repair';
-import { repairFile } from '../engine/repair';
-import type { Session, SessionStore } from './sessions';
-import { dropDevice } from './zone-ops';
+import type { ImageSession } from '../engine/image-session';
 
-export async function planSessionRepair(_store: SessionStore, s: Session, req: RepairRequest): Promise<RepairPlan> {
-  // The session's own handle: the plan reads from the analysed source, so it must stay open meanwhile.
-  const analysis = await analyzeImage(s.source);
-  const plan = await planRepair(analysis, req.mode);
+export async function planSessionRepair(s: ImageSession, req: RepairRequest): Promise<RepairPlan> {
+  const plan = await s.planRepair(req.mode);
   const actions = [...new Set(plan.patches.map((p) => p.why))];
   return {
     backupPath: `${s.path}.backup-<date and time>`,
-    actions: actions.length ? [...actions, ...plan.notes] : ['nothing to write: no finding this mode repairs', ...plan.notes],
+    actions: plan.refused ? [...plan.notes] : actions.length ? [...actions, ...plan.notes] : ['nothing to write: no finding this mode repairs', ...plan.notes],
+    refused: plan.refused,
   };
 }
 
-export async function repairSession(store: SessionStore, s: Session, req: RepairRequest): Promise<RepairResult> {
-  await dropDevice(s);
-  const r = await repairFile(s.path, { mode: req.mode, inPlace: true });
-  store.invalidate(s);
+export async function repairSession(s: ImageSession, req: RepairRequest): Promise<RepairResult> {
+  const r = await s.repair(req.mode);
   return {
     backupName: r.backup ? basename(r.backup) : '',
     repaired: r.after['corruptions-fixed'] + r.after['leaks-fixed'],

@@ -3,17 +3,17 @@
 import type { ZoneClusters, ZoneExtent } from '../../shared/contract/dto';
 import { getHostOffset, openQcow2Layer } from '../../shared/qcow2/cluster-reader';
 import { Qcow2Error } from '../../shared/qcow2/findings';
-import type { Session, SessionStore } from './sessions';
+import type { OpenedImage } from '../../shared/qcow2/image';
 
 const MAX_EXTENTS = 256;
 /** Mapping types that occupy clusters in the file. */
 const ALLOCATED = new Set(['normal', 'compressed', 'zero-alloc']);
 
-export async function zoneClusters(store: SessionStore, s: Session, zone: number): Promise<ZoneClusters> {
-  const img = await store.image(s);
+export async function zoneClusters(img: OpenedImage, zone: number): Promise<ZoneClusters> {
   const z = img.zoned;
-  if (!z) throw new Qcow2Error({ code: 'invalid-argument', message: 'the image is not zoned', file: s.path });
-  if (zone >= z.nrZones) throw new Qcow2Error({ code: 'invalid-argument', message: `zone ${zone} does not exist (the image has ${z.nrZones})`, file: s.path });
+  const file = img.source.name;
+  if (!z) throw new Qcow2Error({ code: 'invalid-argument', message: 'the image is not zoned', file });
+  if (zone >= z.nrZones) throw new Qcow2Error({ code: 'invalid-argument', message: `zone ${zone} does not exist (the image has ${z.nrZones})`, file });
   const layer = await openQcow2Layer(img);
   const start = zone * z.zoneSize;
   const end = Math.min(img.header.size, start + z.zoneSize);

@@ -1,57 +1,13 @@
-// Zone operations for a session: one ZonedDevice per session, kept open so that open states (session-only,
-// as in QEMU) survive between operations; its report carries them to the map.
+// Zone operations as the UI asks for them, carried out by the image's session (one device on the
+// session's handle; open states live there, as in QEMU, while the image is open here).
 import type { ZoneOpRequest, ZoneReport, ZoneWriteRequest, ZoneWriteResult } from '../../shared/contract/dto';
 import { Qcow2Error } from '../../shared/qcow2/findings';
-import { ZONE_CONDITION_CODES } from '../../shared/qcow2/zoned-types';
-import { ZonedDevice } from '../engine/zoned-device';
-import type { Session, SessionStore } from './sessions';
-import { readZoneReport } from './zone-report';
+import type { ImageSession } from '../engine/image-session';
 
-const KEY = 'zoned-device';
-
-export async function sessionDevice(s: Session): Promise<ZonedDevice> {
-  let d = s.state.get(KEY) as ZonedDevice | undefined;
-  if (!d) {
-    d = await ZonedDevice.open(s.path);
-    s.state.set(KEY, d);
-  }
-  return d;
-}
-
-/** Close the session's device (before a repair rewrites the file, or when the session closes). */
-export async function dropDevice(s: Session): Promise<void> {
-  const d = s.state.get(KEY) as ZonedDevice | undefined;
-  s.state.delete(KEY);
-  if (d) await d.close();
-}
-
-export function deviceReport(d: ZonedDevice, wpByteOrder: string): ZoneReport {
-  const g = d.geometry;
-  const wp = new Float64Array(g.nrZones);
-  const cond = new Uint8Array(g.nrZones);
-  const zones = d.report();
-  for (let i = 0; i < zones.length; i++) {
-    wp[i] = zones[i].wp;
-    cond[i] = ZONE_CONDITION_CODES[zones[i].condition];
-  }
-  return {
-    nrZones: g.nrZones, zoneSize: g.zoneSize, zoneCapacity: g.zoneCapacity, conventionalZones: g.conventionalZones,
-    deviceSize: g.deviceSize, maxOpenZones: g.maxOpenZones, maxActiveZones: g.maxActiveZones, maxAppendBytes: g.maxAppendBytes,
-    wpByteOrder, wp, cond,
-  };
-}
-
-/** The report with open states when a device is open, else straight from the file. */
-export async function sessionZoneReport(store: SessionStore, s: Session): Promise<ZoneReport> {
-  const d = s.state.get(KEY) as ZonedDevice | undefined;
-  return d ? deviceReport(d, d.wpByteOrder) : readZoneReport(await store.image(s));
-}
-
-export async function runZoneOp(store: SessionStore, s: Session, req: ZoneOpRequest): Promise<ZoneReport> {
-  const d = await sessionDevice(s);
-  await d.run(req.op === 'reset-all' ? { op: 'reset-all' } : { op: req.op, zone: req.zone });
-  store.invalidate(s);
-  return deviceReport(d, d.wpByteOrder);
+/** Open, close, finish, reset, reset-all: answers with the new report, so the map needs no second call. */
+export async function zoneManagement(s: ImageSession, req: ZoneOpRequest): Promise<ZoneReport> {
+  const { report } = await s.zoneOp(req.op === 'reset-all' ? { op: 'reset-all' } : { op: req.op, zone: req.zone });
+  return report;
 }
 
 /**
@@ -67,19 +23,21 @@ export function zoneWritePattern(op: string, zone: number, offset: number, lengt
   return out;
 }
 
-/** Append to a zone, or write at its write pointer; illegal requests fail with the state machine's zone-error. */
-export async function runZoneWrite(store: SessionStore, s: Session, req: ZoneWriteRequest): Promise<ZoneWriteResult> {
-  const d = await sessionDevice(s);
-  if (req.zone >= d.geometry.nrZones) {
-    throw new Qcow2Error({ code: 'zone-error', message: `${req.op}: zone ${req.zone} does not exist (the device has ${d.geometry.nrZones} zones)`, details: { kind: 'out-of-range', op: req.op, zone: req.zone, nrZones: d.geometry.nrZones } });
-  }
+/**
+ * Append to a zone, or write at its write pointer. The write pointer is read inside the session's queue,
+ * so two writes asked for at once land one after the other instead of both at the old pointer.
+ */
+export async function zoneWrite(s: ImageSession, req: ZoneWriteRequest): Promise<ZoneWriteResult> {
   const data = (offset: number, length: number): Uint8Array => zoneWritePattern(req.op, req.zone, offset, length);
-  const r = req.op === 'append'
-    ? await d.run({ op: 'append', zone: req.zone, length: req.length }, data)
-    : await d.run({ op: 'write', offset: d.state.writePointer(req.zone), length: req.length }, data);
-  store.invalidate(s);
+  const { result, report } = await s.zoneOp((st) => {
+    const nrZones = st.geometry.nrZones;
+    if (req.zone >= nrZones) {
+      throw new Qcow2Error({ code: 'zone-error', message: `${req.op}: zone ${req.zone} does not exist (the device has ${nrZones} zones)`, details: { kind: 'out-of-range', op: req.op, zone: req.zone, nrZones } });
+    }
+    return req.op === 'append' ? { op: 'append', zone: req.zone, length: req.length } : { op: 'write', offset: st.writePointer(req.zone), length: req.length };
+  }, data);
   return {
-    op: req.op, zone: req.zone, offset: r.offset ?? 0, length: req.length,
-    wp: d.state.writePointer(req.zone), implicitlyClosed: r.implicitlyClosed,
+    op: req.op, zone: req.zone, offset: result.offset ?? 0, length: req.length,
+    wp: report.wp[req.zone] ?? 0, implicitlyClosed: result.implicitlyClosed,
   };
 }

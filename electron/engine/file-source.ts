@@ -26,6 +26,11 @@ export class FileByteSource implements WritableByteSource {
     }
   }
 
+  /** The OS descriptor, for the byte-range locks QEMU uses (electron/engine/qemu-lock.ts). */
+  get fd(): number {
+    return this.fh.fd;
+  }
+
   async size(): Promise<number> {
     return (await this.fh.stat()).size;
   }

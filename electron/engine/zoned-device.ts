@@ -1,7 +1,14 @@
 // A zoned image open for zone operations: the pure state machine (shared/qcow2/zone-state.ts) drives,
 // this module carries out its effects through the data path. Write pointers are persisted in the
-// image's own byte order (ZONED-FORMAT.md section 7 item 3, section 8 item 3) BEFORE the data I/O, as
-// QEMU v8+ does, so a crash may leave a write pointer ahead of its data, never behind it.
+// image's own byte order (ZONED-FORMAT.md section 7 item 3, section 8 item 3).
+//
+// Order (docs/DECISIONS.md, "write pointer is the commit point"): a write pointer never claims bytes that
+// are not on disk. Writes and appends put the data first and move the write pointer after it; finish and
+// reset move the write pointer first and free data after. The one 8-byte write-pointer write is the
+// commit point: a failure before it leaves the zone as it was (data past the write pointer is rolled
+// back where possible, and is unreadable through the zone either way), a failure after it leaves the
+// operation done with, at worst, clusters still allocated past the write pointer. QEMU v8+ persists the
+// pointer before the data, so an ENOSPC there leaves a pointer over zeros nobody wrote.
 import { putU64be, putU64le, u64be, u64le } from '../../shared/bytes';
 import { Qcow2Error } from '../../shared/qcow2/findings';
 import { effectiveLimits } from '../../shared/qcow2/zoned-info';
@@ -114,6 +121,11 @@ export class ZonedDevice {
   /**
    * Run one zone operation. Illegal operations throw a 'zone-error' (or 'read-only') Qcow2Error and
    * change nothing, on disk or in memory. write/append need `data` of the operation's length.
+   *
+   * An I/O error throws a ZoneIoError carrying `committed`: false when the write pointers on disk and the
+   * in-memory state are as before the call, true when the operation took effect and only the freeing of
+   * clusters afterwards failed. Either way the writer's caches may disagree with the disk after an I/O
+   * error, so the caller must re-open the device from the file (ImageSession does).
    */
   async run(op: ZoneOp, data?: ZoneData): Promise<ZoneOpResult> {
     if (this.writer.readOnly) {
@@ -128,17 +140,47 @@ export class ZonedDevice {
         throw new Qcow2Error({ code: 'invalid-argument', message: `${describeOp(op)}: ${length} bytes of data needed, ${bytes ? bytes.length : 'none'} given`, details: { length, given: bytes ? bytes.length : 0 } });
       }
     }
+    const dataRange = plan.effects.data;
+    // Only data past a sequential zone's write pointer can be taken back: a conventional zone's old
+    // bytes under a failed write are gone, as on any disk.
+    const rollback = async (): Promise<void> => {
+      if (dataRange && plan.effects.wpUpdates.length > 0) await this.writer.discard(dataRange.offset, dataRange.length, 'unmap').catch(() => {});
+    };
+    if (bytes && dataRange) {
+      try {
+        await this.writer.write(dataRange.offset, bytes);
+      } catch (e) {
+        // Not committed: the write pointer still says the zone ends before these bytes. Take back what
+        // did land (best effort: the same fault may refuse this too; the bytes stay past the pointer).
+        await rollback();
+        throw new ZoneIoError(describeOp(op), e, false);
+      }
+    }
     try {
       await this.persistWritePointers(plan.effects.wpUpdates);
-      if (bytes && plan.effects.data) await this.writer.write(plan.effects.data.offset, bytes);
-      for (const f of plan.effects.free) await this.writer.discard(f.offset, f.length, 'unmap');
     } catch (e) {
-      // As QEMU v9 on an I/O error: take the write pointers back from disk; open states are dropped.
-      await this.resync();
-      throw e;
+      await rollback();
+      throw new ZoneIoError(describeOp(op), e, false);
     }
     this.current = plan.next;
+    try {
+      for (const f of plan.effects.free) await this.writer.discard(f.offset, f.length, 'unmap');
+    } catch (e) {
+      throw new ZoneIoError(describeOp(op), e, true);
+    }
     return { op, offset: plan.offset, implicitlyClosed: plan.effects.implicitlyClosed };
+  }
+
+  /**
+   * Carry open states over from a device on the same file that had to be re-opened (after an I/O error,
+   * or when editing was switched off and on): kept only where every write pointer still agrees.
+   */
+  adoptState(prev: ZoneState): boolean {
+    const g = this.geometry;
+    if (prev.geometry.nrZones !== g.nrZones || prev.geometry.zoneSize !== g.zoneSize) return false;
+    for (let i = 0; i < g.nrZones; i++) if (prev.writePointer(i) !== this.current.writePointer(i)) return false;
+    this.current = prev;
+    return true;
   }
 
   openZone(zone: number): Promise<ZoneOpResult> { return this.run({ op: 'open', zone }); }
@@ -182,18 +224,6 @@ export class ZonedDevice {
       k = j + 1;
     }
   }
-
-  private async resync(): Promise<void> {
-    const nr = this.geometry.nrZones;
-    const raw = await this.writer.source.read(this.extension.zonedmetaOffset, 8 * nr);
-    const wps: number[] = [];
-    for (let i = 0; i < nr; i++) {
-      if (i < this.geometry.conventionalZones) { wps.push(i * this.geometry.zoneSize); continue; }
-      const e = this.wpByteOrder === 'little-endian' ? u64le(raw, i * 8) : u64be(raw, i * 8);
-      wps.push(Number(e & WP_MASK));
-    }
-    this.current = ZoneState.fromWritePointers(this.geometry, wps);
-  }
 }
 
 /**
@@ -210,6 +240,23 @@ export function detectWpByteOrder(raw: Uint8Array, nrZones: number, zoneSize: nu
   };
   if (fits(true)) return 'little-endian';
   return fits(false) ? 'big-endian' : 'little-endian';
+}
+
+/** An I/O failure during a zone operation; `committed` says whether the operation took effect. */
+export class ZoneIoError extends Qcow2Error {
+  constructor(what: string, cause: unknown, readonly committed: boolean) {
+    const err = cause as { code?: unknown; message?: unknown } | null;
+    const why = err && typeof err.message === 'string' ? err.message : String(cause);
+    const code = err && typeof err.code === 'string' ? err.code : 'EIO';
+    super({
+      code: cause instanceof Qcow2Error ? cause.code : 'io',
+      file: cause instanceof Qcow2Error ? cause.file : undefined,
+      message: committed
+        ? `${what}: done, but freeing the zone's clusters failed (${why}): they stay allocated past the write pointer until the next reset`
+        : `${what}: the write failed (${why}): the zone is as it was`,
+      details: { committed, errno: code },
+    });
+  }
 }
 
 export function describeOp(op: ZoneOp): string {

@@ -5,10 +5,9 @@ import { app, BrowserWindow, dialog } from 'electron';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SESSION_OPENED_EVENT } from '../../shared/contract/menu';
-import { appEngine } from '../app/app-engine';
 import { demoPathFor, ensureDemoImage, openDemoStates } from '../app/demo-image';
 import { createHandlers, type HandlerTable } from '../app/handlers';
-import { SessionStore } from '../app/sessions';
+import { SessionRegistry } from '../app/sessions';
 import { setupIpc } from './ipc';
 import { buildMenu } from './menu';
 import { securePreferences, setupSecurity } from './security';
@@ -19,7 +18,7 @@ const rendererIndex = join(__dirname, '../renderer/index.html');
 const preload = join(__dirname, 'preload.cjs');
 const appUrl = pathToFileURL(rendererIndex).href;
 
-const store = new SessionStore();
+const store = new SessionRegistry();
 const trusted = new Set<number>();
 let win: BrowserWindow | null = null;
 let settings: Settings;
@@ -46,9 +45,8 @@ async function openDemo(): Promise<void> {
   try {
     const path = demoPathFor(join(__dirname, '../renderer'));
     await ensureDemoImage(path);
-    const s = await store.open(path);
-    await store.image(s);
-    await openDemoStates(s);
+    const e = await store.open(path);
+    await openDemoStates(e.session);
   } catch (e) {
     dialog.showErrorBox('The demo image could not be made', (e as Error).message);
   }
@@ -64,7 +62,6 @@ function rebuildMenu(): void {
 
 async function setupHandlers(): Promise<void> {
   settings = new Settings(app.getPath('userData'));
-  const engine = await appEngine();
   table = createHandlers(store, {
       transport: 'electron',
       version: VERSION,
@@ -77,7 +74,7 @@ async function setupHandlers(): Promise<void> {
         const r = await dialog.showSaveDialog(win!, { defaultPath: name, filters: [{ name: 'qcow2 images', extensions: ['qcow2'] }] });
         return r.canceled || !r.filePath ? null : r.filePath;
       },
-    }, engine);
+    });
   setupIpc(table, { trustedWebContents: trusted, appUrl });
 }
 

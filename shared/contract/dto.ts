@@ -2,7 +2,7 @@
 // travel as hex strings, offsets and sizes as numbers (files stay below 2^53), zone reports as typed arrays.
 import type { Field } from '../qcow2/field';
 import type { FeatureBit } from '../qcow2/features';
-import type { Finding } from '../qcow2/findings';
+import type { AppError, Finding } from '../qcow2/findings';
 import type { HeaderExtension } from '../qcow2/extensions';
 import type { ZonedExtension } from '../qcow2/zoned-types';
 
@@ -16,6 +16,14 @@ export interface SessionInfo {
   size: number;
   writable: boolean;
   editing: boolean;
+  /** Why the image cannot be decoded: it opens anyway, for its bytes and findings; null when it decodes. */
+  degraded: AppError | null;
+  /** Another process holds the image for writing (a VM): shown as a banner, reading goes on. */
+  inUse: string | null;
+  /** Set when this session writes without QEMU's locks (none on this platform). */
+  lockWarning: string | null;
+  /** Bumped by every change of the image (ours or another program's): views re-read when it moves. */
+  generation: number;
 }
 
 /** What the engine behind this transport can do; panels show or hide their actions from it. */
@@ -55,6 +63,11 @@ export interface FeatureMasks {
 
 export interface ImageSummary {
   session: SessionInfo;
+  /**
+   * A degraded session (the image cannot be decoded): what could be read. The header fields are those the
+   * decoder got to (none when the magic or version is wrong), findings say why; every other view is off.
+   */
+  degraded: AppError | null;
   fileSize: number;
   version: number;
   virtualSize: number;
@@ -118,6 +131,8 @@ export interface RepairPlan {
   backupPath: string;
   /** What will be written, in words. */
   actions: string[];
+  /** Why no repair is offered (the analysis could not walk every table), or null. */
+  refused: string | null;
 }
 
 export interface RepairResult {

@@ -1,7 +1,8 @@
 // The zone state machine of a host-managed zoned qcow2 image (ZONED-FORMAT.md section 4, section 8 item 6,
 // section 9 "We do"). Pure: a ZoneState is immutable; plan(op) either throws a typed zone error (and
-// nothing changes) or returns the next state plus the effects the device must carry out, in this order:
-// persist the write pointers, then the data I/O (QEMU v8+ order), then frees.
+// nothing changes) or returns the next state plus the effects the device must carry out. The device
+// orders them so that the write pointer is the commit point (electron/engine/zoned-device.ts): data
+// before the pointer moves forward, frees after it moves back.
 //
 // Only write pointers are persisted. Empty, closed and full derive from them; implicit and explicit open
 // exist only in memory while an image is open, so ZoneState.fromWritePointers() starts with every
@@ -94,7 +95,9 @@ export class ZoneState {
   writePointer(i: number): number { return this.wps[i]; }
 
   condition(i: number): ZoneCondition {
-    return conditionOf(this.geometry, this.draft(), i);
+    // Read-only view, not a draft: a report asks this once per zone, and copying the write pointers each
+    // time made a million-zone report quadratic.
+    return conditionOf(this.geometry, { wps: this.wps, explicit: this.explicit, mru: this.mru }, i);
   }
 
   /** The zone report: capacity is the real one (section 9 item 9); conventional write pointers = start. */
@@ -303,7 +306,7 @@ export class ZoneState {
   }
 }
 
-function conditionOf(g: ZoneGeometry, d: Draft, i: number): ZoneCondition {
+function conditionOf(g: ZoneGeometry, d: { readonly wps: readonly number[]; readonly explicit: ReadonlySet<number>; readonly mru: readonly number[] }, i: number): ZoneCondition {
   if (i < g.conventionalZones) return 'not-wp';
   if (d.explicit.has(i)) return 'explicit-open';
   if (d.mru.includes(i)) return 'implicit-open';

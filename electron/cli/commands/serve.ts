@@ -5,9 +5,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ELECTRON_ONLY } from '../../../shared/contract/channels';
 import { createHandlers } from '../../app/handlers';
-import { appEngine } from '../../app/app-engine';
 import { demoPathFor, ensureDemoImage, openDemoStates } from '../../app/demo-image';
-import { SessionStore } from '../../app/sessions';
+import { SessionRegistry } from '../../app/sessions';
 import { holdCheckFromEnv } from '../../app/test-hold';
 import { startServer } from '../../server/server';
 import { parse, UsageError, type CliIo } from '../io';
@@ -49,27 +48,26 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.err('qzs serve: the UI is not built: run `npm run build` first\n');
     return 1;
   }
-  const store = new SessionStore();
+  const store = new SessionRegistry();
   const createDir = values['create-dir'] === undefined ? undefined : resolve(values['create-dir']);
   if (createDir && !existsSync(createDir)) throw new UsageError(`--create-dir ${createDir} does not exist`);
-  const table = createHandlers(store, { transport: 'http', version: VERSION, createDirectory: createDir }, await appEngine({ holdCheckOf: holdCheckFromEnv(process.env) }));
+  const table = createHandlers(store, { transport: 'http', version: VERSION, createDirectory: createDir, holdCheckOf: holdCheckFromEnv(process.env) });
   const paths = [...positionals];
   if (values.demo) {
     const demo = demoPathFor(uiDir);
     await ensureDemoImage(demo);
     paths.unshift(demo);
   }
+  // One image that cannot be opened never takes the others down: it is reported and left out. An image
+  // that opens but cannot be decoded is served degraded (its bytes and the findings that say why).
   for (const p of paths) {
-    const r = await table['session:openDropped']({}, p).then(() => null, (e: unknown) => e as Error);
-    if (r) {
-      io.err(`qzs serve: cannot open ${p}: ${r.message}\n`);
-      await store.closeAll();
-      return 1;
-    }
+    const r = await table['session:openDropped']({}, p).then((info) => info, (e: unknown) => e as Error);
+    if (r instanceof Error) io.err(`qzs serve: cannot open ${p}: ${r.message} (left out)\n`);
+    else if (r.degraded) io.err(`qzs serve: ${p} cannot be decoded (${r.degraded.message}): served for inspection only\n`);
   }
   if (values.demo) {
     const demo = store.list()[0];
-    if (demo) await openDemoStates(demo).catch((e: unknown) => io.err(`qzs serve: demo open states not set: ${(e as Error).message}\n`));
+    if (demo) await openDemoStates(demo.session).catch((e: unknown) => io.err(`qzs serve: demo open states not set: ${(e as Error).message}\n`));
   }
   const server = await startServer({ table, uiDir, port, refused: ELECTRON_ONLY });
   io.out(`Qcow2 Zone Studio is being served at ${server.url}\n(127.0.0.1 only; the token in the URL is this run's key. Ctrl+C stops.)\n`);

@@ -3,10 +3,12 @@
 // Zone operations on a zoned image, one or a script of them in one session (open states and limits carry
 // from step to step; they are dropped when the command ends, as when QEMU closes the image).
 import { readFile } from 'node:fs/promises';
-import { toAppError, type AppError } from '../../../shared/qcow2/findings';
+import type { ZoneReport } from '../../../shared/contract/dto';
+import { conditionOf, zoneCapacity, zoneLength, zoneStart } from '../../../shared/contract/zone-geometry';
+import { Qcow2Error, toAppError, type AppError } from '../../../shared/qcow2/findings';
 import { parseByteCount, parseScript, patternBytes, ScriptSyntaxError, type ScriptStep } from '../../../shared/qcow2/zone-script';
 import type { ZoneInfo } from '../../../shared/qcow2/zoned-types';
-import { ZonedDevice } from '../../engine/zoned-device';
+import { ImageSession } from '../../engine/image-session';
 import { EXIT_OK, EXIT_UNREADABLE, parse, printError, UsageError, type CliIo } from '../io';
 
 const USAGE = 'qzs zone IMAGE OP [ZONE|OFFSET] [--bytes N | --data FILE] [--json]\n       qzs zone IMAGE --script FILE|- [--json]';
@@ -89,33 +91,52 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
   }
 
-  let dev: ZonedDevice;
+  let session: ImageSession;
   try {
-    dev = await ZonedDevice.open(path);
+    session = await ImageSession.open(path, { gate: false });
   } catch (e) {
     printError(io, e, json, path);
     return EXIT_UNREADABLE;
   }
   let failed = 0;
   try {
+    try {
+      if (session.degraded) throw new Qcow2Error(session.degraded);
+      // Takes QEMU's write lock for the whole command, as a QEMU writer holds it while open.
+      if (steps.some((s) => s.kind !== 'report')) await session.openForZoneOps();
+      await session.zoneReport();
+    } catch (e) {
+      printError(io, e, json, path);
+      return EXIT_UNREADABLE;
+    }
     for (const [k, step] of steps.entries()) {
-      const outcome = await runStep(dev, step, data);
+      const outcome = await runStep(session, step, data);
       if (!outcome.ok) failed++;
       print(io, json, k + 1, step, outcome);
     }
   } finally {
-    await dev.close();
+    await session.close();
   }
   return failed === 0 ? EXIT_OK : EXIT_UNREADABLE;
 }
 
-async function runStep(dev: ZonedDevice, step: ScriptStep, data: Uint8Array | null): Promise<StepOutcome> {
-  if (step.kind === 'report') return { ok: true, error: null, offset: null, zones: dev.report() };
+/** The report as rows (the columnar report carries the session's open states). */
+function reportRows(r: ZoneReport): ZoneInfo[] {
+  const out: ZoneInfo[] = [];
+  for (let i = 0; i < r.nrZones; i++) {
+    const conv = i < r.conventionalZones;
+    out.push({ index: i, start: zoneStart(r, i), length: zoneLength(r, i), capacity: zoneCapacity(r, i), wp: r.wp[i], type: conv ? 'conventional' : 'sequential', condition: conditionOf(r.cond[i]) });
+  }
+  return out;
+}
+
+async function runStep(session: ImageSession, step: ScriptStep, data: Uint8Array | null): Promise<StepOutcome> {
   try {
-    const r = await dev.run(step.op, data ?? patternBytes);
-    return { ok: true, error: null, offset: r.offset };
+    if (step.kind === 'report') return { ok: true, error: null, offset: null, zones: reportRows(await session.zoneReport()) };
+    const { result } = await session.zoneOp(step.op, data ?? patternBytes);
+    return { ok: true, error: null, offset: result.offset };
   } catch (e) {
-    return { ok: false, error: toAppError(e, dev.writer.source.name), offset: null };
+    return { ok: false, error: toAppError(e, session.path), offset: null };
   }
 }
 
