@@ -130,7 +130,8 @@ describe('editing', () => {
 
     expect(value<SessionInfo>(await dispatch(table, 'edit:enable', [s.id, true])).editing).toBe(true);
     const rec = value<{ backupName: string }>(await dispatch(table, 'edit:apply', [s.id, edit]));
-    expect(qemuImgJson<{ 'format-specific': { data: { 'lazy-refcounts': boolean } } }>(['info', '--output=json', f])['format-specific'].data['lazy-refcounts']).toBe(true);
+    // While editing is on we are a writer and hold QEMU's write lock: qemu-img reads with -U (force share).
+    expect(qemuImgJson<{ 'format-specific': { data: { 'lazy-refcounts': boolean } } }>(['info', '-U', '--output=json', f])['format-specific'].data['lazy-refcounts']).toBe(true);
     expect(readdirSync(dir.path)).toContain(rec.backupName);
     expect(readFileSync(`${dir.path}/${rec.backupName}`).equals(original.subarray(0, 65536))).toBe(true);
 
@@ -148,7 +149,6 @@ describe('editing', () => {
 
 describe('repair', () => {
   it('plans first (actions and backup path), then repairs in place after a backup', async () => {
-    const { appEngine } = await import('../../electron/app/app-engine');
     const t = createHandlers(store, { transport: 'http', version: 'test' });
     const f = dir.file('leak.qcow2');
     qemuImg(['create', '-q', '-f', 'qcow2', f, '64M']);
@@ -167,6 +167,7 @@ describe('repair', () => {
     expect(r.repaired).toBe(1);
     expect(readdirSync(dir.path)).toContain(r.backupName);
     expect(readFileSync(`${dir.path}/${r.backupName}`).equals(b)).toBe(true);
+    value(await dispatch(t, 'edit:enable', [s.id, false]));
     expect(qemuImgJson<{ leaks?: number }>(['check', '--output=json', f]).leaks ?? 0).toBe(0);
   });
 });

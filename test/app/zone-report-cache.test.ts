@@ -73,7 +73,7 @@ describe('zones:report per session', () => {
     expect(r.wp[3]).toBe(3 * 4 * MIB + 8192);
   });
 
-  it('keeps the report a zone operation answers with; after an append the session's own state answers', async () => {
+  it('keeps the report a zone operation answers with; after an append the session\'s own state answers', async () => {
     value(await dispatch(table, 'edit:enable', [id, true]));
     const opened = value<ZoneReport>(await dispatch(table, 'zones:op', [id, { op: 'open', zone: 5 }]));
     expect(opened.cond[5]).toBe(3); // explicit open: a session-only state, not in the file

@@ -54,8 +54,8 @@ function zonedImage(name: string): string {
 
 async function withData(file: string): Promise<void> {
   const s = await ImageSession.open(file, { gate: false });
-  await s.zoneOp({ op: 'append', zone: 1, length: MIB + 3 * KIB }, noise(MIB + 3 * KIB, 1));
-  await s.zoneOp({ op: 'append', zone: 2, length: 2 * MIB }, noise(2 * MIB, 2));
+  await s.zoneOp({ op: 'write', offset: ZONE, length: MIB + 3 * KIB }, noise(MIB + 3 * KIB, 1));
+  await s.zoneOp({ op: 'write', offset: 2 * ZONE, length: 2 * MIB }, noise(2 * MIB, 2));
   await s.close();
 }
 
