@@ -193,6 +193,10 @@ describe("QEMU's locks", () => {
       expect(cli.stderr + cli.stdout).toMatch(/Failed to get "write" lock/);
       const ref = qemuImgStatus(['check', '-r', 'all', file]);
       expect(ref.stderr).toMatch(/Failed to get "write" lock/);
+      // Nor is the image replaced under the VM by a create over it.
+      const create = qzs(['create', '--force', file, '1M']);
+      expect(create.status).toBe(1);
+      expect(create.stderr).toMatch(/Failed to get "write" lock/);
       await sessions.close(s.id);
     } finally {
       q.kill('SIGKILL');
