@@ -416,11 +416,17 @@ export class ImageSession {
 
   private async afterWrite(kind: ChangeKind): Promise<void> {
     await this.file.flush().catch(() => {});
-    // A header edit or a repair changes what the writer decoded at its start: it re-opens on next use
-    // (zone states carry over where the write pointers agree).
-    if (kind !== 'zones') await this.dropDevice();
     this.decoded = null;
     await this.decode();
+    // A header edit or a repair changes what the writer decoded at its start: re-open it now, and keep
+    // the zone states only if the image is still zoned with the same geometry and write pointers.
+    if (kind !== 'zones') {
+      const keep = this.zones;
+      await this.dropDevice();
+      this.zones = null;
+      const img = this.decoded as OpenedImage | null;
+      if (keep && img?.zoned) await this.reloadDevice(keep).catch(() => { this.zones = null; });
+    }
     this.changed(kind);
     // A CLI session stays a writer until it closes; an app session with editing off (demo set-up) hands
     // the lock back at once.

@@ -177,7 +177,8 @@ export class ZonedDevice {
    */
   adoptState(prev: ZoneState): boolean {
     const g = this.geometry;
-    if (prev.geometry.nrZones !== g.nrZones || prev.geometry.zoneSize !== g.zoneSize) return false;
+    const same = (Object.keys(g) as (keyof ZoneGeometry)[]).every((k) => prev.geometry[k] === g[k]);
+    if (!same) return false;
     for (let i = 0; i < g.nrZones; i++) if (prev.writePointer(i) !== this.current.writePointer(i)) return false;
     this.current = prev;
     return true;

@@ -9,6 +9,7 @@ import { ELECTRON_ONLY, type Channel } from '../../shared/contract/channels';
 import type { ImageSummary, SessionInfo, ZoneReport, ZoneWriteResult } from '../../shared/contract/dto';
 import type { Result } from '../../shared/contract/result';
 import { decodeZoneReport } from '../../shared/contract/zone-report-codec';
+import { ZONE_CONDITION_CODES } from '../../shared/qcow2/zoned-types';
 import { createHandlers, dispatch, type HandlerTable } from '../../electron/app/handlers';
 import { SessionRegistry } from '../../electron/app/sessions';
 import { startServer, type RunningServer } from '../../electron/server/server';
@@ -171,6 +172,25 @@ describe('the editing gate', () => {
     value(await dispatch(table, 'zones:op', [id, { op: 'open', zone: 1 }]));
     value(await dispatch(table, 'edit:enable', [id, false]));
     await sessions.close(id);
+  });
+});
+
+describe('one session, one view of the image', () => {
+  it('a header edit re-opens the zone device on the new header and keeps the open zones', async () => {
+    const file = zonedFile('edit-zones.qcow2');
+    const id = value<SessionInfo>(await dispatch(table, 'session:openDropped', [file])).id;
+    value(await dispatch(table, 'edit:enable', [id, true]));
+    value(await dispatch(table, 'zones:op', [id, { op: 'open', zone: 3 }]));
+    value(await dispatch(table, 'edit:apply', [id, { kind: 'feature-bit', mask: 'compatible', bit: 0, set: true }]));
+    const r = value<ZoneReport>(await dispatch(table, 'zones:report', [id]));
+    expect(r.cond[3]).toBe(ZONE_CONDITION_CODES['explicit-open']);
+    // The device now runs on the edited header: lazy refcounts on, so a write marks the image dirty.
+    value(await dispatch(table, 'zones:write', [id, { op: 'append', zone: 3, length: 4096 }]));
+    expect(readFileSync(file)[79] & 1).toBe(1);
+    value(await dispatch(table, 'edit:enable', [id, false]));
+    expect(readFileSync(file)[79] & 1).toBe(0);
+    await sessions.close(id);
+    expectNoCorruption(file);
   });
 });
 
