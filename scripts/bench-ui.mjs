@@ -2,7 +2,7 @@
 // The zone map in Chromium and the serve transfer of a zone report, for `npm run bench`:
 //   node scripts/bench-ui.mjs ZONED_IMAGE   → a JSON array of rows in bench.mjs's results shape on stdout.
 // Runs `qzs serve` on the image and drives the UI with Playwright in /usr/bin/chromium (flags as in
-// /work/shared/reference/ENVIRONMENT.md; software rendering, no GPU). Measured inside the page with
+// shared/reference/ENVIRONMENT.md beside the repository; software rendering, no GPU). Measured inside the page with
 // performance.now():
 //   - time to first full draw: from the click on the Zones view to the end of the first drawing of the
 //     map (the report is already loaded by then: the app fetches it when the image opens);

@@ -3,7 +3,8 @@
 // launch Electron. Where the Electron binary cannot be had, say so in one line and serve the same UI with
 // `qzs serve` instead, printing its URL.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,7 +56,12 @@ if (bin.exe) {
   child = spawn(bin.exe, ['dist/electron/main.cjs', ...(demo ? ['--qzs-demo'] : []), ...images], { stdio: 'inherit' });
 } else {
   console.log(`Electron cannot start here: ${bin.reason}. Serving the same UI with qzs serve instead:`);
-  const args = ['bin/qzs.js', 'serve', ...(demo ? ['--demo'] : []), '--create-dir', process.env.INIT_CWD ?? userCwd, ...images];
+  // Images made in the wizard go to a folder of the user's, never into the working tree of a checkout.
+  const docs = join(homedir(), 'Documents');
+  const createDir = process.env.QZS_CREATE_DIR ?? join(existsSync(docs) ? docs : homedir(), 'qcow2-zone-studio');
+  mkdirSync(createDir, { recursive: true });
+  console.log(`New images are created in ${createDir} (QZS_CREATE_DIR to change it).`);
+  const args = ['bin/qzs.js', 'serve', ...(demo ? ['--demo'] : []), '--create-dir', createDir, ...images];
   if (process.env.QZS_PORT) args.splice(2, 0, '--port', process.env.QZS_PORT);
   child = spawn(process.execPath, args, { stdio: 'inherit' });
 }
