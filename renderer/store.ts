@@ -77,8 +77,13 @@ export interface AppState {
   runCheck(): Promise<void>;
   setEditing(on: boolean): Promise<void>;
   afterWrite(message: string): Promise<void>;
-  /** After a zone operation: the new zone report, and views that cache file bytes re-read them. */
-  afterZoneWrite(message: string): Promise<void>;
+  /**
+   * After a zone operation: the new zone report (the one zones:op answered with, else asked for), and
+   * views that cache file bytes re-read them.
+   */
+  afterZoneWrite(message: string, report?: ZoneReport): Promise<void>;
+  /** Re-read the session's facts (in use by another program, lock warning, editing) without re-reading views. */
+  refreshSession(): Promise<void>;
   fail(e: AppError): void;
   clearError(): void;
   /**
@@ -185,15 +190,31 @@ export const useStore = create<AppState>()((set, get) => ({
     await get().switchSession(id);
     set({ view: keepView, selection, status: message });
   },
-  async afterZoneWrite(message) {
+  async afterZoneWrite(message, report) {
     const id = get().current;
     if (!id) return;
+    if (report) {
+      set((st) => ({ zones: report, zonesError: null, dataVersion: st.dataVersion + 1, status: message }));
+      return;
+    }
     const z = await api['zones:report'](id);
     if (get().current !== id) return;
     if (z.ok) set((st) => ({ zones: z.value, zonesError: null, dataVersion: st.dataVersion + 1, status: message }));
     else set({ zonesError: z.error, status: message });
   },
-  fail(error) { set({ error, status: error.message }); },
+  async refreshSession() {
+    const id = get().current;
+    if (!id) return;
+    const r = await api['image:summary'](id);
+    if (!r.ok || get().current !== id) return;
+    const session = r.value.session;
+    set((st) => ({ sessions: st.sessions.map((x) => (x.id === id ? session : x)), summary: st.summary ? { ...st.summary, session } : null }));
+  },
+  fail(error) {
+    set({ error, status: error.message });
+    // Another program holds the image (QEMU): show who, in the in-use banner.
+    if (error.code === 'locked') void get().refreshSession();
+  },
   clearError() { set({ error: null }); },
   async long(label, fn) {
     const job = newJobId();

@@ -4,6 +4,7 @@
 import { useState } from 'react';
 import type { ZoneClusters, ZoneOp, ZoneReport } from '../../shared/contract/dto';
 import { api } from '../api';
+import type { AppError } from '../../shared/qcow2/findings';
 import { Offset, Size } from '../components/common';
 import { ZoneErrorDetails } from '../components/zone-error';
 import { parseNumber } from '../format';
@@ -32,13 +33,19 @@ export function ZoneOpsPanel({ session, r, i, clusters }: { session: string; r: 
   const [running, setRunning] = useState(false);
   const length = parseNumber(lengthText);
   const lengthOk = Number.isSafeInteger(length) && length > 0;
+  const refused = (error: AppError): void => {
+    useStore.setState({ zoneOutcome: { zone: i, error } });
+    // QEMU (or another writer) holds the image: the banner says who.
+    if (error.code === 'locked') void useStore.getState().refreshSession();
+  };
 
   const run = async (op: ZoneOp): Promise<void> => {
     setRunning(true);
     const res = await api['zones:op'](session, { op, zone: i });
     setRunning(false);
-    if (!res.ok) { useStore.setState({ zoneOutcome: { zone: i, error: res.error } }); return; }
-    await afterWrite(`zone ${i}: ${op} done`);
+    if (!res.ok) { refused(res.error); return; }
+    // zones:op answers with the new report: no second round trip for it.
+    await afterWrite(`zone ${i}: ${op} done`, res.value);
     useStore.setState({ zoneOutcome: { zone: i, text: `${op} done` } });
   };
   const write = async (op: 'append' | 'write'): Promise<void> => {
@@ -46,7 +53,7 @@ export function ZoneOpsPanel({ session, r, i, clusters }: { session: string; r: 
     setRunning(true);
     const res = await api['zones:write'](session, { op, zone: i, length });
     setRunning(false);
-    if (!res.ok) { useStore.setState({ zoneOutcome: { zone: i, error: res.error } }); return; }
+    if (!res.ok) { refused(res.error); return; }
     const w = res.value;
     await afterWrite(`zone ${i}: ${op === 'append' ? 'appended' : 'wrote'} ${w.length} bytes at guest 0x${w.offset.toString(16)}`);
     useStore.setState({ zoneOutcome: { zone: i, write: w } });

@@ -32,9 +32,13 @@ export function ZonesView({ s }: { s: ImageSummary }) {
   const resetAll = async (): Promise<void> => {
     setConfirmReset(false);
     const r = await api['zones:op'](s.session.id, { op: 'reset-all', zone: 0 });
-    if (!r.ok) { setResetError(r.error); return; }
+    if (!r.ok) {
+      setResetError(r.error);
+      if (r.error.code === 'locked') void useStore.getState().refreshSession();
+      return;
+    }
     setResetError(null);
-    await afterZoneWrite('reset all zones: every sequential zone is empty again');
+    await afterZoneWrite('reset all zones: every sequential zone is empty again', r.value);
   };
   const toggle = (code: number): void => {
     const next = new Set(hidden);
