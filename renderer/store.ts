@@ -6,6 +6,7 @@ import type { AppError, Finding } from '../shared/qcow2/findings';
 import type { Result } from '../shared/contract/result';
 import { api, newJobId, onProgress } from './api';
 import { isCancelled, type QzsApi } from '../shared/contract/channels';
+import { viewOffReason } from './gate';
 
 export type ViewName = 'overview' | 'header' | 'extensions' | 'features' | 'zones' | 'tables' | 'check' | 'hex' | 'create';
 
@@ -129,7 +130,11 @@ export const useStore = create<AppState>()((set, get) => ({
     const first = info.sessions[0];
     if (first) await get().switchSession(first.id);
   },
-  setView(view) { set({ view }); },
+  setView(view) {
+    // A degraded session has no zones, tables, features or extensions to show.
+    if (viewOffReason(get().summary, view)) return;
+    set({ view });
+  },
   select(selection) { set({ selection }); },
   showBytes(offset, length) {
     set((s) => {
@@ -145,7 +150,12 @@ export const useStore = create<AppState>()((set, get) => ({
     set((st) => ({ current: id, summary: null, zones: null, zonesError: null, check: null, selection: null, hexTarget: null, status: 'opening…', zoneOutcome: st.current === id ? st.zoneOutcome : null, tables: st.current === id ? st.tables : TABLES_START }));
     const summary = unwrap(await api['image:summary'](id), get().fail);
     if (!summary || get().current !== id) return;
-    set((st) => ({ summary, sessions: st.sessions.map((x) => (x.id === id ? summary.session : x)), status: `opened ${summary.session.name}`, dataVersion: st.dataVersion + 1 }));
+    set((st) => ({
+      summary, sessions: st.sessions.map((x) => (x.id === id ? summary.session : x)), dataVersion: st.dataVersion + 1,
+      status: summary.degraded ? `opened ${summary.session.name}: it cannot be read as qcow2 (${summary.degraded.message})` : `opened ${summary.session.name}`,
+      // The views a degraded session lacks fall back to its overview.
+      view: viewOffReason(summary, st.view) ? 'overview' : st.view,
+    }));
     const edits = await api['edit:history'](id);
     if (edits.ok) set({ edits: edits.value });
     if (summary.zoned) {
@@ -171,6 +181,8 @@ export const useStore = create<AppState>()((set, get) => ({
     const id = get().current;
     if (!id) return;
     set({ view: 'check' });
+    // An image that cannot be decoded has nothing to walk: the Check view shows its findings from opening.
+    if (get().summary?.degraded) return;
     const r = await get().long('checking the image', (a, job) => a['check:run'](id, job));
     if (r.ok) set({ check: r.value, status: `check: ${r.value.findings.length} finding(s)` });
   },

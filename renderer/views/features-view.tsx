@@ -6,7 +6,7 @@ import { KNOWN_FEATURES, type FeatureBit, type FeatureKind } from '../../shared/
 import type { AppError } from '../../shared/qcow2/findings';
 import { api } from '../api';
 import { GateRefusal } from '../components/common';
-import { EDITING_OFF, isGateRefusal } from '../gate';
+import { EDITING_OFF, isGateRefusal, viewOffReason } from '../gate';
 import { useStore } from '../store';
 import { DiffPreview } from './header-view';
 
@@ -44,6 +44,8 @@ export function FeaturesView({ s }: { s: ImageSummary }) {
     await afterWrite(`${r.value.description} written; backup: ${r.value.backupName}`);
   };
 
+  const off = viewOffReason(s, 'features');
+  if (off) return <section className="view" aria-label="Feature bits"><h2>Feature bits</h2><p className="note">{off}</p></section>;
   return (
     <section className="view" aria-label="Feature bits">
       <h2>Feature bits</h2>

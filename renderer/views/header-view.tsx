@@ -23,9 +23,18 @@ export function HeaderView({ s }: { s: ImageSummary }) {
   // Edit buttons show wherever editing could be switched on; while it is off they say so.
   const editable = !s.degraded && s.session.writable && info?.capabilities.edit !== false;
   const [editField, setEditField] = useState<string | null>(null);
+  if (s.degraded && s.headerFields.length === 0) {
+    return (
+      <section className="view" aria-label="Header">
+        <h2>Header</h2>
+        <p className="note" data-testid="no-header-fields">No header field could be decoded: {s.degraded.message}. The bytes are in the Hex view; the findings in Check.</p>
+      </section>
+    );
+  }
   return (
     <section className="view" aria-label="Header">
-      <h2>Header <span className="muted">({s.headerFields.length} fields, version {s.version})</span></h2>
+      <h2>Header <span className="muted">({s.headerFields.length} fields{s.degraded ? ', decoded as far as the decoder got' : `, version ${s.version}`})</span></h2>
+      {s.degraded && <p className="note" data-testid="header-degraded-note">This file cannot be read as qcow2 ({s.degraded.message}): these are the fields read before the decoder stopped.</p>}
       <table className="grid fields" data-testid="header-table">
         <thead><tr><th>Field</th><th>Offset</th><th>Size</th><th>Raw</th><th>Value</th><th>Meaning</th>{editable && <th />}</tr></thead>
         <tbody>
@@ -52,7 +61,7 @@ export function HeaderView({ s }: { s: ImageSummary }) {
           })}
         </tbody>
       </table>
-      <ExtensionsList s={s} />
+      {!s.degraded && <ExtensionsList s={s} />}
     </section>
   );
 }

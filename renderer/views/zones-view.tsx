@@ -9,6 +9,7 @@ import { api } from '../api';
 import { ErrorMessage } from '../components/common';
 import { useGate } from '../components/gate';
 import { ZoneErrorDetails } from '../components/zone-error';
+import { viewOffReason } from '../gate';
 import { useStore } from '../store';
 import { CONDITION_STYLE, LEGEND_ORDER } from '../zone-map/palette';
 import { ZoneMap } from '../zone-map/zone-map';
@@ -25,6 +26,8 @@ export function ZonesView({ s }: { s: ImageSummary }) {
   const [confirmReset, setConfirmReset] = useState(false);
   const [resetError, setResetError] = useState<AppError | null>(null);
   const gate = useGate('reset every sequential zone');
+  const off = viewOffReason(s, 'zones');
+  if (off) return <section className="view"><h2>Zones</h2><p className="note">{off}</p></section>;
   if (!s.zoned) return <section className="view"><h2>Zones</h2><p>This image is not zoned: it has no zoned extension with mode 1.</p></section>;
   if (zonesError) return <section className="view"><h2>Zones</h2><ErrorMessage error={zonesError} /></section>;
   if (!zones) return <section className="view"><h2>Zones</h2><p className="muted">reading write pointers…</p></section>;
