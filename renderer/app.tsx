@@ -65,6 +65,18 @@ function Toolbar({ onCommand }: { onCommand(c: MenuCommand): void }) {
   );
 }
 
+/** Under the toolbar: another program holds the image for writing, or our writes go without QEMU's locks. */
+function SessionBanners() {
+  const session = useStore((s) => s.summary?.session ?? null);
+  if (!session || (!session.inUse && !session.lockWarning)) return null;
+  return (
+    <div className="banners">
+      {session.inUse && <div className="banner in-use" role="status" data-testid="in-use-banner">{session.inUse}</div>}
+      {session.lockWarning && <div className="banner warn" role="status" data-testid="lock-warning-banner"><strong>Warning:</strong> {session.lockWarning}</div>}
+    </div>
+  );
+}
+
 /** Under qzs serve: which images this server offers (the renderer can open nothing else). */
 function ServedImages() {
   const sessions = useStore((s) => s.sessions);
@@ -229,6 +241,7 @@ export function App() {
   return (
     <div className="app" onDragOver={(e) => e.preventDefault()} onDrop={(e) => void onDrop(e)}>
       <Toolbar onCommand={(c) => void command(c)} />
+      <SessionBanners />
       <div className="body">
         <Nav />
         <main className="main">

@@ -2,6 +2,7 @@
 // A session whose file cannot be decoded (a degraded session): the overview says so, with the error's
 // place in the file, the findings (each opening its bytes in the hex view) and a dump of the first 512
 // bytes; only Overview, Header, Check and Hex are offered, and no view trips over the zeroed geometry.
+// Also: the in-use and lock-warning banners under the toolbar.
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppInfo, ImageSummary } from '../../shared/contract/dto';
@@ -192,3 +193,19 @@ describe('a degraded session', () => {
   });
 });
 
+describe('session banners', () => {
+  it('shows who holds the image, as given, and a lock warning', async () => {
+    const text = 'in use by qemu-io (pid 1234); shown as read at 08:51:02';
+    await boot(decoded({}, { inUse: text, lockWarning: "written without QEMU's locks: byte-range locks are not available" }));
+    const banner = screen.getByTestId('in-use-banner');
+    expect(banner.textContent).toBe(text);
+    expect(banner.getAttribute('role')).toBe('status');
+    expect(screen.getByTestId('lock-warning-banner').textContent).toContain("without QEMU's locks");
+  });
+
+  it('shows no banner for an image nobody else holds', async () => {
+    await boot(decoded());
+    expect(screen.queryByTestId('in-use-banner')).toBeNull();
+    expect(screen.queryByTestId('lock-warning-banner')).toBeNull();
+  });
+});
