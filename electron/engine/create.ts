@@ -3,6 +3,7 @@
 // place only when complete, so a failed create leaves no partial file. An existing file is never replaced
 // without `force`.
 import { link, lstat, open, rename, stat, unlink } from 'node:fs/promises';
+import { acquireWriteLock } from './qemu-lock';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { validateCreateOptions, type CreateInput, type CreateValidation } from '../../shared/qcow2/create-options';
 import { planImage, type WritePlan } from '../../shared/qcow2/create-plan';
@@ -142,6 +143,19 @@ async function writePlan(fh: Handle, plan: WritePlan, req: Pick<CreateRequest, '
   req.onProgress?.({ phase: 'writing', done: total, total });
 }
 
+/** The write lock of an existing image (null when there is none); throws 'locked' while a writer holds it. */
+async function holdWriteLock(path: string): Promise<Handle | null> {
+  const fh = await open(path, 'r').catch(() => null);
+  if (!fh) return null;
+  try {
+    acquireWriteLock(fh.fd, path);
+    return fh;
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+}
+
 /** Write to a temporary file beside `target`, sync, then move it into place; on failure remove it. */
 async function writeAtomically(target: string, replace: boolean, fill: (fh: Handle) => Promise<void>): Promise<void> {
   // The name only has to be unlikely to collide ('wx' refuses an existing file); node:crypto would add
@@ -156,7 +170,14 @@ async function writeAtomically(target: string, replace: boolean, fill: (fh: Hand
     await fh.close();
     fh = null;
     if (replace) {
-      await rename(tmp, target);
+      // Replacing an image QEMU (or another qzs) has open for writing would leave it writing to the old,
+      // unlinked inode: hold the image's write lock across the rename, refusing as qemu-img does.
+      const held = await holdWriteLock(target);
+      try {
+        await rename(tmp, target);
+      } finally {
+        await held?.close();
+      }
     } else {
       // link() refuses an existing target: no window in which another file could be replaced.
       try {

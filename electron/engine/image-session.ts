@@ -364,6 +364,8 @@ export class ImageSession {
       await this.becomeWriter();
       try {
         return await fn();
+      } catch (e) {
+        throw typedWriteError(what, e, this.path);
       } finally {
         await this.afterWrite(kind);
       }
@@ -489,6 +491,15 @@ export class ImageSession {
     }
     await this.file.flush().catch(() => {});
   }
+}
+
+/** An OS error (ENOSPC, EIO, EACCES…) of a write as a typed error naming the operation and the file. */
+function typedWriteError(what: string, e: unknown, file: string): unknown {
+  if (e instanceof Qcow2Error) return e;
+  const err = e as { code?: unknown; message?: unknown } | null;
+  const errno = err && typeof err.code === 'string' ? err.code : null;
+  const why = err && typeof err.message === 'string' ? err.message : String(e);
+  return new Qcow2Error({ code: errno ? 'io' : 'internal', file, message: `${what} failed: ${why}; the image was left as it was`, details: { errno } });
 }
 
 async function freshBackupName(image: string): Promise<string> {

@@ -25,6 +25,8 @@ export interface RepairPlan {
   patches: WritePatch[];
   /** Things a repair in this mode leaves alone, and why. */
   notes: string[];
+  /** Why nothing is offered (the analysis is incomplete), or null. */
+  refused: string | null;
 }
 
 function entryPatch(offset: number, value: bigint, why: string): WritePatch {
@@ -48,7 +50,7 @@ function diffPatches(base: number, before: Uint8Array, after: Uint8Array, why: s
 }
 
 export async function planRepair(analysis: CheckAnalysis, mode: RepairMode): Promise<RepairPlan> {
-  const plan: RepairPlan = { mode, patches: [], notes: [] };
+  const plan: RepairPlan = { mode, patches: [], notes: [], refused: null };
   const model = analysis.model;
   const report = analysis.report;
   if (!model) {

@@ -4,21 +4,20 @@ import { copyFileSync, openSync, readSync, writeSync, closeSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ZoneClusters, ZoneReport } from '../../shared/contract/dto';
 import { ZONE_CONDITION_CODES } from '../../shared/qcow2/zoned-types';
-import { appEngine } from '../../electron/app/app-engine';
 import { DEMO_ZONES, ensureDemoImage, openDemoStates } from '../../electron/app/demo-image';
 import { createHandlers, dispatch, type HandlerTable } from '../../electron/app/handlers';
-import { SessionStore } from '../../electron/app/sessions';
+import { SessionRegistry } from '../../electron/app/sessions';
 import { qemuImgJson, qemuImgStatus, tmpDir } from '../helpers/qemu';
 
 const dir = tmpDir('qzs-demo-');
-const store = new SessionStore();
+const store = new SessionRegistry();
 let table: HandlerTable;
 let id: string;
 const demo = dir.file('demo.qcow2');
 
 beforeAll(async () => {
   await ensureDemoImage(demo);
-  table = createHandlers(store, { transport: 'http', version: 't' }, await appEngine());
+  table = createHandlers(store, { transport: 'http', version: 't' });
   id = (await table['session:openDropped']({}, demo)).id;
 });
 afterAll(async () => {

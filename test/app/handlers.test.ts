@@ -6,11 +6,11 @@ import { GUARDS } from '../../shared/contract/channels';
 import type { ImageSummary, SessionInfo } from '../../shared/contract/dto';
 import type { Result } from '../../shared/contract/result';
 import { createHandlers, dispatch, type HandlerTable } from '../../electron/app/handlers';
-import { SessionStore } from '../../electron/app/sessions';
+import { SessionRegistry } from '../../electron/app/sessions';
 import { qemuImg, qemuImgJson, tmpDir } from '../helpers/qemu';
 
 const dir = tmpDir('qzs-ipc-');
-const store = new SessionStore();
+const store = new SessionRegistry();
 let table: HandlerTable;
 let plain: string;
 
@@ -57,12 +57,22 @@ describe('argument guards', () => {
   });
 
   it('turns engine errors into AppError values instead of throwing', async () => {
+    const missing = dir.file('missing.qcow2');
+    expect(await dispatch(table, 'session:openDropped', [missing])).toMatchObject({ ok: false, error: { code: 'io' } });
+    expect(store.list().some((e) => e.session.path.endsWith('missing.qcow2'))).toBe(false);
+    expect(await dispatch(table, 'image:summary', ['s0123456789'])).toMatchObject({ ok: false, error: { message: expect.stringContaining('no such image session') } });
+  });
+
+  it('opens a file that is not qcow2 degraded: its bytes and why, no decoded views', async () => {
     const notQcow = dir.file('raw.img');
     writeFileSync(notQcow, new Uint8Array(4096));
-    const r = await dispatch(table, 'session:openDropped', [notQcow]);
-    expect(r).toMatchObject({ ok: false, error: { code: 'not-qcow2' } });
-    expect(store.list().some((s) => s.path === notQcow)).toBe(false);
-    expect(await dispatch(table, 'image:summary', ['s0123456789'])).toMatchObject({ ok: false, error: { message: expect.stringContaining('no such image session') } });
+    const s = value<SessionInfo>(await dispatch(table, 'session:openDropped', [notQcow]));
+    expect(s.degraded).toMatchObject({ code: 'not-qcow2' });
+    const sum = value<ImageSummary>(await dispatch(table, 'image:summary', [s.id]));
+    expect(sum.degraded).toMatchObject({ code: 'not-qcow2' });
+    expect(sum.findings[0]).toMatchObject({ id: 'header.magic', offset: 0 });
+    expect(await dispatch(table, 'zones:report', [s.id])).toMatchObject({ ok: false, error: { code: 'not-qcow2' } });
+    await dispatch(table, 'session:close', [s.id]);
   });
 });
 
@@ -120,7 +130,8 @@ describe('editing', () => {
 
     expect(value<SessionInfo>(await dispatch(table, 'edit:enable', [s.id, true])).editing).toBe(true);
     const rec = value<{ backupName: string }>(await dispatch(table, 'edit:apply', [s.id, edit]));
-    expect(qemuImgJson<{ 'format-specific': { data: { 'lazy-refcounts': boolean } } }>(['info', '--output=json', f])['format-specific'].data['lazy-refcounts']).toBe(true);
+    // While editing is on we are a writer and hold QEMU's write lock: qemu-img reads with -U (force share).
+    expect(qemuImgJson<{ 'format-specific': { data: { 'lazy-refcounts': boolean } } }>(['info', '-U', '--output=json', f])['format-specific'].data['lazy-refcounts']).toBe(true);
     expect(readdirSync(dir.path)).toContain(rec.backupName);
     expect(readFileSync(`${dir.path}/${rec.backupName}`).equals(original.subarray(0, 65536))).toBe(true);
 
@@ -138,22 +149,25 @@ describe('editing', () => {
 
 describe('repair', () => {
   it('plans first (actions and backup path), then repairs in place after a backup', async () => {
-    const { appEngine } = await import('../../electron/app/app-engine');
-    const t = createHandlers(store, { transport: 'http', version: 'test' }, await appEngine());
+    const t = createHandlers(store, { transport: 'http', version: 'test' });
     const f = dir.file('leak.qcow2');
     qemuImg(['create', '-q', '-f', 'qcow2', f, '64M']);
     const b = readFileSync(f);
     b.writeUInt16BE(2, 0x20000 + 3 * 2); // the L1 cluster's refcount raised to 2: one leak
     writeFileSync(f, b);
     const s = value<SessionInfo>(await dispatch(t, 'session:openDropped', [f]));
-    const plan = value<{ backupPath: string; actions: string[] }>(await dispatch(t, 'check:planRepair', [s.id, { mode: 'leaks' }]));
+    const plan = value<{ backupPath: string; actions: string[]; refused: string | null }>(await dispatch(t, 'check:planRepair', [s.id, { mode: 'leaks' }]));
+    expect(plan.refused).toBeNull();
     expect(plan.backupPath).toContain('leak.qcow2.backup-');
     expect(plan.actions.join(' ')).toMatch(/refcount/);
     expect(readFileSync(f).equals(b)).toBe(true);
+    expect(await dispatch(t, 'check:repair', [s.id, { mode: 'leaks' }])).toMatchObject({ ok: false, error: { code: 'read-only' } });
+    value(await dispatch(t, 'edit:enable', [s.id, true]));
     const r = value<{ backupName: string; repaired: number }>(await dispatch(t, 'check:repair', [s.id, { mode: 'leaks' }]));
     expect(r.repaired).toBe(1);
     expect(readdirSync(dir.path)).toContain(r.backupName);
     expect(readFileSync(`${dir.path}/${r.backupName}`).equals(b)).toBe(true);
+    value(await dispatch(t, 'edit:enable', [s.id, false]));
     expect(qemuImgJson<{ leaks?: number }>(['check', '--output=json', f]).leaks ?? 0).toBe(0);
   });
 });

@@ -6,10 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCancelled } from '../../shared/contract/channels';
 import type { CheckResult, JobProgress, SessionInfo } from '../../shared/contract/dto';
 import type { Result } from '../../shared/contract/result';
-import { appEngine } from '../../electron/app/app-engine';
 import { createHandlers, dispatch, type HandlerTable } from '../../electron/app/handlers';
 import { JobRegistry } from '../../electron/app/jobs';
-import { SessionStore } from '../../electron/app/sessions';
+import { SessionRegistry } from '../../electron/app/sessions';
 import { createImage } from '../../electron/engine/create';
 import { heldSource, holdCheckFromEnv } from '../../electron/app/test-hold';
 import { MemoryByteSource } from '../../shared/qcow2/byte-source';
@@ -17,7 +16,7 @@ import { qemuImgJson, qemuImgStatus, tmpDir } from '../helpers/qemu';
 
 const dir = tmpDir('qzs-jobs-');
 const made = tmpDir('qzs-jobs-made-');
-const store = new SessionStore();
+const store = new SessionRegistry();
 const jobs = new JobRegistry();
 let table: HandlerTable;
 let session: SessionInfo;
@@ -30,7 +29,7 @@ function value<T>(r: Result<unknown>): T {
 beforeAll(async () => {
   // 256 MiB in 512-byte clusters, every L2 table and refcount preallocated: 8192 L2 tables to walk.
   await createImage({ file: dir.file('big.qcow2'), options: { size: '256M', cluster_size: '512', preallocation: 'metadata' } });
-  table = createHandlers(store, { transport: 'http', version: 't', createDirectory: made.path }, await appEngine(), jobs);
+  table = createHandlers(store, { transport: 'http', version: 't', createDirectory: made.path }, jobs);
   session = value<SessionInfo>(await dispatch(table, 'session:openDropped', [dir.file('big.qcow2')]));
 }, 60_000);
 afterAll(async () => {
@@ -117,7 +116,7 @@ describe('the test hook that holds a check mid-walk (QZS_TEST_HOLD_CHECK)', () =
 
   it('pauses the named image\'s check inside the table walk until cancelled; the engine then stops by itself', async () => {
     const held = new JobRegistry();
-    const t = createHandlers(store, { transport: 'http', version: 't' }, await appEngine({ holdCheckOf: 'big.qcow2' }), held);
+    const t = createHandlers(store, { transport: 'http', version: 't', holdCheckOf: 'big.qcow2' }, held);
     const seen: JobProgress[] = [];
     let answered = false;
     const running = dispatch(t, 'check:run', [session.id, 'jheld'], { progress: (p) => seen.push(p) }).then((r) => { answered = true; return r; });

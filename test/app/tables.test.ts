@@ -6,11 +6,11 @@ import { MAX_PAGE_ROWS } from '../../shared/contract/channels';
 import type { L1Page, L2Page, RefblockPage, RefcountTablePage, SessionInfo, SnapshotPage } from '../../shared/contract/dto';
 import type { Result } from '../../shared/contract/result';
 import { createHandlers, dispatch, type HandlerTable } from '../../electron/app/handlers';
-import { SessionStore } from '../../electron/app/sessions';
+import { SessionRegistry } from '../../electron/app/sessions';
 import { qemuImg, qemuImgJson, qemuIo, tmpDir } from '../helpers/qemu';
 
 const dir = tmpDir('qzs-tables-');
-const store = new SessionStore();
+const store = new SessionRegistry();
 let table: HandlerTable;
 let plain: SessionInfo;
 let ext: SessionInfo;

@@ -5,9 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionInfo, ZoneClusters, ZoneWriteResult } from '../../shared/contract/dto';
 import type { Result } from '../../shared/contract/result';
-import { appEngine } from '../../electron/app/app-engine';
 import { createHandlers, dispatch, type HandlerTable } from '../../electron/app/handlers';
-import { SessionStore } from '../../electron/app/sessions';
+import { SessionRegistry } from '../../electron/app/sessions';
 import { zoneWritePattern } from '../../electron/app/zone-ops';
 import { qzsJson } from '../helpers/cli';
 import { tmpDir } from '../helpers/qemu';
@@ -15,7 +14,7 @@ import { buildZonedImage, wpValue } from '../helpers/zoned-builder';
 
 const MIB = 1 << 20;
 const dir = tmpDir('qzs-zwrite-');
-const store = new SessionStore();
+const store = new SessionRegistry();
 let table: HandlerTable;
 let s: SessionInfo;
 let file: string;
@@ -35,8 +34,10 @@ beforeAll(async () => {
     layout: 'v8', virtualSize: 40 * MIB, zoneSize: 4 * MIB, zoneCapacity: 3 * MIB, conventionalZones: 1, maxOpenZones: 2, maxActiveZones: 3, maxAppendBytes: 65536,
     entry: (i, start) => (i < 1 ? wpValue(start, { conventional: true }) : i === 4 ? wpValue(start + 3 * MIB) : wpValue(start)),
   }).bytes);
-  table = createHandlers(store, { transport: 'http', version: 't' }, await appEngine());
+  table = createHandlers(store, { transport: 'http', version: 't' });
   s = value<SessionInfo>(await dispatch(table, 'session:openDropped', [file]));
+  // Every write goes through the session's gate: editing on first, as a user does.
+  s = value<SessionInfo>(await dispatch(table, 'edit:enable', [s.id, true]));
 });
 afterAll(async () => {
   await store.closeAll();

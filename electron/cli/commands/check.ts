@@ -103,7 +103,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 
   // The repair code (a large module) loads only for -r: a plain check never pays for it.
   const { repairFile } = await import('../../engine/repair');
-  const result = await repairFile(image, { mode, output: values.output, inPlace: values['in-place'], onProgress });
+  const result = values['in-place'] ? await repairInPlace(image, mode, onProgress) : await repairFile(image, { mode, output: values.output, onProgress });
   if (onProgress) io.err('\r\x1b[K');
   if (values.json) {
     io.out(jsonReport(result.after, result));
@@ -124,4 +124,18 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.out(s);
   }
   return checkExitCode(result.after);
+}
+
+/**
+ * In place, the repair is a write like any other: through the image's session (QEMU's write lock for the
+ * command, backup, undo log, re-check), refused while another process writes the image.
+ */
+async function repairInPlace(image: string, mode: 'leaks' | 'all', onProgress?: (p: CheckProgress) => void): Promise<RepairResult> {
+  const { ImageSession } = await import('../../engine/image-session');
+  const session = await ImageSession.open(image, { gate: false });
+  try {
+    return await session.repair(mode, { onProgress });
+  } finally {
+    await session.close();
+  }
 }
