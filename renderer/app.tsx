@@ -5,7 +5,7 @@ import { api, inElectron, onMenu, onSessionOpened, openDropped } from './api';
 import { ErrorMessage } from './components/common';
 import { ErrorBoundary } from './components/error-boundary';
 import { human } from './format';
-import { EDITING_OFF, notEditableReason, viewOffReason } from './gate';
+import { EDITING_OFF, errorSentence, notEditableReason, viewOffReason } from './gate';
 import { resourceUse } from '../shared/contract/zone-geometry';
 import { useStore, type ViewName } from './store';
 import { CheckView } from './views/check-view';
@@ -57,7 +57,7 @@ function Toolbar({ onCommand }: { onCommand(c: MenuCommand): void }) {
         <span className="file-facts" data-testid="file-facts">
           <strong>{summary.session.name}</strong>
           {degraded
-            ? <> · <span className="facts-degraded" title={degraded.message}>not readable as qcow2</span> · {human(summary.fileSize)} file</>
+            ? <> · <span className="facts-degraded" title={errorSentence(degraded)}>not readable as qcow2</span> · {human(summary.fileSize)} file</>
             : <> · {human(summary.virtualSize)} · v{summary.version}{summary.zoned ? ` · zoned (${summary.zoned.revision})` : ''}</>}
         </span>
       )}

@@ -11,12 +11,19 @@ export function isGateRefusal(e: AppError | null | undefined): boolean {
   return !!e && e.code === 'read-only' && e.details?.gate === true;
 }
 
-/** Why the image cannot be edited at all (it cannot be decoded, the file is read-only), or null. */
+/**
+ * Why the image cannot be edited at all (it cannot be decoded), or null. (SessionInfo.writable is not a
+ * reason: it tells whether the handle is read-write right now, which it only becomes with editing on.)
+ */
 export function notEditableReason(s: ImageSummary | null): string | null {
   if (!s) return null;
   if (s.degraded) return 'This file cannot be read as qcow2: it can be inspected, not edited';
-  if (!s.session.writable) return 'The file is not writable here: it can be inspected, not edited';
   return null;
+}
+
+/** An error's sentence without the file path the engine puts in front of it (the file is shown apart). */
+export function errorSentence(e: AppError): string {
+  return e.file && e.message.startsWith(`${e.file}: `) ? e.message.slice(e.file.length + 2) : e.message;
 }
 
 /**
@@ -28,5 +35,5 @@ export const DEGRADED_OFF: ReadonlySet<string> = new Set(['extensions', 'feature
 /** Why a view is off for a degraded session (its tooltip), or null when the view works. */
 export function viewOffReason(s: ImageSummary | null, view: string): string | null {
   if (!s?.degraded || !DEGRADED_OFF.has(view)) return null;
-  return `Not available: this file cannot be read as qcow2 (${s.degraded.message}); Overview, Header, Check and Hex show what could be read`;
+  return `Not available: this file cannot be read as qcow2 (${errorSentence(s.degraded)}); Overview, Header, Check and Hex show what could be read`;
 }

@@ -6,7 +6,7 @@ import type { AppError, Finding } from '../shared/qcow2/findings';
 import type { Result } from '../shared/contract/result';
 import { api, newJobId, onProgress } from './api';
 import { isCancelled, type QzsApi } from '../shared/contract/channels';
-import { viewOffReason } from './gate';
+import { errorSentence, viewOffReason } from './gate';
 
 export type ViewName = 'overview' | 'header' | 'extensions' | 'features' | 'zones' | 'tables' | 'check' | 'hex' | 'create';
 
@@ -152,7 +152,7 @@ export const useStore = create<AppState>()((set, get) => ({
     if (!summary || get().current !== id) return;
     set((st) => ({
       summary, sessions: st.sessions.map((x) => (x.id === id ? summary.session : x)), dataVersion: st.dataVersion + 1,
-      status: summary.degraded ? `opened ${summary.session.name}: it cannot be read as qcow2 (${summary.degraded.message})` : `opened ${summary.session.name}`,
+      status: summary.degraded ? `opened ${summary.session.name}: it cannot be read as qcow2 (${errorSentence(summary.degraded)})` : `opened ${summary.session.name}`,
       // The views a degraded session lacks fall back to its overview.
       view: viewOffReason(summary, st.view) ? 'overview' : st.view,
     }));
@@ -223,7 +223,7 @@ export const useStore = create<AppState>()((set, get) => ({
     set((st) => ({ sessions: st.sessions.map((x) => (x.id === id ? session : x)), summary: st.summary ? { ...st.summary, session } : null }));
   },
   fail(error) {
-    set({ error, status: error.message });
+    set({ error, status: error.file ? `${error.file.split('/').pop()}: ${errorSentence(error)}` : error.message });
     // Another program holds the image (QEMU): show who, in the in-use banner.
     if (error.code === 'locked') void get().refreshSession();
   },

@@ -2,7 +2,7 @@
 import { Fragment, useState } from 'react';
 import type { AppError } from '../../shared/qcow2/findings';
 import { hexOffset, sizeExact } from '../format';
-import { EDITING_OFF, isGateRefusal } from '../gate';
+import { EDITING_OFF, errorSentence, isGateRefusal } from '../gate';
 
 export function Size({ bytes }: { bytes: number }) {
   return <span className="num">{sizeExact(bytes)}</span>;
@@ -41,7 +41,7 @@ export function ErrorMessage({ error, onClose }: { error: AppError; onClose?: ()
   return (
     <div className="error-message" role="alert">
       <div className="error-line">
-        <strong>{error.file ? `${error.file.split('/').pop()}: ` : ''}</strong>{error.message}
+        <span className="error-text"><strong>{error.file ? `${error.file.split('/').pop()}: ` : ''}</strong>{errorSentence(error)}</span>
         <button className="link" onClick={() => setOpen(!open)}>{open ? 'hide details' : 'details'}</button>
         {onClose && <button className="icon" aria-label="dismiss" onClick={onClose}>✕</button>}
       </div>

@@ -5,6 +5,7 @@ import type { ImageSummary, RepairPlan } from '../../shared/contract/dto';
 import type { Finding, Severity } from '../../shared/qcow2/findings';
 import { api } from '../api';
 import { useGate } from '../components/gate';
+import { errorSentence } from '../gate';
 import { useStore } from '../store';
 
 const ORDER: Severity[] = ['error', 'warning', 'info'];
@@ -44,7 +45,7 @@ export function CheckView({ s }: { s: ImageSummary }) {
     <section className="view" aria-label="Check">
       <h2>Check</h2>
       {degraded ? (
-        <p className="note" data-testid="check-degraded">This file cannot be read as qcow2 ({degraded.message}): there are no tables to walk and nothing to repair. {findings.length} finding(s) from opening it:</p>
+        <p className="note" data-testid="check-degraded">This file cannot be read as qcow2 ({errorSentence(degraded)}): there are no tables to walk and nothing to repair. {findings.length} finding(s) from opening it:</p>
       ) : (
         <div className="actions">
           <button className="primary" onClick={() => void runCheck()}>{check ? 'Check again' : 'Run full check'}</button>

@@ -8,7 +8,7 @@ import { api } from '../api';
 import { GateRefusal, Offset } from '../components/common';
 import { useGate } from '../components/gate';
 import { decodedValue } from '../decode-field';
-import { EDITING_OFF, isGateRefusal } from '../gate';
+import { EDITING_OFF, errorSentence, isGateRefusal } from '../gate';
 import { useStore } from '../store';
 
 const NOT_EDITABLE = new Set(['padding']);
@@ -21,35 +21,39 @@ export function HeaderView({ s }: { s: ImageSummary }) {
   const editing = s.session.editing;
   const gate = useGate('change this field (diff preview first, backup before writing)');
   // Edit buttons show wherever editing could be switched on; while it is off they say so.
-  const editable = !s.degraded && s.session.writable && info?.capabilities.edit !== false;
+  const editable = !s.degraded && info?.capabilities.edit !== false;
+  // Fields a finding names (the fatal one of a degraded session among them) are marked.
+  const problems = new Map(s.findings.filter((x) => x.structure === 'header' && x.severity !== 'info').map((x) => [x.field, x]));
   const [editField, setEditField] = useState<string | null>(null);
   if (s.degraded && s.headerFields.length === 0) {
     return (
       <section className="view" aria-label="Header">
         <h2>Header</h2>
-        <p className="note" data-testid="no-header-fields">No header field could be decoded: {s.degraded.message}. The bytes are in the Hex view; the findings in Check.</p>
+        <p className="note" data-testid="no-header-fields">No header field could be decoded: {errorSentence(s.degraded)}. The bytes are in the Hex view; the findings in Check.</p>
       </section>
     );
   }
   return (
     <section className="view" aria-label="Header">
       <h2>Header <span className="muted">({s.headerFields.length} fields{s.degraded ? ', decoded as far as the decoder got' : `, version ${s.version}`})</span></h2>
-      {s.degraded && <p className="note" data-testid="header-degraded-note">This file cannot be read as qcow2 ({s.degraded.message}): these are the fields read before the decoder stopped.</p>}
+      {s.degraded && <p className="note" data-testid="header-degraded-note">This file cannot be read as qcow2 ({errorSentence(s.degraded)}): these are the fields read before the decoder stopped.</p>}
       <table className="grid fields" data-testid="header-table">
         <thead><tr><th>Field</th><th>Offset</th><th>Size</th><th>Raw</th><th>Value</th><th>Meaning</th>{editable && <th />}</tr></thead>
         <tbody>
           {s.headerFields.map((f) => {
             const sel = selection?.kind === 'field' && selection.name === f.name;
+            const problem = problems.get(f.name);
             return (
               <Fragment key={f.name}>
-                <tr data-field={f.name} className={(sel ? 'selected ' : '') + (f.present ? '' : 'absent')}
+                <tr data-field={f.name} className={(sel ? 'selected ' : '') + (f.present ? '' : 'absent ') + (problem ? `has-problem ${problem.severity}` : '')}
                   onClick={() => select({ kind: 'field', name: f.name, offset: f.offset, size: f.size, label: `header ${f.name}` })}
                   onDoubleClick={() => showBytes(f.offset, f.size)}>
                   <td><code>{f.name}</code></td>
                   <td><Offset value={f.offset} /></td>
                   <td>{f.size}</td>
                   <td><code className="raw">{f.present ? f.raw : '—'}</code></td>
-                  <td data-testid={`value-${f.name}`} data-value={f.present ? String(f.value) : ''}>{f.present ? decodedValue(f, s) : <span className="muted">absent (beyond header_length)</span>}</td>
+                  <td data-testid={`value-${f.name}`} data-value={f.present ? String(f.value) : ''}>{f.present ? decodedValue(f, s) : <span className="muted">absent (beyond header_length)</span>}
+                    {problem && <div className="field-problem" data-problem={problem.id}>⚠ {problem.message}</div>}</td>
                   <td className="muted">{f.description}</td>
                   {editable && <td>{!NOT_EDITABLE.has(f.name) && f.present && <button disabled={gate.off} title={gate.title} onClick={(e) => { e.stopPropagation(); setEditField(f.name); }}>Edit</button>}</td>}
                 </tr>

@@ -8,6 +8,7 @@ import type { Finding } from '../../shared/qcow2/findings';
 import { api } from '../api';
 import { Size } from '../components/common';
 import { hexOffset, hexPad } from '../format';
+import { errorSentence } from '../gate';
 import { useStore } from '../store';
 
 function Chip({ b }: { b: FeatureBit }) {
@@ -68,7 +69,7 @@ function DegradedOverview({ s }: { s: ImageSummary }) {
       <p className="muted">{s.session.location}</p>
       <div className="degraded-panel" role="region" aria-label="cannot be read as qcow2" data-testid="degraded-panel">
         <h3>This file cannot be read as qcow2</h3>
-        <p className="degraded-message" data-testid="degraded-message">{e.message}</p>
+        <p className="degraded-message" data-testid="degraded-message">{errorSentence(e)}</p>
         <dl className="facts" data-testid="degraded-facts">
           <dt>File</dt><dd>{e.file ?? s.session.name} <span className="muted">(<Size bytes={s.fileSize} />)</span></dd>
           {f && (<>

@@ -77,8 +77,9 @@ describe('a degraded session', () => {
     await boot(degraded(undefined, [CLUSTER_BITS_FINDING, extra]));
     const panel = screen.getByTestId('degraded-panel');
     expect(panel.textContent).toContain('This file cannot be read as qcow2');
+    // The sentence without the path the engine puts in front; the file is named on its own line.
     expect(screen.getByTestId('degraded-message').textContent).toBe(CLUSTER_BITS_FINDING.message);
-    expect(panel.textContent).toContain('broken.qcow2');
+    expect(panel.textContent).toContain('/images/broken.qcow2');
     expect(screen.getByTestId('degraded-structure').textContent).toBe('header');
     expect(screen.getByTestId('degraded-field').textContent).toBe('cluster_bits');
     expect(screen.getByTestId('degraded-offset').textContent).toContain('0x14');
@@ -157,7 +158,11 @@ describe('a degraded session', () => {
     await boot(s);
     fireEvent.click(nav('header'));
     expect(screen.getByTestId('header-degraded-note')).toBeTruthy();
-    expect(screen.getByTestId('value-cluster_bits').textContent).toBe('40');
+    expect(screen.getByTestId('value-cluster_bits').getAttribute('data-value')).toBe('40');
+    // The field the fatal finding names is marked with it.
+    expect(document.querySelector('tr[data-field=cluster_bits]')!.className).toContain('has-problem');
+    expect(screen.getByTestId('value-cluster_bits').querySelector('[data-problem="header.cluster_bits"]')).toBeTruthy();
+    expect(document.querySelector('tr[data-field=magic] [data-problem]')).toBeNull();
     expect(screen.getByTestId('value-refcount_table_clusters').textContent).toBe('1');
     expect(screen.queryByRole('button', { name: 'Edit' })).toBeNull();
     expect(screen.queryByTestId('extensions')).toBeNull();
@@ -190,6 +195,9 @@ describe('a degraded session', () => {
     expect(screen.getByTestId('ov-version').textContent).toContain('qcow2 version 3');
     expect(nav('tables').disabled).toBe(false);
     expect(screen.getByTestId('file-facts').textContent).toContain('v3');
+    // Editing can be switched on for the good image although its handle is read-only until then.
+    expect(useStore.getState().summary!.session.writable).toBe(false);
+    expect((screen.getByTestId('editing-toggle') as HTMLButtonElement).disabled).toBe(false);
   });
 });
 

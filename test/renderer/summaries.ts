@@ -5,7 +5,8 @@ import type { ImageSummary, SessionInfo } from '../../shared/contract/dto';
 import type { AppError, Finding } from '../../shared/qcow2/findings';
 
 export function session(over: Partial<SessionInfo> = {}): SessionInfo {
-  return { id: 's1', name: 'disk.qcow2', location: '/images', size: 196_608, writable: true, editing: false, degraded: null, inUse: null, lockWarning: null, generation: 0, ...over };
+  // writable: the handle is read-write, which the engine makes it only with editing on.
+  return { id: 's1', name: 'disk.qcow2', location: '/images', size: 196_608, writable: over.editing ?? false, editing: false, degraded: null, inUse: null, lockWarning: null, generation: 0, ...over };
 }
 
 export function decoded(over: Partial<ImageSummary> = {}, sess: Partial<SessionInfo> = {}): ImageSummary {
@@ -22,7 +23,8 @@ export const CLUSTER_BITS_FINDING: Finding = {
   found: '40', expected: '9 to 21', message: 'header cluster_bits at offset 20: found 40, expected 9 to 21', fix: 'no safe repair: the cluster size is unknown',
 };
 
-export const CLUSTER_BITS_ERROR: AppError = { code: 'invalid-header', message: CLUSTER_BITS_FINDING.message, file: 'broken.qcow2', finding: CLUSTER_BITS_FINDING };
+/** As the engine sends it: the message starts with the file's path. */
+export const CLUSTER_BITS_ERROR: AppError = { code: 'invalid-header', message: `/images/broken.qcow2: ${CLUSTER_BITS_FINDING.message}`, file: '/images/broken.qcow2', finding: CLUSTER_BITS_FINDING };
 
 export function degraded(error: AppError = CLUSTER_BITS_ERROR, findings: Finding[] = error.finding ? [error.finding] : []): ImageSummary {
   const sess = session({ id: 's2', name: 'broken.qcow2', degraded: error, size: 196_608 });
