@@ -5,6 +5,7 @@ import { api, inElectron, onMenu, onSessionOpened, openDropped } from './api';
 import { ErrorMessage } from './components/common';
 import { ErrorBoundary } from './components/error-boundary';
 import { human } from './format';
+import { EDITING_OFF, errorSentence, notEditableReason, viewOffReason } from './gate';
 import { resourceUse } from '../shared/contract/zone-geometry';
 import { useStore, type ViewName } from './store';
 import { CheckView } from './views/check-view';
@@ -35,13 +36,16 @@ function Toolbar({ onCommand }: { onCommand(c: MenuCommand): void }) {
   const info = useStore((s) => s.info);
   const switchSession = useStore((s) => s.switchSession);
   const editing = !!summary?.session.editing;
+  const cannotEdit = notEditableReason(summary);
+  const degraded = summary?.degraded ?? null;
   return (
     <header className="toolbar" role="toolbar" aria-label="main toolbar">
       {info?.capabilities.openDialog && <button onClick={() => onCommand('open')} title="Open an image (Ctrl+O)">Open</button>}
       <button onClick={() => onCommand('new-image')} title="Create an image (Ctrl+N)">New image</button>
-      <button onClick={() => onCommand('check')} disabled={!summary} title="Check the image (Ctrl+Shift+C)">Check</button>
-      <button onClick={() => onCommand('toggle-editing')} disabled={!summary} aria-pressed={editing} data-testid="editing-toggle"
-        className={editing ? 'editing-on' : ''} title="Editing is per image; every write makes a backup first (Ctrl+E)">Editing: {editing ? 'on' : 'off'}</button>
+      <button onClick={() => onCommand('check')} disabled={!summary || !!degraded}
+        title={degraded ? 'This file cannot be read as qcow2: there are no tables to check (its findings are in Check)' : 'Check the image (Ctrl+Shift+C)'}>Check</button>
+      <button onClick={() => onCommand('toggle-editing')} disabled={!summary || (!!cannotEdit && !editing)} aria-pressed={editing} data-testid="editing-toggle"
+        className={editing ? 'editing-on' : ''} title={cannotEdit ?? (editing ? 'Editing is per image; every write makes a backup first (Ctrl+E)' : `${EDITING_OFF}; every write makes a backup first`)}>Editing: {editing ? 'on' : 'off'}</button>
       <span className="spacer" />
       {info?.capabilities.transport === 'http' && <ServedImages />}
       {sessions.length > 1 && (
@@ -51,11 +55,25 @@ function Toolbar({ onCommand }: { onCommand(c: MenuCommand): void }) {
       )}
       {summary && (
         <span className="file-facts" data-testid="file-facts">
-          <strong>{summary.session.name}</strong> · {human(summary.virtualSize)} · v{summary.version}
-          {summary.zoned ? ` · zoned (${summary.zoned.revision})` : ''}
+          <strong>{summary.session.name}</strong>
+          {degraded
+            ? <> · <span className="facts-degraded" title={errorSentence(degraded)}>not readable as qcow2</span> · {human(summary.fileSize)} file</>
+            : <> · {human(summary.virtualSize)} · v{summary.version}{summary.zoned ? ` · zoned (${summary.zoned.revision})` : ''}</>}
         </span>
       )}
     </header>
+  );
+}
+
+/** Under the toolbar: another program holds the image for writing, or our writes go without QEMU's locks. */
+function SessionBanners() {
+  const session = useStore((s) => s.summary?.session ?? null);
+  if (!session || (!session.inUse && !session.lockWarning)) return null;
+  return (
+    <div className="banners">
+      {session.inUse && <div className="banner in-use" role="status" data-testid="in-use-banner">{session.inUse}</div>}
+      {session.lockWarning && <div className="banner warn" role="status" data-testid="lock-warning-banner"><strong>Warning:</strong> {session.lockWarning}</div>}
+    </div>
   );
 }
 
@@ -89,7 +107,7 @@ function Nav() {
     <nav className="nav" aria-label="sections">
       {NAV.map((n) => (
         <button key={n.view} className={view === n.view ? 'active' : ''} aria-current={view === n.view ? 'page' : undefined}
-          disabled={!summary} onClick={() => setView(n.view)} title={`${n.label} (Alt+${n.key})`} data-nav={n.view}>
+          disabled={!summary || !!viewOffReason(summary, n.view)} onClick={() => setView(n.view)} title={viewOffReason(summary, n.view) ?? `${n.label} (Alt+${n.key})`} data-nav={n.view}>
           {n.label}{badge[n.view] ? <span className={'badge' + (badge[n.view]!.startsWith('⚠') ? ' warn' : '')}>{badge[n.view]}</span> : null}
         </button>
       ))}
@@ -161,7 +179,14 @@ export function App() {
       case 'reload': await store.reload(); return;
       case 'about': setAbout(true); return;
       case 'check': await store.runCheck(); return;
-      case 'toggle-editing': if (store.summary) await store.setEditing(!store.summary.session.editing); return;
+      case 'toggle-editing': {
+        const sum = store.summary;
+        if (!sum) return;
+        const why = notEditableReason(sum);
+        if (why && !sum.session.editing) { useStore.setState({ status: why }); return; }
+        await store.setEditing(!sum.session.editing);
+        return;
+      }
     }
   };
 
@@ -194,31 +219,34 @@ export function App() {
     else useStore.getState().fail(r.error);
   };
 
+  // A degraded session has no zones, tables, features or extensions: those views fall back to its overview.
+  const view = s && viewOffReason(s, st.view) ? 'overview' : st.view;
   let main;
-  if (st.view === 'create') main = <CreateWizard />;
+  if (view === 'create') main = <CreateWizard />;
   else if (!s) main = st.info ? (
     <section className="view empty-state">
       <h2>No image open</h2>
       <p>{inElectron ? 'Open an image (Ctrl+O), drop one on the window, or create one.' : 'Start qzs serve with image paths to inspect them, or create one with New image.'}</p>
     </section>
   ) : <section className="view"><p className="muted">Loading…</p></section>;
-  else if (st.view === 'overview') main = <Overview s={s} />;
-  else if (st.view === 'header') main = <HeaderView s={s} />;
-  else if (st.view === 'extensions') main = <section className="view" aria-label="Extensions"><h2>Extensions</h2><ExtensionsList s={s} /></section>;
-  else if (st.view === 'features') main = <FeaturesView s={s} />;
-  else if (st.view === 'zones') main = <ZonesView s={s} />;
-  else if (st.view === 'tables') main = <TablesView s={s} />;
-  else if (st.view === 'check') main = <CheckView s={s} />;
+  else if (view === 'overview') main = <Overview s={s} />;
+  else if (view === 'header') main = <HeaderView s={s} />;
+  else if (view === 'extensions') main = <section className="view" aria-label="Extensions"><h2>Extensions</h2><ExtensionsList s={s} /></section>;
+  else if (view === 'features') main = <FeaturesView s={s} />;
+  else if (view === 'zones') main = <ZonesView s={s} />;
+  else if (view === 'tables') main = <TablesView s={s} />;
+  else if (view === 'check') main = <CheckView s={s} />;
   else main = <HexView s={s} />;
 
   return (
     <div className="app" onDragOver={(e) => e.preventDefault()} onDrop={(e) => void onDrop(e)}>
       <Toolbar onCommand={(c) => void command(c)} />
+      <SessionBanners />
       <div className="body">
         <Nav />
         <main className="main">
           {st.error && <ErrorMessage error={st.error} onClose={st.clearError} />}
-          <ErrorBoundary label={st.view} key={st.view}>{main}</ErrorBoundary>
+          <ErrorBoundary label={view} key={`${view}:${st.current ?? ''}`}>{main}</ErrorBoundary>
           {s && s.session.editing && st.edits.length > 0 && <EditHistory />}
         </main>
         <ErrorBoundary label="inspector"><Inspector s={s} /></ErrorBoundary>

@@ -23,7 +23,7 @@ export function decodedValue(f: Field, s: ImageSummary): string {
     case 'crypt_method': return `${v} (${['none', 'AES', 'LUKS'][v] ?? 'unknown'})`;
     case 'compression_type': return `${v} (${['zlib', 'zstd'][v] ?? 'unknown'})`;
     case 'refcount_order': return v <= 6 ? `${v} (${2 ** v}-bit refcounts)` : String(v);
-    case 'refcount_table_clusters': return `${v} (${human(v * s.clusterSize)})`;
+    case 'refcount_table_clusters': return s.clusterSize > 0 ? `${v} (${human(v * s.clusterSize)})` : String(v);
     case 'header_length': return `${v} bytes`;
     default:
       return f.name.endsWith('_offset') ? `${v} (0x${v.toString(16)})` : String(v);

@@ -6,6 +6,7 @@ import type { AppError, Finding } from '../shared/qcow2/findings';
 import type { Result } from '../shared/contract/result';
 import { api, newJobId, onProgress } from './api';
 import { isCancelled, type QzsApi } from '../shared/contract/channels';
+import { errorSentence, viewOffReason } from './gate';
 
 export type ViewName = 'overview' | 'header' | 'extensions' | 'features' | 'zones' | 'tables' | 'check' | 'hex' | 'create';
 
@@ -77,8 +78,13 @@ export interface AppState {
   runCheck(): Promise<void>;
   setEditing(on: boolean): Promise<void>;
   afterWrite(message: string): Promise<void>;
-  /** After a zone operation: the new zone report, and views that cache file bytes re-read them. */
-  afterZoneWrite(message: string): Promise<void>;
+  /**
+   * After a zone operation: the new zone report (the one zones:op answered with, else asked for), and
+   * views that cache file bytes re-read them.
+   */
+  afterZoneWrite(message: string, report?: ZoneReport): Promise<void>;
+  /** Re-read the session's facts (in use by another program, lock warning, editing) without re-reading views. */
+  refreshSession(): Promise<void>;
   fail(e: AppError): void;
   clearError(): void;
   /**
@@ -124,7 +130,11 @@ export const useStore = create<AppState>()((set, get) => ({
     const first = info.sessions[0];
     if (first) await get().switchSession(first.id);
   },
-  setView(view) { set({ view }); },
+  setView(view) {
+    // A degraded session has no zones, tables, features or extensions to show.
+    if (viewOffReason(get().summary, view)) return;
+    set({ view });
+  },
   select(selection) { set({ selection }); },
   showBytes(offset, length) {
     set((s) => {
@@ -140,7 +150,12 @@ export const useStore = create<AppState>()((set, get) => ({
     set((st) => ({ current: id, summary: null, zones: null, zonesError: null, check: null, selection: null, hexTarget: null, status: 'opening…', zoneOutcome: st.current === id ? st.zoneOutcome : null, tables: st.current === id ? st.tables : TABLES_START }));
     const summary = unwrap(await api['image:summary'](id), get().fail);
     if (!summary || get().current !== id) return;
-    set((st) => ({ summary, sessions: st.sessions.map((x) => (x.id === id ? summary.session : x)), status: `opened ${summary.session.name}`, dataVersion: st.dataVersion + 1 }));
+    set((st) => ({
+      summary, sessions: st.sessions.map((x) => (x.id === id ? summary.session : x)), dataVersion: st.dataVersion + 1,
+      status: summary.degraded ? `opened ${summary.session.name}: it cannot be read as qcow2 (${errorSentence(summary.degraded)})` : `opened ${summary.session.name}`,
+      // The views a degraded session lacks fall back to its overview.
+      view: viewOffReason(summary, st.view) ? 'overview' : st.view,
+    }));
     const edits = await api['edit:history'](id);
     if (edits.ok) set({ edits: edits.value });
     if (summary.zoned) {
@@ -166,6 +181,8 @@ export const useStore = create<AppState>()((set, get) => ({
     const id = get().current;
     if (!id) return;
     set({ view: 'check' });
+    // An image that cannot be decoded has nothing to walk: the Check view shows its findings from opening.
+    if (get().summary?.degraded) return;
     const r = await get().long('checking the image', (a, job) => a['check:run'](id, job));
     if (r.ok) set({ check: r.value, status: `check: ${r.value.findings.length} finding(s)` });
   },
@@ -185,15 +202,31 @@ export const useStore = create<AppState>()((set, get) => ({
     await get().switchSession(id);
     set({ view: keepView, selection, status: message });
   },
-  async afterZoneWrite(message) {
+  async afterZoneWrite(message, report) {
     const id = get().current;
     if (!id) return;
+    if (report) {
+      set((st) => ({ zones: report, zonesError: null, dataVersion: st.dataVersion + 1, status: message }));
+      return;
+    }
     const z = await api['zones:report'](id);
     if (get().current !== id) return;
     if (z.ok) set((st) => ({ zones: z.value, zonesError: null, dataVersion: st.dataVersion + 1, status: message }));
     else set({ zonesError: z.error, status: message });
   },
-  fail(error) { set({ error, status: error.message }); },
+  async refreshSession() {
+    const id = get().current;
+    if (!id) return;
+    const r = await api['image:summary'](id);
+    if (!r.ok || get().current !== id) return;
+    const session = r.value.session;
+    set((st) => ({ sessions: st.sessions.map((x) => (x.id === id ? session : x)), summary: st.summary ? { ...st.summary, session } : null }));
+  },
+  fail(error) {
+    set({ error, status: error.file ? `${error.file.split('/').pop()}: ${errorSentence(error)}` : error.message });
+    // Another program holds the image (QEMU): show who, in the in-use banner.
+    if (error.code === 'locked') void get().refreshSession();
+  },
   clearError() { set({ error: null }); },
   async long(label, fn) {
     const job = newJobId();

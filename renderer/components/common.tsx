@@ -2,6 +2,7 @@
 import { Fragment, useState } from 'react';
 import type { AppError } from '../../shared/qcow2/findings';
 import { hexOffset, sizeExact } from '../format';
+import { EDITING_OFF, errorSentence, isGateRefusal } from '../gate';
 
 export function Size({ bytes }: { bytes: number }) {
   return <span className="num">{sizeExact(bytes)}</span>;
@@ -20,13 +21,27 @@ export function Offset({ value }: { value: number }) {
   );
 }
 
+/** A refusal by the editing gate (editing was off when the change reached the engine): nothing was written. */
+export function GateRefusal({ error, onClose }: { error: AppError; onClose?: () => void }) {
+  return (
+    <div className="gate-refused" role="alert" data-testid="gate-refused">
+      <div className="error-line">
+        <strong>{EDITING_OFF}.</strong> <span>Nothing was written.</span>
+        {onClose && <button className="icon" aria-label="dismiss" onClick={onClose}>✕</button>}
+      </div>
+      {error.message && <div className="muted small">{error.message}</div>}
+    </div>
+  );
+}
+
 export function ErrorMessage({ error, onClose }: { error: AppError; onClose?: () => void }) {
   const [open, setOpen] = useState(false);
+  if (isGateRefusal(error)) return <GateRefusal error={error} onClose={onClose} />;
   const f = error.finding;
   return (
     <div className="error-message" role="alert">
       <div className="error-line">
-        <strong>{error.file ? `${error.file.split('/').pop()}: ` : ''}</strong>{error.message}
+        <span className="error-text"><strong>{error.file ? `${error.file.split('/').pop()}: ` : ''}</strong>{errorSentence(error)}</span>
         <button className="link" onClick={() => setOpen(!open)}>{open ? 'hide details' : 'details'}</button>
         {onClose && <button className="icon" aria-label="dismiss" onClick={onClose}>✕</button>}
       </div>

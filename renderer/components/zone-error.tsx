@@ -2,6 +2,8 @@
 // zone, its state, the limits and the numbers, all visible at once (no "details" click needed).
 import type { AppError } from '../../shared/qcow2/findings';
 import { hexOffset } from '../format';
+import { isGateRefusal } from '../gate';
+import { GateRefusal } from './common';
 
 const LABELS: [key: string, label: string, offset?: boolean][] = [
   ['kind', 'reason'],
@@ -28,6 +30,7 @@ const LABELS: [key: string, label: string, offset?: boolean][] = [
 ];
 
 export function ZoneErrorDetails({ error }: { error: AppError }) {
+  if (isGateRefusal(error)) return <GateRefusal error={error} />;
   const d = error.details ?? {};
   const known = new Set(LABELS.map(([k]) => k));
   const rest = Object.entries(d).filter(([k]) => !known.has(k));

@@ -4,6 +4,8 @@ import { useState } from 'react';
 import type { ImageSummary, RepairPlan } from '../../shared/contract/dto';
 import type { Finding, Severity } from '../../shared/qcow2/findings';
 import { api } from '../api';
+import { useGate } from '../components/gate';
+import { errorSentence } from '../gate';
 import { useStore } from '../store';
 
 const ORDER: Severity[] = ['error', 'warning', 'info'];
@@ -18,7 +20,9 @@ export function CheckView({ s }: { s: ImageSummary }) {
   const long = useStore((st) => st.long);
   const [plan, setPlan] = useState<{ mode: 'leaks' | 'all'; plan: RepairPlan } | null>(null);
   const cancelled = useStore((st) => st.cancelled);
+  const gate = useGate();
   const findings: Finding[] = check?.findings ?? s.findings;
+  const degraded = s.degraded;
   const open = (f: Finding): void => {
     select({ kind: 'finding', finding: f });
     showBytes(f.offset, Math.max(1, f.length));
@@ -29,7 +33,7 @@ export function CheckView({ s }: { s: ImageSummary }) {
     else useStore.getState().fail(r.error);
   };
   const repair = async (): Promise<void> => {
-    if (!plan) return;
+    if (!plan || plan.plan.refused || gate.off) return;
     const r = await long('repairing', (a) => a['check:repair'](s.session.id, { mode: plan.mode }));
     setPlan(null);
     if (r.ok) {
@@ -40,24 +44,34 @@ export function CheckView({ s }: { s: ImageSummary }) {
   return (
     <section className="view" aria-label="Check">
       <h2>Check</h2>
-      <div className="actions">
-        <button className="primary" onClick={() => void runCheck()}>{check ? 'Check again' : 'Run full check'}</button>
-        {info?.capabilities.repair && <>
-          <button onClick={() => void askRepair('leaks')}>Repair leaks…</button>
-          <button onClick={() => void askRepair('all')}>Repair all…</button>
-        </>}
-        <span className="muted">{check ? `${findings.length} finding(s)${check.complete ? '' : ' (check stopped early: partial)'}` : `${findings.length} finding(s) seen while opening; run the full check for tables, refcounts and zones`}</span>
-      </div>
+      {degraded ? (
+        <p className="note" data-testid="check-degraded">This file cannot be read as qcow2 ({errorSentence(degraded)}): there are no tables to walk and nothing to repair. {findings.length} finding(s) from opening it:</p>
+      ) : (
+        <div className="actions">
+          <button className="primary" onClick={() => void runCheck()}>{check ? 'Check again' : 'Run full check'}</button>
+          {info?.capabilities.repair && <>
+            <button onClick={() => void askRepair('leaks')} disabled={gate.off} title={gate.off ? gate.title : 'see what a repair of leaked clusters would write'}>Repair leaks…</button>
+            <button onClick={() => void askRepair('all')} disabled={gate.off} title={gate.off ? gate.title : 'see what a repair of every finding would write'}>Repair all…</button>
+          </>}
+          <span className="muted">{check ? `${findings.length} finding(s)${check.complete ? '' : ' (check stopped early: partial)'}` : `${findings.length} finding(s) seen while opening; run the full check for tables, refcounts and zones`}</span>
+        </div>
+      )}
       {cancelled === 'checking the image' && <p className="note" role="status" data-testid="check-cancelled">The check was cancelled and stopped before it finished; the findings below are from before it ran.</p>}
-      {plan && (
+      {plan && plan.plan.refused && (
+        <div className="refused" role="alert" data-testid="repair-refused">
+          <p><strong>No repair is offered ({plan.mode}):</strong> {plan.plan.refused}</p>
+          <p className="muted small">Nothing was written. <button className="link" onClick={() => setPlan(null)}>Dismiss</button></p>
+        </div>
+      )}
+      {plan && !plan.plan.refused && (
         <div className="confirm" role="dialog" aria-label="confirm repair" data-testid="repair-confirm">
           <p>Repair ({plan.mode}) will:</p>
           <ul>{plan.plan.actions.map((a) => <li key={a}>{a}</li>)}</ul>
           <p>Before writing, the image is copied to <code data-testid="backup-path">{plan.plan.backupPath}</code>.</p>
-          <button className="primary" onClick={() => void repair()}>Repair with backup</button> <button onClick={() => setPlan(null)}>Cancel</button>
+          <button className="primary" onClick={() => void repair()} disabled={gate.off} title={gate.title}>Repair with backup</button> <button onClick={() => setPlan(null)}>Cancel</button>
         </div>
       )}
-      {findings.length === 0 && <p data-testid="no-findings">No findings: the image is consistent as far as this check sees.</p>}
+      {findings.length === 0 && !degraded && <p data-testid="no-findings">No findings: the image is consistent as far as this check sees.</p>}
       {ORDER.map((sev) => {
         const list = findings.filter((f) => f.severity === sev);
         if (list.length === 0) return null;

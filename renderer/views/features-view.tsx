@@ -3,7 +3,10 @@
 import { useState } from 'react';
 import type { EditPreview, ImageSummary } from '../../shared/contract/dto';
 import { KNOWN_FEATURES, type FeatureBit, type FeatureKind } from '../../shared/qcow2/features';
+import type { AppError } from '../../shared/qcow2/findings';
 import { api } from '../api';
+import { GateRefusal } from '../components/common';
+import { EDITING_OFF, isGateRefusal, viewOffReason } from '../gate';
 import { useStore } from '../store';
 import { DiffPreview } from './header-view';
 
@@ -19,7 +22,7 @@ export function FeaturesView({ s }: { s: ImageSummary }) {
   const [namedOnly, setNamedOnly] = useState(false);
   const [picked, setPicked] = useState<{ kind: FeatureKind; bit: number } | null>(null);
   const [pending, setPending] = useState<Pending | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
+  const [problem, setProblem] = useState<AppError | null>(null);
   const select = useStore((st) => st.select);
   const afterWrite = useStore((st) => st.afterWrite);
   const editing = s.session.editing;
@@ -31,16 +34,18 @@ export function FeaturesView({ s }: { s: ImageSummary }) {
     if (!editing) { setPending(null); return; }
     const r = await api['edit:preview'](s.session.id, { kind: 'feature-bit', mask: kind, bit, set: !set });
     if (r.ok) setPending({ kind, bit, set: !set, preview: r.value });
-    else setProblem(r.error.message);
+    else setProblem(r.error);
   };
   const apply = async (): Promise<void> => {
     if (!pending) return;
     const r = await api['edit:apply'](s.session.id, { kind: 'feature-bit', mask: pending.kind, bit: pending.bit, set: pending.set });
     setPending(null);
-    if (!r.ok) { setProblem(r.error.message); return; }
+    if (!r.ok) { setProblem(r.error); return; }
     await afterWrite(`${r.value.description} written; backup: ${r.value.backupName}`);
   };
 
+  const off = viewOffReason(s, 'features');
+  if (off) return <section className="view" aria-label="Feature bits"><h2>Feature bits</h2><p className="note">{off}</p></section>;
   return (
     <section className="view" aria-label="Feature bits">
       <h2>Feature bits</h2>
@@ -71,9 +76,9 @@ export function FeaturesView({ s }: { s: ImageSummary }) {
           </div>
         );
       })}
-      {problem && <p className="invalid" role="alert">{problem}</p>}
-      {pending && <DiffPreview p={pending.preview} onApply={() => void apply()} />}
-      {!editing && <p className="muted">Editing is off: switch it on in the toolbar to change bits.</p>}
+      {problem && (isGateRefusal(problem) ? <GateRefusal error={problem} /> : <p className="invalid" role="alert">{problem.message}</p>)}
+      {pending && <DiffPreview p={pending.preview} onApply={() => void apply()} off={!editing} />}
+      {!editing && <p className="muted" data-testid="bits-editing-off">{EDITING_OFF}; a bit can then be flipped by clicking it.</p>}
     </section>
   );
 }

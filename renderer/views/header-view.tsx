@@ -3,9 +3,12 @@
 import { Fragment, useState } from 'react';
 import type { EditPreview, ImageSummary } from '../../shared/contract/dto';
 import type { Field } from '../../shared/qcow2/field';
+import type { AppError } from '../../shared/qcow2/findings';
 import { api } from '../api';
-import { Offset } from '../components/common';
+import { GateRefusal, Offset } from '../components/common';
+import { useGate } from '../components/gate';
 import { decodedValue } from '../decode-field';
+import { EDITING_OFF, errorSentence, isGateRefusal } from '../gate';
 import { useStore } from '../store';
 
 const NOT_EDITABLE = new Set(['padding']);
@@ -14,28 +17,45 @@ export function HeaderView({ s }: { s: ImageSummary }) {
   const select = useStore((st) => st.select);
   const selection = useStore((st) => st.selection);
   const showBytes = useStore((st) => st.showBytes);
+  const info = useStore((st) => st.info);
   const editing = s.session.editing;
+  const gate = useGate('change this field (diff preview first, backup before writing)');
+  // Edit buttons show wherever editing could be switched on; while it is off they say so.
+  const editable = !s.degraded && info?.capabilities.edit !== false;
+  // Fields a finding names (the fatal one of a degraded session among them) are marked.
+  const problems = new Map(s.findings.filter((x) => x.structure === 'header' && x.severity !== 'info').map((x) => [x.field, x]));
   const [editField, setEditField] = useState<string | null>(null);
+  if (s.degraded && s.headerFields.length === 0) {
+    return (
+      <section className="view" aria-label="Header">
+        <h2>Header</h2>
+        <p className="note" data-testid="no-header-fields">No header field could be decoded: {errorSentence(s.degraded)}. The bytes are in the Hex view; the findings in Check.</p>
+      </section>
+    );
+  }
   return (
     <section className="view" aria-label="Header">
-      <h2>Header <span className="muted">({s.headerFields.length} fields, version {s.version})</span></h2>
+      <h2>Header <span className="muted">({s.headerFields.length} fields{s.degraded ? ', decoded as far as the decoder got' : `, version ${s.version}`})</span></h2>
+      {s.degraded && <p className="note" data-testid="header-degraded-note">This file cannot be read as qcow2 ({errorSentence(s.degraded)}): these are the fields read before the decoder stopped.</p>}
       <table className="grid fields" data-testid="header-table">
-        <thead><tr><th>Field</th><th>Offset</th><th>Size</th><th>Raw</th><th>Value</th><th>Meaning</th>{editing && <th />}</tr></thead>
+        <thead><tr><th>Field</th><th>Offset</th><th>Size</th><th>Raw</th><th>Value</th><th>Meaning</th>{editable && <th />}</tr></thead>
         <tbody>
           {s.headerFields.map((f) => {
             const sel = selection?.kind === 'field' && selection.name === f.name;
+            const problem = problems.get(f.name);
             return (
               <Fragment key={f.name}>
-                <tr data-field={f.name} className={(sel ? 'selected ' : '') + (f.present ? '' : 'absent')}
+                <tr data-field={f.name} className={(sel ? 'selected ' : '') + (f.present ? '' : 'absent ') + (problem ? `has-problem ${problem.severity}` : '')}
                   onClick={() => select({ kind: 'field', name: f.name, offset: f.offset, size: f.size, label: `header ${f.name}` })}
                   onDoubleClick={() => showBytes(f.offset, f.size)}>
                   <td><code>{f.name}</code></td>
                   <td><Offset value={f.offset} /></td>
                   <td>{f.size}</td>
                   <td><code className="raw">{f.present ? f.raw : '—'}</code></td>
-                  <td data-testid={`value-${f.name}`} data-value={f.present ? String(f.value) : ''}>{f.present ? decodedValue(f, s) : <span className="muted">absent (beyond header_length)</span>}</td>
+                  <td data-testid={`value-${f.name}`} data-value={f.present ? String(f.value) : ''}>{f.present ? decodedValue(f, s) : <span className="muted">absent (beyond header_length)</span>}
+                    {problem && <div className="field-problem" data-problem={problem.id}>⚠ {problem.message}</div>}</td>
                   <td className="muted">{f.description}</td>
-                  {editing && <td>{!NOT_EDITABLE.has(f.name) && f.present && <button onClick={(e) => { e.stopPropagation(); setEditField(f.name); }}>Edit</button>}</td>}
+                  {editable && <td>{!NOT_EDITABLE.has(f.name) && f.present && <button disabled={gate.off} title={gate.title} onClick={(e) => { e.stopPropagation(); setEditField(f.name); }}>Edit</button>}</td>}
                 </tr>
                 {editing && editField === f.name && (
                   <tr key={f.name + '-edit'} className="edit-row"><td colSpan={7}><FieldEditor s={s} f={f} onDone={() => setEditField(null)} /></td></tr>
@@ -45,7 +65,7 @@ export function HeaderView({ s }: { s: ImageSummary }) {
           })}
         </tbody>
       </table>
-      <ExtensionsList s={s} />
+      {!s.degraded && <ExtensionsList s={s} />}
     </section>
   );
 }
@@ -53,15 +73,16 @@ export function HeaderView({ s }: { s: ImageSummary }) {
 export function FieldEditor({ s, f, onDone }: { s: ImageSummary; f: Field; onDone: () => void }) {
   const [text, setText] = useState(String(f.value ?? ''));
   const [preview, setPreview] = useState<EditPreview | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
+  const [problem, setProblem] = useState<AppError | null>(null);
   const afterWrite = useStore((st) => st.afterWrite);
+  const gate = useGate();
   const doPreview = async (): Promise<void> => {
     const r = await api['edit:preview'](s.session.id, { kind: 'field', name: f.name, value: text });
-    if (r.ok) { setPreview(r.value); setProblem(null); } else { setPreview(null); setProblem(r.error.message); }
+    if (r.ok) { setPreview(r.value); setProblem(null); } else { setPreview(null); setProblem(r.error); }
   };
   const apply = async (): Promise<void> => {
     const r = await api['edit:apply'](s.session.id, { kind: 'field', name: f.name, value: text });
-    if (!r.ok) { setProblem(r.error.message); return; }
+    if (!r.ok) { setProblem(r.error); return; }
     onDone();
     await afterWrite(`${r.value.description} written; backup: ${r.value.backupName}`);
   };
@@ -72,13 +93,13 @@ export function FieldEditor({ s, f, onDone }: { s: ImageSummary; f: Field; onDon
       </label>
       <button onClick={() => void doPreview()}>Preview</button>
       <button onClick={onDone}>Cancel</button>
-      {problem && <p className="invalid" role="alert">{problem}</p>}
-      {preview && <DiffPreview p={preview} onApply={() => void apply()} />}
+      {problem && (isGateRefusal(problem) ? <GateRefusal error={problem} /> : <p className="invalid" role="alert">{problem.message}</p>)}
+      {preview && <DiffPreview p={preview} onApply={() => void apply()} off={gate.off} />}
     </div>
   );
 }
 
-export function DiffPreview({ p, onApply }: { p: EditPreview; onApply: () => void }) {
+export function DiffPreview({ p, onApply, off = false }: { p: EditPreview; onApply: () => void; off?: boolean }) {
   return (
     <div className="diff" data-testid="diff-preview">
       <div>At <code>0x{p.offset.toString(16)}</code> ({p.field}):</div>
@@ -86,7 +107,7 @@ export function DiffPreview({ p, onApply }: { p: EditPreview; onApply: () => voi
       <div className="diff-line add">+ <code>{p.after}</code> = {p.afterValue}</div>
       {p.warnings.length > 0 && <ul className="warnings">{p.warnings.map((w) => <li key={w}>⚠ {w}</li>)}</ul>}
       <p className="muted">Applying first copies the image's first cluster to a backup file beside it; the change can be undone.</p>
-      <button className="primary" onClick={onApply}>Apply with backup</button>
+      <button className="primary" onClick={onApply} disabled={off} title={off ? EDITING_OFF : 'write the change; a backup is made first'}>Apply with backup</button>
     </div>
   );
 }

@@ -113,6 +113,7 @@ export function HexView({ s }: { s: ImageSummary }) {
         <span className="muted" data-testid="hex-position">rows {hexPad(top * PER_ROW, 8)}–{hexPad(Math.min(s.fileSize, (top + rows) * PER_ROW), 8)} of {s.fileSize} bytes</span>
         {hl && <span data-testid="hex-selection">selected 0x{hl.offset.toString(16)} ({hl.length} byte{hl.length === 1 ? '' : 's'}){named.length > 0 ? ': ' + named.map((n) => n.name).join(', ') : ''}</span>}
       </div>
+      {s.fileSize === 0 && <p className="note" data-testid="hex-empty">The file is empty (0 bytes).</p>}
       <div className="hex-body">
         <div className="hex-rows" ref={box} tabIndex={0} onKeyDown={onKey} onWheel={(e) => move(Math.sign(e.deltaY) * Math.max(1, Math.round(Math.abs(e.deltaY) / ROW_H)))} data-testid="hex-rows">
           {lines}

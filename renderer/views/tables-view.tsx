@@ -8,6 +8,7 @@ import { api } from '../api';
 import { ErrorMessage } from '../components/common';
 import { PagedList } from '../components/paged-list';
 import { hexOffset, parseNumber } from '../format';
+import { viewOffReason } from '../gate';
 import { useStore } from '../store';
 import type { AppError } from '../../shared/qcow2/findings';
 
@@ -295,6 +296,9 @@ function Snapshots({ s }: { s: ImageSummary }) {
 export function TablesView({ s }: { s: ImageSummary }) {
   const nav = useStore((st) => st.tables);
   const setNav = useStore((st) => st.setTables);
+  // The tables need a decoded header (cluster size, offsets): a degraded session has none.
+  const off = viewOffReason(s, 'tables') ?? (s.clusterSize > 0 ? null : 'The header gives no cluster size: the tables cannot be located.');
+  if (off) return <section className="view tables" aria-label="Tables"><h2>Tables</h2><p className="note">{off}</p></section>;
   const tabs: { id: typeof nav.tab; label: string }[] = [
     { id: 'l1', label: 'L1 / L2' }, { id: 'refcounts', label: 'Refcounts' }, { id: 'snapshots', label: 'Snapshots' },
   ];

@@ -4,7 +4,9 @@
 import { useState } from 'react';
 import type { ZoneClusters, ZoneOp, ZoneReport } from '../../shared/contract/dto';
 import { api } from '../api';
+import type { AppError } from '../../shared/qcow2/findings';
 import { Offset, Size } from '../components/common';
+import { useGate } from '../components/gate';
 import { ZoneErrorDetails } from '../components/zone-error';
 import { parseNumber } from '../format';
 import { useStore } from '../store';
@@ -30,23 +32,31 @@ export function ZoneOpsPanel({ session, r, i, clusters }: { session: string; r: 
   const lengthText = useStore((st) => st.zoneWriteLength);
   const setLengthText = useStore((st) => st.setZoneWriteLength);
   const [running, setRunning] = useState(false);
+  const gate = useGate();
   const length = parseNumber(lengthText);
   const lengthOk = Number.isSafeInteger(length) && length > 0;
+  const refused = (error: AppError): void => {
+    useStore.setState({ zoneOutcome: { zone: i, error } });
+    // QEMU (or another writer) holds the image: the banner says who.
+    if (error.code === 'locked') void useStore.getState().refreshSession();
+  };
 
   const run = async (op: ZoneOp): Promise<void> => {
+    if (gate.off) return;
     setRunning(true);
     const res = await api['zones:op'](session, { op, zone: i });
     setRunning(false);
-    if (!res.ok) { useStore.setState({ zoneOutcome: { zone: i, error: res.error } }); return; }
-    await afterWrite(`zone ${i}: ${op} done`);
+    if (!res.ok) { refused(res.error); return; }
+    // zones:op answers with the new report: no second round trip for it.
+    await afterWrite(`zone ${i}: ${op} done`, res.value);
     useStore.setState({ zoneOutcome: { zone: i, text: `${op} done` } });
   };
   const write = async (op: 'append' | 'write'): Promise<void> => {
-    if (!lengthOk) return;
+    if (!lengthOk || gate.off) return;
     setRunning(true);
     const res = await api['zones:write'](session, { op, zone: i, length });
     setRunning(false);
-    if (!res.ok) { useStore.setState({ zoneOutcome: { zone: i, error: res.error } }); return; }
+    if (!res.ok) { refused(res.error); return; }
     const w = res.value;
     await afterWrite(`zone ${i}: ${op === 'append' ? 'appended' : 'wrote'} ${w.length} bytes at guest 0x${w.offset.toString(16)}`);
     useStore.setState({ zoneOutcome: { zone: i, write: w } });
@@ -58,16 +68,17 @@ export function ZoneOpsPanel({ session, r, i, clusters }: { session: string; r: 
     <div className="zone-ops-panel">
       {i >= r.conventionalZones && (
         <div className="zone-ops" role="group" aria-label="zone operations">
-          {OPS.map((o) => <button key={o.op} title={o.title} disabled={running} onClick={() => void run(o.op)}>{o.label}</button>)}
+          {OPS.map((o) => <button key={o.op} title={gate.off ? gate.title : o.title} disabled={running || gate.off} onClick={() => void run(o.op)}>{o.label}</button>)}
         </div>
       )}
       {info.capabilities.zoneWrite && (
         <div className="zone-write" role="group" aria-label="zone data operations">
           <label>Length <input aria-label="length to append or write" value={lengthText} size={8} onChange={(e) => setLengthText(e.target.value)}
             onKeyDown={(e) => { if (e.key === 'Enter') void write(i < r.conventionalZones ? 'write' : 'append'); }} /></label>
-          {i >= r.conventionalZones && <button disabled={running || !lengthOk} onClick={() => void write('append')} title="zone append: the data goes where the write pointer is; the device says where">Append</button>}
-          <button disabled={running || !lengthOk} onClick={() => void write('write')} title="a regular write at the zone's write pointer">Write at WP</button>
+          {i >= r.conventionalZones && <button disabled={running || !lengthOk || gate.off} onClick={() => void write('append')} title={gate.off ? gate.title : 'zone append: the data goes where the write pointer is; the device says where'}>Append</button>}
+          <button disabled={running || !lengthOk || gate.off} onClick={() => void write('write')} title={gate.off ? gate.title : "a regular write at the zone's write pointer"}>Write at WP</button>
           {!lengthOk && <p className="invalid small">Give a length in bytes (e.g. 4096, 4K, 64K).</p>}
+          {gate.off && <p className="muted small" data-testid="zone-editing-off">{gate.title}.</p>}
           <p className="muted small">Data is a pattern naming each 512-byte block ("qzs append zone {i} @offset").</p>
         </div>
       )}

@@ -7,7 +7,9 @@ import { conditionCounts } from '../../shared/contract/zone-geometry';
 import { ZONE_CONDITION_CODES } from '../../shared/qcow2/zoned-types';
 import { api } from '../api';
 import { ErrorMessage } from '../components/common';
+import { useGate } from '../components/gate';
 import { ZoneErrorDetails } from '../components/zone-error';
+import { viewOffReason } from '../gate';
 import { useStore } from '../store';
 import { CONDITION_STYLE, LEGEND_ORDER } from '../zone-map/palette';
 import { ZoneMap } from '../zone-map/zone-map';
@@ -23,6 +25,9 @@ export function ZonesView({ s }: { s: ImageSummary }) {
   const afterZoneWrite = useStore((st) => st.afterZoneWrite);
   const [confirmReset, setConfirmReset] = useState(false);
   const [resetError, setResetError] = useState<AppError | null>(null);
+  const gate = useGate('reset every sequential zone');
+  const off = viewOffReason(s, 'zones');
+  if (off) return <section className="view"><h2>Zones</h2><p className="note">{off}</p></section>;
   if (!s.zoned) return <section className="view"><h2>Zones</h2><p>This image is not zoned: it has no zoned extension with mode 1.</p></section>;
   if (zonesError) return <section className="view"><h2>Zones</h2><ErrorMessage error={zonesError} /></section>;
   if (!zones) return <section className="view"><h2>Zones</h2><p className="muted">reading write pointers…</p></section>;
@@ -32,9 +37,13 @@ export function ZonesView({ s }: { s: ImageSummary }) {
   const resetAll = async (): Promise<void> => {
     setConfirmReset(false);
     const r = await api['zones:op'](s.session.id, { op: 'reset-all', zone: 0 });
-    if (!r.ok) { setResetError(r.error); return; }
+    if (!r.ok) {
+      setResetError(r.error);
+      if (r.error.code === 'locked') void useStore.getState().refreshSession();
+      return;
+    }
     setResetError(null);
-    await afterZoneWrite('reset all zones: every sequential zone is empty again');
+    await afterZoneWrite('reset all zones: every sequential zone is empty again', r.value);
   };
   const toggle = (code: number): void => {
     const next = new Set(hidden);
@@ -46,9 +55,9 @@ export function ZonesView({ s }: { s: ImageSummary }) {
       <div className="zones-head">
         <h2>Zones <span className="muted">{zones.nrZones} zones · {zones.conventionalZones} conventional</span></h2>
         <p className="note" data-testid="session-only-note">Open states exist while the image is open here; QEMU reads them back as closed.</p>
-        {info?.capabilities.zoneOps && <button onClick={() => setConfirmReset(true)} title="reset every sequential zone">Reset all zones…</button>}
+        {info?.capabilities.zoneOps && <button onClick={() => setConfirmReset(true)} disabled={gate.off} title={gate.title}>Reset all zones…</button>}
       </div>
-      {confirmReset && (
+      {confirmReset && !gate.off && (
         <div className="confirm" role="dialog" aria-label="confirm reset all" data-testid="reset-all-confirm">
           <p>Reset all {zones.nrZones - zones.conventionalZones} sequential zones: every write pointer goes back to its zone start and the zones' data clusters are freed. Conventional zones keep their data.</p>
           <button className="primary" autoFocus onClick={() => void resetAll()}>Reset all zones</button> <button onClick={() => setConfirmReset(false)}>Cancel</button>

@@ -4,6 +4,7 @@
 import { cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppInfo, ZoneReport } from '../../shared/contract/dto';
+import { decoded } from './summaries';
 
 const calls: unknown[][] = [];
 
@@ -34,7 +35,7 @@ describe('zone inspector length box', () => {
   it('keeps the typed length across a re-render of the inspector and writes with it', async () => {
     const { useStore } = await import('../../renderer/store');
     const { ZoneOpsPanel } = await import('../../renderer/views/zone-ops-panel');
-    useStore.setState({ info: { capabilities: { zoneOps: true, zoneWrite: true } } as AppInfo });
+    useStore.setState({ info: { capabilities: { zoneOps: true, zoneWrite: true } } as AppInfo, summary: decoded({}, { editing: true }) });
     const first = render(<ZoneOpsPanel session="s1" r={r} i={3} clusters={null} />);
     const box = (): HTMLInputElement => screen.getByLabelText('length to append or write');
     expect(box().value).toBe('4K');

@@ -3,7 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { qemuImgJson, qemuImgStatus } from '../helpers/qemu';
-import { expect, MIB, openImage, QZS, shot, test, ZONED_WP } from './fixtures';
+import { EDITING_OFF } from '../../renderer/gate';
+import { expect, MIB, openImage, QZS, setEditing, shot, test, ZONED_WP } from './fixtures';
 
 interface ZoneJson { index: number; start: number; wp: number; condition: string; type: string }
 function qzsZones(file: string): ZoneJson[] {
@@ -84,8 +85,14 @@ test('a zone operation changes the map and the file', async ({ app, served }) =>
   await app.getByLabel('zone number or offset').fill('7');
   await app.keyboard.press('Enter');
   await expect(app.getByTestId('zone-condition')).toContainText('empty');
+  // Editing off: the operations are there, disabled, and say how to switch editing on.
+  const openButton = app.getByRole('group', { name: 'zone operations' }).getByRole('button', { name: 'Open' });
+  await expect(openButton).toBeDisabled();
+  await expect(openButton).toHaveAttribute('title', EDITING_OFF);
+  await shot(app, 'zone-ops-editing-off');
+  await setEditing(app, true);
   const before = await map.screenshot();
-  await app.getByRole('group', { name: 'zone operations' }).getByRole('button', { name: 'Open' }).click();
+  await openButton.click();
   await expect(app.getByTestId('zone-condition')).toContainText('explicit-open');
   await expect(app.locator('[data-condition=explicit-open]')).toContainText('1');
   await expect(app.getByTestId('gauge-open')).toContainText('1');
@@ -194,9 +201,11 @@ test('editing: off until enabled, applies with a backup, undoes exactly', async 
   const original = readFileSync(file);
   await openImage(app, 'edit.qcow2');
   await app.click('[data-nav=header]');
-  await expect(app.getByRole('button', { name: 'Edit', exact: true })).toHaveCount(0);
-  await app.getByTestId('editing-toggle').click();
-  await expect(app.getByTestId('editing-toggle')).toHaveText('Editing: on');
+  // Editing off: the Edit buttons are disabled and say why.
+  const edit = app.locator('tr[data-field=compatible_features]').getByRole('button', { name: 'Edit' });
+  await expect(edit).toBeDisabled();
+  await expect(edit).toHaveAttribute('title', EDITING_OFF);
+  await setEditing(app, true);
   await app.locator('tr[data-field=compatible_features]').getByRole('button', { name: 'Edit' }).click();
   await app.getByLabel('new value for compatible_features').fill('1');
   await app.getByRole('button', { name: 'Preview' }).click();
@@ -205,11 +214,16 @@ test('editing: off until enabled, applies with a backup, undoes exactly', async 
   expect(readFileSync(file).equals(original)).toBe(true);
   await app.getByRole('button', { name: 'Apply with backup' }).click();
   await expect(app.getByTestId('edit-history')).toContainText('compatible_features');
-  expect(qemuImgJson<{ 'format-specific': { data: { 'lazy-refcounts': boolean } } }>(['info', '--output=json', file])['format-specific'].data['lazy-refcounts']).toBe(true);
+  // Editing on holds QEMU's write lock: qemu-img is refused unless it asks to share (-U).
+  expect(qemuImgStatus(['info', file]).stderr).toMatch(/Failed to get shared "write" lock/);
+  expect(qemuImgJson<{ 'format-specific': { data: { 'lazy-refcounts': boolean } } }>(['info', '-U', '--output=json', file])['format-specific'].data['lazy-refcounts']).toBe(true);
   expect(readdirSync(served.dir).some((n) => n.startsWith('edit.qcow2.qzs-backup-'))).toBe(true);
   await app.getByRole('button', { name: 'Undo last edit' }).click();
   await expect(app.getByTestId('status-text')).toContainText('undone');
   expect(readFileSync(file).equals(original)).toBe(true);
+  // Editing off lets go of the lock.
+  await setEditing(app, false);
+  expect(qemuImgStatus(['info', file]).status).toBe(0);
 });
 
 test('repair shows what it writes and where the backup goes, then fixes the leak', async ({ app, served }) => {
@@ -220,13 +234,17 @@ test('repair shows what it writes and where the backup goes, then fixes the leak
   await app.getByRole('button', { name: /Run full check/ }).click();
   await expect(app.getByTestId('busy')).toHaveCount(0);
   await expect(app.locator('.finding')).not.toHaveCount(0);
+  await expect(app.getByRole('button', { name: 'Repair leaks…' })).toBeDisabled();
+  await setEditing(app, true);
   await app.getByRole('button', { name: 'Repair leaks…' }).click();
   await expect(app.getByTestId('repair-confirm')).toBeVisible();
   await expect(app.getByTestId('backup-path')).toContainText('leak.qcow2.backup-');
   await shot(app, 'repair-confirm');
-  expect(qemuImgStatus(['check', file]).stdout).toMatch(/1 leaked cluster/);
+  // Editing on holds QEMU's write lock: qemu-img check reads it sharing (-U).
+  expect(qemuImgStatus(['check', '-U', file]).stdout).toMatch(/1 leaked cluster/);
   await app.getByRole('button', { name: 'Repair with backup' }).click();
   await expect(app.getByTestId('status-text')).toContainText(/check: 0 finding|repaired/);
+  await setEditing(app, false);
   expect(qemuImgStatus(['check', file]).status).toBe(0);
   expect(readdirSync(served.dir).some((n) => n.startsWith('leak.qcow2.backup-'))).toBe(true);
 });

@@ -65,7 +65,7 @@ function makeImages(dir: string): string[] {
  */
 export const HELD_CHECK_IMAGE = 'prealloc.qcow2';
 
-async function startServe(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
+export async function startServe(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
   const proc = spawn(process.execPath, [QZS, 'serve', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, QZS_TEST_HOLD_CHECK: HELD_CHECK_IMAGE },
@@ -112,6 +112,17 @@ export const test = base.extend<{ app: Page }, { served: Served }>({
 export async function openImage(page: Page, name: string): Promise<void> {
   await page.getByLabel('open images').selectOption({ label: name });
   await expect(page.getByTestId('file-facts')).toContainText(name);
+}
+
+/**
+ * Switch editing on (or off) for the image shown. Editing is per session and the server keeps its
+ * sessions between tests, so this looks before it clicks. Every change of an image needs editing on.
+ */
+export async function setEditing(page: Page, on: boolean): Promise<void> {
+  const toggle = page.getByTestId('editing-toggle');
+  const want = on ? 'Editing: on' : 'Editing: off';
+  if ((await toggle.textContent()) !== want) await toggle.click();
+  await expect(toggle).toHaveText(want);
 }
 
 export async function shot(page: Page, name: string): Promise<void> {

@@ -1,9 +1,9 @@
 // Zone data operations in Chromium: append (by keyboard) and write at the write pointer land where
 // `qzs zones --json` then says the write pointer is; an illegal append shows the typed zone error and
-// changes nothing; reset-all empties every sequential zone.
+// changes nothing; reset-all empties every sequential zone. All of them need editing on.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { expect, MIB, openImage, QZS, shot, test } from './fixtures';
+import { expect, MIB, openImage, QZS, setEditing, shot, test } from './fixtures';
 
 interface ZoneJson { wp: number; condition: string; type: string }
 function qzsZones(file: string): ZoneJson[] {
@@ -21,6 +21,7 @@ async function gotoZone(app: import('@playwright/test').Page, n: number): Promis
 test('append and write at the write pointer show where the data landed; the file agrees', async ({ app, served }) => {
   const file = served.file('append.qcow2');
   await openImage(app, 'append.qcow2');
+  await setEditing(app, true);
   await app.click('[data-nav=zones]');
   await gotoZone(app, 7);
   const map = app.getByTestId('zone-map');
@@ -56,6 +57,7 @@ test('append and write at the write pointer show where the data landed; the file
 test('an illegal append shows the typed zone error and changes nothing', async ({ app, served }) => {
   const file = served.file('append.qcow2');
   await openImage(app, 'append.qcow2');
+  await setEditing(app, true);
   await app.click('[data-nav=zones]');
   await gotoZone(app, 4); // full
   const bytes = readFileSync(file);
@@ -81,6 +83,7 @@ test('an illegal append shows the typed zone error and changes nothing', async (
 test('reset all zones empties every sequential zone after a confirmation', async ({ app, served }) => {
   const file = served.file('append.qcow2');
   await openImage(app, 'append.qcow2');
+  await setEditing(app, true);
   await app.click('[data-nav=zones]');
   expect(qzsZones(file).filter((z) => z.type !== 'conventional' && z.condition !== 'empty').length).toBeGreaterThan(0);
   await app.getByRole('button', { name: 'Reset all zones…' }).click();
