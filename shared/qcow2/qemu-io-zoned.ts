@@ -112,6 +112,19 @@ export function checkMgmt(r: ZoneReport, offset: number, len: number): QemuRefus
 }
 
 /**
+ * qcow2_open_zone() / qcow2_finish_zone(): the resource refusals, which QEMU returns without a message.
+ * (QEMU's can_open closes an implicitly open zone to make room; the engine does the same.)
+ */
+export function checkMgmtResources(r: ZoneReport, op: 'open' | 'close' | 'finish' | 'reset', zone: number): QemuRefusal | null {
+  if (op !== 'open' && op !== 'finish') return null;
+  const cond = r.cond[zone];
+  const { active } = counts(r);
+  if (cond === C.empty && r.maxActiveZones && active >= r.maxActiveZones) return refuse('EBUSY');
+  if (cond === C.closed && !canOpen(r)) return refuse('EINVAL');
+  return null;
+}
+
+/**
  * The zones a zone_reset covers: every zone when len is the device size (QEMU's reset-all), else from the
  * zone at offset on. QEMU v9 takes floor(len / zone_size) zones, so a short last zone cannot be reset on
  * its own (ZONED-FORMAT.md section 9 item 11); we round up, as the respin does.

@@ -12,7 +12,7 @@ import {
   isErrno, parsePattern, parseSize, patternError, printReport, QEMU_IO_PROMPT, strerror, zoneLine,
   type CommandInfo, type Errno,
 } from '../../../shared/qcow2/qemu-io-format';
-import { checkAppend, checkMgmt, checkReport, checkWrite, engineErrno, reportedCap, resetZones, type QemuRefusal } from '../../../shared/qcow2/qemu-io-zoned';
+import { checkAppend, checkMgmt, checkMgmtResources, checkReport, checkWrite, engineErrno, reportedCap, resetZones, type QemuRefusal } from '../../../shared/qcow2/qemu-io-zoned';
 import type { ZoneOp } from '../../../shared/qcow2/zone-state';
 import { ImageSession } from '../../engine/image-session';
 import { ImageWriter } from '../../engine/image-writer';
@@ -112,8 +112,9 @@ class Shell {
     try {
       s = await ImageSession.open(path, { gate: false });
     } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      this.report(`can't open device ${path}: ${code === 'ENOENT' ? `Could not open '${path}': No such file or directory` : messageOf(e)}`);
+      // FileByteSource names the OS error in its message ("cannot open: ENOENT …"): qemu's raw_open text.
+      const errno = /cannot open: (E[A-Z]+)/.exec(messageOf(e))?.[1];
+      this.report(`can't open device ${path}: ${isErrno(errno) ? `Could not open '${path}': ${strerror(errno)}` : messageOf(e)}`);
       return false;
     }
     if (s.degraded) {
@@ -279,6 +280,8 @@ class Shell {
     if (bad) return this.refused(bad, what);
     const zone = Math.floor(offset / r.zoneSize);
     if (op !== 'reset') {
+      const busy = checkMgmtResources(r, op, zone);
+      if (busy) return this.refused(busy, what);
       const res = await this.engine({ op, zone }, undefined, 'mgmt');
       return res.ok ? 0 : this.engineFailed(res, what);
     }
