@@ -79,6 +79,11 @@ class Shell {
   private size = 0;
   /** errp era: a command's error is printed after its output, when the command returns. */
   private pending: string | null = null;
+  /**
+   * aio_write's completion output: qemu-io prints it from the completion callback, which runs in the main
+   * loop, i.e. after the next prompt (interactive) or when the next command waits for I/O (-c).
+   */
+  private aioDone: (() => void)[] = [];
   quit = false;
 
   constructor(private readonly io: CliIo, private readonly legacy: boolean) {}
@@ -150,10 +155,18 @@ class Shell {
     if (s) await s.close();
   }
 
+  /** Run the completions of earlier aio requests (the main loop's turn). */
+  completeAio(): void {
+    const done = this.aioDone;
+    this.aioDone = [];
+    for (const f of done) f();
+  }
+
   /** qemuio_command(): one line. */
-  async command(line: string): Promise<Ret> {
+  async command(line: string, interactive = false): Promise<Ret> {
     const v = breakline(line);
     if (v.length === 0) return 0;
+    if (!interactive) this.completeAio();
     this.pending = null;
     const ct = findCommand(v[0]);
     let ret: Ret;
@@ -477,12 +490,13 @@ class Shell {
     }
     const w = await this.doWrite(offset, count, zflag ? 0 : pattern);
     if (!w.ok) {
+      // The driver's own error_report() lines come at submission; the failure at completion.
       for (const m of w.reports) this.report(m);
       if (w.why) this.report(`qzs engine: ${w.why}`);
-      this.report(`aio_write failed: ${strerror(w.errno)}`);
+      this.aioDone.push(() => this.report(`aio_write failed: ${strerror(w.errno)}`));
       return 0;
     }
-    if (!qflag) this.io.out(printReport('wrote', w.seconds, offset, count, count, 1, cflag));
+    if (!qflag) this.aioDone.push(() => this.io.out(printReport('wrote', w.seconds, offset, count, count, 1, cflag)));
     return 0;
   }
 
@@ -674,15 +688,18 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         if (shell.quit) break;
         if ((await shell.command(c)) < 0) lastError = -1;
       }
+      shell.completeAio();
     } else {
       const rl = createInterface({ input: io.stdin, terminal: false, crlfDelay: Infinity });
       const lines = rl[Symbol.asyncIterator]();
       while (!shell.quit) {
         io.out(QEMU_IO_PROMPT);
+        shell.completeAio();
         const next = await lines.next();
         if (next.done) break;
-        if ((await shell.command(next.value)) < 0) lastError = -1;
+        if ((await shell.command(next.value, true)) < 0) lastError = -1;
       }
+      shell.completeAio();
       rl.close();
     }
   } finally {
