@@ -73,8 +73,8 @@ export function checkWrite(r: ZoneReport, offset: number, bytes: number): QemuRe
 }
 
 /**
- * Block size the v9 driver checks every append iovec against (bs->bl.write_granularity). The value is not
- * in the stored code; 512 is what the respin says the block layer already requires.
+ * Block size the driver checks every append iovec against: qcow2_refresh_limits() of the series (v8/v9
+ * 2/4) sets bs->bl.write_granularity = BDRV_SECTOR_SIZE, and max_append_sectors = max_append_bytes >> 9.
  */
 export const APPEND_GRANULARITY = 512;
 
