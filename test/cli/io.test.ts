@@ -445,6 +445,19 @@ describe('qzs io: every writable revision', () => {
     expect(r.err).toEqual([ENGINE, 'qemu-io: zone open failed: Operation not supported']);
   });
 
+  it('open, close, sleep, help: qemu-io.c\'s open_f/close_f, sleep_f, help_f', () => {
+    const img = image();
+    const r = qzs(['io', '-c', 'zrp 0 1', '-c', `open ${img}`, '-c', `open ${img}`, '-c', 'sleep 10', '-c', 'zrp 1M 1', '-c', 'help zrp', '-c', 'sleep x', '-c', 'close', '-c', 'zrp 0 1']);
+    expect(r.status).toBe(1);
+    expect(filtered(r.stdout)).toEqual(['start: 0x800, len 0x800, cap 0x800, wptr 0x800, zcond:1, [type: 2]', 'zrp offset number -- report zone information']);
+    expect(filtered(r.stderr)).toEqual([
+      "qemu-io: no file open, try 'help open'",
+      "qemu-io: file open already, try 'help close'",
+      'qemu-io: x is not a valid number',
+      "qemu-io: no file open, try 'help open'",
+    ]);
+  });
+
   it('a missing image: qemu-io\'s "can\'t open device" and exit 1', () => {
     const p = tmp.file('missing.qcow2');
     const r = qzs(['io', '-c', 'zrp 0 1', p]);
