@@ -393,6 +393,23 @@ describe('qzs io: the images a patched QEMU wrote (../shared/reference/samples)'
     });
   }
 
+  it("sample-v8-mixed: its README's qemu-io session, run through qzs io on an image of the same geometry, ends in the recorded report", () => {
+    const img = image('v8', { virtualSize: 40 * MiB, zoneSize: 4 * MiB, zoneCapacity: 3 * MiB, conventionalZones: 2, maxAppendBytes: 65536, maxActiveZones: 4, maxOpenZones: 3 });
+    const w = qzs(['io', '-f', 'qcow2', '-c', 'write -P 0x11 0 64k', '-c', 'write -P 0x22 4M 4k', '-c', 'write -P 0x33 8M 128k',
+      '-c', 'zone_append -p 12M 64k', '-c', 'write -P 0x44 16M 3M', '-c', 'zone_finish 20M 4M', '-c', 'write -P 0x55 24M 512', img]);
+    expect(w.stderr).toBe('');
+    expect(filtered(w.stdout)).toEqual([
+      'wrote 65536/65536 bytes at offset 0', '64 KiB, 1 ops; TIMING',
+      'wrote 4096/4096 bytes at offset 4194304', '4 KiB, 1 ops; TIMING',
+      'wrote 131072/131072 bytes at offset 8388608', '128 KiB, 1 ops; TIMING',
+      'After zap done, the append sector is 0x6000',
+      'wrote 3145728/3145728 bytes at offset 16777216', '3 MiB, 1 ops; TIMING',
+      'wrote 512/512 bytes at offset 25165824', '512 bytes, 1 ops; TIMING',
+    ]);
+    const r = qzs(['io', '-r', '-f', 'qcow2', '-c', 'zone_report 0 10', img]);
+    expect(r.stdout).toBe(readFileSync(resolve(SAMPLES, 'sample-v8-mixed.zone-report.txt'), 'utf8'));
+  });
+
   it("sample-v8-mixed: the data QEMU wrote reads back with qemu-io's read -P", () => {
     const img = tmp.file('mixed-data.qcow2');
     copyFileSync(resolve(SAMPLES, 'sample-v8-mixed.qcow2'), img);
