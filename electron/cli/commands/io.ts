@@ -182,7 +182,14 @@ class Shell {
         this.fail(bad, 'err');
         ret = FAIL;
       } else {
-        ret = await this.dispatch(ct, v);
+        try {
+          ret = await this.dispatch(ct, v);
+        } catch (e) {
+          // The engine could not read what the command needs (a damaged write-pointer table, say).
+          this.report(`qzs engine: ${messageOf(e)}`);
+          this.fail(`${ct.name} failed: ${strerror(e instanceof Qcow2Error && e.code === 'unsupported-feature' ? 'ENOTSUP' : 'EIO')}`);
+          ret = FAIL;
+        }
       }
     }
     if (this.pending !== null) this.io.err(`qemu-io: ${this.pending}\n`);
