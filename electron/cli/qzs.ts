@@ -14,6 +14,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   check: { summary: 'check metadata and zones; repair with -r', load: () => import('./commands/check') },
   create: { summary: 'create an image (qemu-img create options, zone.* options)', load: () => import('./commands/create') },
   zone: { summary: 'zone operations: open, close, finish, reset, reset-all, append, write, or --script', load: () => import('./commands/zone') },
+  io: { summary: 'the zone commands of a patched qemu-io: -c CMD or a qemu-io> session on stdin', load: () => import('./commands/io') },
   serve: { summary: 'serve the UI and the engine over HTTP on 127.0.0.1', load: () => import('./commands/serve') },
 };
 
