@@ -344,6 +344,8 @@ class Walker {
   /** Set by compareRefcounts: the reference walk missed a table, so no mismatch is a proven leak. */
   private refsIncomplete = false;
   private overlapsSeen = new Set<number>();
+  /** Clusters holding an L2 table that could not be located where its L1 entry says (see trustedFixes). */
+  private untrustedTables = new Set<number>();
   /** Clusters whose stored refcount is exactly 1 (bitset), and refcount blocks that cannot be read. */
   private storedOne = new Uint8Array(0);
   private badBlock = new Uint8Array(0);
@@ -445,7 +447,7 @@ class Walker {
     report['image-end-offset'] = (highest + 1) * cs;
     return {
       image: img, clusterSize: cs, refcountOrder: h.refcountOrder, refs: this.refs, reftable: this.reftable,
-      mismatches: this.mismatches, rebuild: this.rebuild, copiedFixes: this.copiedFixes, reservedFixes: this.reservedFixes, zones: this.zones,
+      mismatches: this.mismatches, rebuild: this.rebuild, copiedFixes: this.trustedFixes(this.copiedFixes), reservedFixes: this.trustedFixes(this.reservedFixes), zones: this.zones,
       copiedCorruptions: this.copiedCorruptions,
     };
   }
@@ -493,6 +495,19 @@ class Walker {
       this.incomplete({ ...w, why: `cannot be read (${(e as Error).message})` }, true);
       return null;
     }
+  }
+
+  /**
+   * Entry fixes only where the table is known to be one: not in an L2 "table" whose L1 entry points into
+   * another structure, off alignment or past the end (its entries may be header, refcount or guest
+   * bytes), nor in a cluster two structures claim (which one is right cannot be told).
+   */
+  private trustedFixes(fixes: EntryFix[]): EntryFix[] {
+    if (this.untrustedTables.size === 0 && this.overlapsSeen.size === 0) return fixes;
+    return fixes.filter((f) => {
+      const k = Math.floor(f.offset / this.cs);
+      return !this.untrustedTables.has(k) && !this.overlapsSeen.has(k);
+    });
   }
 
   /** One finding that says the walk is incomplete and what follows from it. */
@@ -685,6 +700,8 @@ class Walker {
           const before = l2k < this.refs.capacity ? ((this.refs.kinds[l2k] & ~CLAIMED) as RefKind) : RefKind.None;
           if (!this.refCluster(l2Offset, l2Kind)) this.ref(l2Offset, this.cs, l2Kind, at);
           const l2At = { structure: l2Name, offset: l2Offset, pointer: at.offset, kind: 'references' as const };
+          const walksBefore = this.report.incompleteWalks.length;
+          const completeBefore = this.report.complete;
           if (l2Offset % this.cs !== 0) {
             this.report.corruptions++;
             this.sink.add({ ...at, id: 'l1.unaligned', severity: 'error', found: hex(l2Offset), expected: `a multiple of the cluster size ${this.cs}`, message: `L1 entry ${i} points to an L2 table at ${hex(l2Offset)}, not cluster aligned`, fix: 'none: the L2 table cannot be located' });
@@ -696,6 +713,10 @@ class Walker {
           } else if (before !== RefKind.None && before !== RefKind.ActiveL2 && before !== RefKind.SnapshotL2) {
             // The entry points into another structure: where the L2 table really is, is unknown.
             this.incomplete({ ...l2At, why: `(L1 entry ${i}) lies inside the ${REF_KIND_NAMES[before]}` });
+          }
+          if (this.report.incompleteWalks.length !== walksBefore || this.report.complete !== completeBefore) {
+            this.untrustedTables.add(l2k);
+            this.untrustedTables.add(Math.floor((l2Offset + this.cs - 1) / this.cs));
           }
           if (l2Offset < this.fileSize && this.takeL2Budget()) {
             const table = tables.get(l2Offset) ?? await this.tryRead(() => readPadded(this.src, l2Offset, this.cs), { ...l2At, structure: `${l2Name} (L1 entry ${i})` });
