@@ -246,7 +246,10 @@ function rebuildRefcounts(a: CheckAnalysis, per: number, max: number, notes: str
   const counts = new Float64Array(refs.length);
   for (let k = 0; k < refs.length; k++) counts[k] = refs.get(k);
   const dropOne = (k: number) => { if (k >= 0 && k < counts.length && counts[k] > 0) counts[k]--; };
-  if (h.refcountTableOffset % cs === 0) {
+  // Take back exactly what the check counted for the old table: nothing when its region lies more than a
+  // cluster past EOF (the check counts such a region nowhere), or the refcounts of live clusters drop.
+  const rtBytes = h.refcountTableClusters * cs;
+  if (h.refcountTableOffset % cs === 0 && rtBytes > 0 && h.refcountTableOffset + rtBytes - img.fileSize < cs) {
     for (let c = 0; c < h.refcountTableClusters; c++) dropOne(h.refcountTableOffset / cs + c);
   }
   for (let r = 0; r < model.reftable.length; r++) if (model.reftable[r] > 0) dropOne(model.reftable[r] / cs);
