@@ -700,8 +700,7 @@ class Walker {
           const before = l2k < this.refs.capacity ? ((this.refs.kinds[l2k] & ~CLAIMED) as RefKind) : RefKind.None;
           if (!this.refCluster(l2Offset, l2Kind)) this.ref(l2Offset, this.cs, l2Kind, at);
           const l2At = { structure: l2Name, offset: l2Offset, pointer: at.offset, kind: 'references' as const };
-          const walksBefore = this.report.incompleteWalks.length;
-          const completeBefore = this.report.complete;
+          let located = false;
           if (l2Offset % this.cs !== 0) {
             this.report.corruptions++;
             this.sink.add({ ...at, id: 'l1.unaligned', severity: 'error', found: hex(l2Offset), expected: `a multiple of the cluster size ${this.cs}`, message: `L1 entry ${i} points to an L2 table at ${hex(l2Offset)}, not cluster aligned`, fix: 'none: the L2 table cannot be located' });
@@ -713,8 +712,10 @@ class Walker {
           } else if (before !== RefKind.None && before !== RefKind.ActiveL2 && before !== RefKind.SnapshotL2) {
             // The entry points into another structure: where the L2 table really is, is unknown.
             this.incomplete({ ...l2At, why: `(L1 entry ${i}) lies inside the ${REF_KIND_NAMES[before]}` });
+          } else {
+            located = true;
           }
-          if (this.report.incompleteWalks.length !== walksBefore || this.report.complete !== completeBefore) {
+          if (!located) {
             this.untrustedTables.add(l2k);
             this.untrustedTables.add(Math.floor((l2Offset + this.cs - 1) / this.cs));
           }
