@@ -9,7 +9,7 @@ export async function planSessionRepair(s: ImageSession, req: RepairRequest): Pr
   const actions = [...new Set(plan.patches.map((p) => p.why))];
   return {
     backupPath: `${s.path}.backup-<date and time>`,
-    actions: plan.refused ? [...plan.notes] : actions.length ? [...actions, ...plan.notes] : ['nothing to write: no finding this mode repairs', ...plan.notes],
+    actions: actions.length ? [...actions, ...plan.notes] : ['nothing to write: no finding this mode repairs', ...plan.notes],
     refused: plan.refused,
   };
 }

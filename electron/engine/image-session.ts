@@ -298,10 +298,9 @@ export class ImageSession {
   repair(mode: RepairMode, options: CheckOptions = {}): Promise<RepairResult> {
     return this.mutate('repair', `repair (-r ${mode})`, async () => {
       const analysis = await analyzeImage(this.file, options);
+      // An incomplete analysis lowers no refcount: the plan then holds only repairs that cannot lose data,
+      // and says what it refused (shared/qcow2/repair.ts).
       const plan = await planRepair(analysis, mode);
-      if (plan.refused) {
-        throw new Qcow2Error({ code: 'invalid-table', file: this.path, message: `repair refused: ${plan.refused}`, details: { refused: true } });
-      }
       let backup: string | null = null;
       const changes: ChangedRange[] = plan.patches.map((p) => ({ offset: p.offset, length: p.bytes.length, why: p.why }));
       if (plan.patches.length > 0) {
@@ -325,7 +324,7 @@ export class ImageSession {
       after.filename = this.path;
       after['corruptions-fixed'] = Math.max(0, analysis.report.corruptions - after.corruptions);
       after['leaks-fixed'] = Math.max(0, analysis.report.leaks - after.leaks);
-      return { target: this.path, backup, before: analysis.report, after, changes, notes: plan.notes };
+      return { target: this.path, backup, before: analysis.report, after, changes, notes: plan.notes, refused: plan.refused };
     });
   }
 

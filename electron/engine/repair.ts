@@ -1,12 +1,14 @@
 // Repairing an image file. The original is never modified unless the caller asks for --in-place, and
 // then only after a backup copy exists beside it. The repaired file is checked again afterwards, and
-// the result lists every byte range written.
+// the result lists every byte range written. A repair that fails leaves no new file behind: an in-place
+// repair opens the image for writing before it writes a backup (a file it cannot write gets none), and
+// writes a backup only when there is something to write; a copy (--output) that fails is removed.
 import { constants } from 'node:fs';
-import { copyFile, stat } from 'node:fs/promises';
+import { copyFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { analyzeImage, checkImage, type CheckOptions, type CheckReport } from '../../shared/qcow2/check';
 import { Qcow2Error } from '../../shared/qcow2/findings';
-import { planRepair, type RepairMode } from '../../shared/qcow2/repair';
+import { planRepair, type RepairMode, type RepairPlan } from '../../shared/qcow2/repair';
 import { FileByteSource } from './file-source';
 
 export interface RepairOptions extends CheckOptions {
@@ -26,13 +28,15 @@ export interface ChangedRange {
 export interface RepairResult {
   /** The file that was repaired (the copy, or the image itself with inPlace). */
   target: string;
-  /** The backup written before an in-place repair. */
+  /** The backup written before an in-place repair (null when nothing was written). */
   backup: string | null;
   before: CheckReport;
   /** The re-check of the repaired file, with corruptions-fixed / leaks-fixed as qemu-img reports them. */
   after: CheckReport;
   changes: ChangedRange[];
   notes: string[];
+  /** RepairPlan.refused: why part of the repair was not done (the check could not walk a table), or null. */
+  refused: string | null;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -56,35 +60,70 @@ async function freshBackupName(image: string): Promise<string> {
   }
 }
 
+/** Copy `from` to a new file `to`; a copy that fails part way is removed. */
+async function copyNew(from: string, to: string, image: string): Promise<void> {
+  try {
+    await copyFile(from, to, constants.COPYFILE_EXCL);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    // EEXIST: the name was taken meanwhile and the file is someone else's; otherwise ours, partial.
+    if (err.code !== 'EEXIST') await rm(to, { force: true });
+    throw new Qcow2Error({ code: err.code === 'EEXIST' ? 'exists' : 'io', message: `cannot write ${to}: ${err.code ?? ''} ${err.message}`.trim(), file: image });
+  }
+}
+
+async function applyPlan(src: FileByteSource, plan: RepairPlan): Promise<void> {
+  for (const p of plan.patches) await src.write(p.offset, p.bytes);
+  await src.flush();
+}
+
 export async function repairFile(image: string, opts: RepairOptions): Promise<RepairResult> {
+  if (opts.inPlace && opts.output) throw new Qcow2Error({ code: 'invalid-argument', message: '--in-place and --output exclude each other', file: image });
   let target: string;
   let backup: string | null = null;
+  let before: CheckReport;
+  let plan: RepairPlan;
   if (opts.inPlace) {
-    if (opts.output) throw new Qcow2Error({ code: 'invalid-argument', message: '--in-place and --output exclude each other', file: image });
-    backup = await freshBackupName(image);
-    await copyFile(image, backup, constants.COPYFILE_EXCL);
     target = image;
+    // Writable first: a file that cannot be written gets no backup (FileByteSource.open throws).
+    const src = await FileByteSource.open(image, 'r+');
+    try {
+      const analysis = await analyzeImage(src, opts);
+      before = analysis.report;
+      plan = await planRepair(analysis, opts.mode);
+      if (plan.patches.length) {
+        backup = await freshBackupName(image);
+        await copyNew(image, backup, image);
+        try {
+          await applyPlan(src, plan);
+        } catch (e) {
+          // The backup stays: it is now the only copy known to be whole.
+          throw new Qcow2Error({ code: 'io', message: `writing the repair failed part way (${(e as Error).message}): the original is in ${backup}`, file: image });
+        }
+      }
+    } finally {
+      await src.close();
+    }
   } else {
     target = opts.output ?? defaultRepairOutput(image);
     if (await exists(target)) throw new Qcow2Error({ code: 'exists', message: `output ${target} already exists: choose another name`, file: image });
-    await copyFile(image, target, constants.COPYFILE_EXCL);
+    await copyNew(image, target, image);
+    try {
+      const src = await FileByteSource.open(target, 'r+');
+      try {
+        const analysis = await analyzeImage(src, opts);
+        before = analysis.report;
+        plan = await planRepair(analysis, opts.mode);
+        await applyPlan(src, plan);
+      } finally {
+        await src.close();
+      }
+    } catch (e) {
+      await rm(target, { force: true });
+      throw e;
+    }
   }
-
-  const src = await FileByteSource.open(target, 'r+');
-  let before: CheckReport;
-  let changes: ChangedRange[];
-  let notes: string[];
-  try {
-    const analysis = await analyzeImage(src, opts);
-    before = analysis.report;
-    const plan = await planRepair(analysis, opts.mode);
-    for (const p of plan.patches) await src.write(p.offset, p.bytes);
-    await src.flush();
-    changes = plan.patches.map((p) => ({ offset: p.offset, length: p.bytes.length, why: p.why }));
-    notes = plan.notes;
-  } finally {
-    await src.close();
-  }
+  const changes = plan.patches.map((p) => ({ offset: p.offset, length: p.bytes.length, why: p.why }));
   const check = await FileByteSource.open(target, 'r');
   let after: CheckReport;
   try {
@@ -95,5 +134,5 @@ export async function repairFile(image: string, opts: RepairOptions): Promise<Re
   after.filename = image;
   after['corruptions-fixed'] = Math.max(0, before.corruptions - after.corruptions);
   after['leaks-fixed'] = Math.max(0, before.leaks - after.leaks);
-  return { target, backup, before, after, changes, notes };
+  return { target, backup, before, after, changes, notes: plan.notes, refused: plan.refused };
 }

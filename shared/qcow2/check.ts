@@ -37,13 +37,44 @@ export interface ImageCheck {
   'compressed-clusters': number;
 }
 
+/**
+ * A table the check could not walk: it could not be located (unaligned, past the end of the file, inside
+ * another structure, a size QEMU refuses) or read, or the walk of it stopped (work limit, refused size).
+ */
+export interface IncompleteWalk {
+  /** What could not be walked: 'active L1 table', 'L2 table', 'snapshot table', 'refcount table'… */
+  structure: string;
+  /** Byte offset of the table, as the pointer to it says. */
+  offset: number;
+  /** Byte offset of that pointer (a header field, a table entry). */
+  pointer: number;
+  /** Why, as the end of a sentence whose subject is the table: "is not cluster aligned". */
+  why: string;
+  /**
+   * 'references': the clusters this table references are unknown, so no cluster can be proven
+   * unreferenced (no leak is claimed, no refcount may be lowered). 'refcounts': the stored refcounts
+   * cannot be located, so none can be written in place (the references themselves are complete).
+   */
+  kind: 'references' | 'refcounts';
+}
+
 export interface CheckReport extends ImageCheck {
   /** False when the bytes cannot be read as qcow2 at all (bad magic, version, cluster size…). */
   openable: boolean;
-  /** False when the metadata walk stopped early (refused size, unreadable tables); counts are partial. */
+  /** False when the metadata walk is incomplete (see incompleteWalks); counts are partial then. */
   complete: boolean;
+  /** Every table the walk could not follow (at most MAX_INCOMPLETE_WALKS listed); empty when complete. */
+  incompleteWalks: IncompleteWalk[];
+  /**
+   * Clusters whose stored refcount is above the references found while the reference walk is incomplete:
+   * not proven unreferenced, so not counted in `leaks` (and never freed by a repair).
+   */
+  unverified: number;
   findings: Finding[];
 }
+
+/** incompleteWalks lists at most this many tables. */
+export const MAX_INCOMPLETE_WALKS = 50;
 
 export type CheckPhase = 'header' | 'zones' | 'active tables' | 'snapshots' | 'bitmaps' | 'refcounts' | 'copied flags';
 
@@ -240,7 +271,7 @@ export async function checkImage(source: ByteSource, options: CheckOptions = {})
 
 /** The check plus the model repair plans from. */
 export async function analyzeImage(source: ByteSource, options: CheckOptions = {}): Promise<CheckAnalysis> {
-  const report: CheckReport = { ...emptyCounts(source.name), openable: true, complete: true, findings: [] };
+  const report: CheckReport = { ...emptyCounts(source.name), openable: true, complete: true, incompleteWalks: [], unverified: 0, findings: [] };
   const sink = new FindingSink(report.findings, options.maxFindingsPerId ?? DEFAULT_MAX_FINDINGS_PER_ID);
   const fileSize = await source.size();
   const head = await source.read(0, 4096);
@@ -248,6 +279,8 @@ export async function analyzeImage(source: ByteSource, options: CheckOptions = {
   if (!decoded.header || fatalHeaderFinding(decoded.findings)) {
     report.openable = false;
     report.complete = false;
+    const f = fatalHeaderFinding(decoded.findings) ?? decoded.findings.find((x) => x.severity === 'error');
+    report.incompleteWalks.push({ structure: 'header', offset: 0, pointer: f?.offset ?? 0, why: `cannot be read as qcow2 (${f?.message ?? 'no header'})`, kind: 'references' });
     sink.addAll(decoded.findings);
     sink.finish();
     return { report, model: null };
@@ -259,6 +292,7 @@ export async function analyzeImage(source: ByteSource, options: CheckOptions = {
     if (!(e instanceof Qcow2Error)) throw e;
     report.openable = false;
     report.complete = false;
+    report.incompleteWalks.push({ structure: 'header', offset: 0, pointer: e.finding?.offset ?? 0, why: `cannot be read as qcow2 (${e.finding?.message ?? e.message})`, kind: 'references' });
     sink.addAll(decoded.findings);
     if (e.finding && !decoded.findings.some((f) => f.id === e.finding?.id)) sink.add(e.finding);
     sink.finish();
@@ -305,7 +339,13 @@ class Walker {
   private copiedCorruptions = 0;
   private l2Budget = -1;
   private budgetReported = false;
+  /** The OFLAG_COPIED pass's own budget: it reads a subset of what the walk read. */
+  private copiedBudget = -1;
+  /** Set by compareRefcounts: the reference walk missed a table, so no mismatch is a proven leak. */
+  private refsIncomplete = false;
   private overlapsSeen = new Set<number>();
+  /** Clusters holding an L2 table that could not be located where its L1 entry says (see trustedFixes). */
+  private untrustedTables = new Set<number>();
   /** Clusters whose stored refcount is exactly 1 (bitset), and refcount blocks that cannot be read. */
   private storedOne = new Uint8Array(0);
   private badBlock = new Uint8Array(0);
@@ -365,16 +405,14 @@ class Walker {
     report['total-clusters'] = Math.ceil(h.size / cs);
 
     if (h.refcountOrder > 6) {
-      report.complete = false;
-      report['check-errors']++;
+      this.incomplete({ structure: 'refcount structures', offset: h.refcountTableOffset, pointer: 96, why: `cannot be read: refcount_order ${h.refcountOrder} is out of range`, kind: 'references' }, true);
       return null;
     }
     const nbClusters = Math.ceil(this.fileSize / cs);
     const maxClusters = this.opts.maxClusters ?? DEFAULT_MAX_CLUSTERS;
     if (nbClusters > maxClusters) {
       sink.add({ id: 'check.too-large', severity: 'error', structure: 'file', field: 'size', offset: 0, length: 0, found: `${nbClusters} clusters (${this.fileSize} bytes)`, expected: `<= ${maxClusters} clusters`, message: `the file has ${nbClusters} clusters, more than this check keeps in memory (${maxClusters}); metadata was not checked`, fix: 'none: check with a larger cluster limit' });
-      report['check-errors']++;
-      report.complete = false;
+      this.incomplete({ structure: 'file', offset: 0, pointer: 0, why: `has ${nbClusters} clusters, more than this check keeps in memory (${maxClusters}): nothing was walked`, kind: 'references' }, true);
       return null;
     }
     // A region may end less than a cluster past EOF (QEMU tolerates a half-written last cluster).
@@ -387,8 +425,8 @@ class Walker {
 
     // header
     this.ref(0, cs, RefKind.Header, { structure: 'header', field: 'cluster 0', offset: 0, length: cs });
-    // active L1 and everything below it
-    await this.walkL1(h.l1TableOffset, h.l1Size, true, { structure: 'header', field: 'l1_table_offset', offset: 40, length: 8 });
+    // active L1 and everything below it (not at all when it cannot be located: QEMU refuses such an image)
+    if (this.activeL1Locatable()) await this.walkL1(h.l1TableOffset, h.l1Size, true, { structure: 'header', field: 'l1_table_offset', offset: 40, length: 8 });
     await this.walkSnapshots();
     // refcount table
     this.ref(h.refcountTableOffset, h.refcountTableClusters * cs, RefKind.RefcountTable, { structure: 'header', field: 'refcount_table_offset', offset: 48, length: 8 });
@@ -405,12 +443,88 @@ class Walker {
     await this.checkRefblocks();
     const highest = await this.compareRefcounts();
     await this.checkCopied();
+    this.incompleteFinding();
     report['image-end-offset'] = (highest + 1) * cs;
     return {
       image: img, clusterSize: cs, refcountOrder: h.refcountOrder, refs: this.refs, reftable: this.reftable,
-      mismatches: this.mismatches, rebuild: this.rebuild, copiedFixes: this.copiedFixes, reservedFixes: this.reservedFixes, zones: this.zones,
+      mismatches: this.mismatches, rebuild: this.rebuild, copiedFixes: this.trustedFixes(this.copiedFixes), reservedFixes: this.trustedFixes(this.reservedFixes), zones: this.zones,
       copiedCorruptions: this.copiedCorruptions,
     };
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Walk completeness
+
+  /**
+   * Record a table the walk could not follow. `checkError`: QEMU could not check the image at all here
+   * (it refuses to open it, or its check fails), so this counts as a check error, as qemu-img's exit 1.
+   */
+  private incomplete(w: IncompleteWalk, checkError = false): void {
+    this.report.complete = false;
+    if (checkError) this.report['check-errors']++;
+    if (this.report.incompleteWalks.length < MAX_INCOMPLETE_WALKS) this.report.incompleteWalks.push(w);
+  }
+
+  /**
+   * The header's active L1 table as QEMU's qcow2_do_open judges it: unaligned, larger than QEMU
+   * accepts, or too small for the virtual size, QEMU refuses the image; the walk is incomplete then
+   * (the entries of an L1 that is too small cannot be known). False when it cannot be located at all.
+   */
+  private activeL1Locatable(): boolean {
+    const { h, cs } = this;
+    const at = { structure: 'active L1 table', offset: h.l1TableOffset, pointer: 40, kind: 'references' as const };
+    if (h.l1TableOffset % cs !== 0) {
+      this.incomplete({ ...at, why: 'is not cluster aligned' }, true);
+      return false;
+    }
+    if (h.l1Size * 8 > MAX_L1_BYTES) {
+      this.incomplete({ ...at, pointer: 36, why: `has ${h.l1Size} entries, more than QEMU accepts (${MAX_L1_BYTES / 8})` }, true);
+    } else {
+      const needL1 = Math.ceil(h.size / (cs * this.l2Entries));
+      if (h.l1Size < needL1) this.incomplete({ ...at, pointer: 36, why: `has ${h.l1Size} entries, fewer than the virtual size needs (${needL1}): entries past ${h.l1Size} are unknown` }, true);
+    }
+    return true;
+  }
+
+  /** A read of table bytes that fails (an I/O error) makes the walk incomplete instead of ending the check. */
+  private async tryRead<T>(what: () => Promise<T>, w: Omit<IncompleteWalk, 'why'>): Promise<T | null> {
+    try {
+      return await what();
+    } catch (e) {
+      if (e instanceof CheckCancelledError) throw e;
+      this.incomplete({ ...w, why: `cannot be read (${(e as Error).message})` }, true);
+      return null;
+    }
+  }
+
+  /**
+   * Entry fixes only where the table is known to be one: not in an L2 "table" whose L1 entry points into
+   * another structure, off alignment or past the end (its entries may be header, refcount or guest
+   * bytes), nor in a cluster two structures claim (which one is right cannot be told).
+   */
+  private trustedFixes(fixes: EntryFix[]): EntryFix[] {
+    if (this.untrustedTables.size === 0 && this.overlapsSeen.size === 0) return fixes;
+    return fixes.filter((f) => {
+      const k = Math.floor(f.offset / this.cs);
+      return !this.untrustedTables.has(k) && !this.overlapsSeen.has(k);
+    });
+  }
+
+  /** One finding that says the walk is incomplete and what follows from it. */
+  private incompleteFinding(): void {
+    const ws = this.report.incompleteWalks;
+    if (ws.length === 0) return;
+    const first = ws[0];
+    const more = ws.length > 1 ? ` (and ${ws.length - 1}${ws.length >= MAX_INCOMPLETE_WALKS ? ' or more' : ''} other table(s))` : '';
+    const refs = ws.some((w) => w.kind === 'references');
+    this.sink.add({
+      id: 'check.walk-incomplete', severity: 'warning', structure: first.structure, field: 'offset', offset: first.pointer, length: 8,
+      found: `the ${first.structure} at ${hex(first.offset)} ${first.why}${more}`, expected: 'every table located and read',
+      message: refs
+        ? `the reference walk is incomplete: the ${first.structure} at ${hex(first.offset)} ${first.why}${more}; ${this.report.unverified} cluster(s) with a refcount above the references found are unverified, not leaks`
+        : `the stored refcounts cannot be located: the ${first.structure} at ${hex(first.offset)} ${first.why}${more}`,
+      fix: refs ? 'none automatic: no repair lowers a refcount until every table can be walked; correct the pointer named here, then check again' : 'rebuild the refcount structures (check -r all)',
+    });
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -484,13 +598,22 @@ class Walker {
    * cluster of the file suffice twice over; garbage L1 tables pointing at the same clusters again and
    * again would otherwise make the check quadratic.
    */
-  private takeL2Budget(): boolean {
-    if (this.l2Budget < 0) this.l2Budget = 2 * this.refs.capacity * (Math.min(this.h.nbSnapshots, MAX_SNAPSHOTS) + 2) + 64;
+  private takeL2Budget(pass: 'walk' | 'copied' = 'walk'): boolean {
+    const initial = 2 * this.refs.capacity * (Math.min(this.h.nbSnapshots, MAX_SNAPSHOTS) + 2) + 64;
+    if (pass === 'copied') {
+      // Never runs out unless the walk's did (it reads the active L1's tables, a subset of the walk's);
+      // after the walk stopped at its limit, the tables are garbage and are not read again.
+      if (this.budgetReported) return false;
+      if (this.copiedBudget < 0) this.copiedBudget = initial;
+      if (this.copiedBudget === 0) return false;
+      this.copiedBudget--;
+      return true;
+    }
+    if (this.l2Budget < 0) this.l2Budget = initial;
     if (this.l2Budget === 0) {
       if (!this.budgetReported) {
         this.budgetReported = true;
-        this.report['check-errors']++;
-        this.report.complete = false;
+        this.incomplete({ structure: 'L1 tables', offset: this.h.l1TableOffset, pointer: 40, why: 'point at the same clusters over and over: the walk stopped at its work limit', kind: 'references' }, true);
         this.sink.add({ id: 'check.work-limit', severity: 'error', structure: 'L1 tables', field: 'entries', offset: this.h.l1TableOffset, length: 8, found: 'more L2 table reads than the file has clusters for', expected: `at most ${2 * this.refs.capacity * (Math.min(this.h.nbSnapshots, MAX_SNAPSHOTS) + 2) + 64}`, message: 'the L1 tables point at the same clusters over and over: the walk stopped (the tables are garbage)', fix: 'none: the L1 tables are not usable' });
       }
       return false;
@@ -516,7 +639,10 @@ class Walker {
     if (h.l1Size * 8 <= MAX_L1_BYTES) this.claim(h.l1TableOffset, h.l1Size * 8, RefKind.ActiveL1);
     const rtBytes = Math.min(h.refcountTableClusters * cs, 8 * 1024 * 1024);
     this.claim(h.refcountTableOffset, rtBytes, RefKind.RefcountTable);
-    const rt = await readPadded(this.src, h.refcountTableOffset, rtBytes);
+    const rtAt = { structure: 'refcount table', offset: h.refcountTableOffset, pointer: 48, kind: 'refcounts' as const };
+    // QEMU refuses an image whose refcount table is not cluster aligned: its refcounts cannot be located.
+    if (h.refcountTableOffset % cs !== 0) this.incomplete({ ...rtAt, why: 'is not cluster aligned' }, true);
+    const rt = await this.tryRead(() => readPadded(this.src, h.refcountTableOffset, rtBytes), rtAt) ?? new Uint8Array(rtBytes);
     this.reftableBytes = rt;
     for (let i = 0; i < rtBytes / 8; i++) {
       const hi = u32be(rt, i * 8);
@@ -534,10 +660,17 @@ class Walker {
     const kindL1 = active ? RefKind.ActiveL1 : RefKind.SnapshotL1;
     this.ref(l1Offset, l1Size * 8, kindL1, where);
     if (l1Size * 8 > MAX_L1_BYTES) return;
+    const l1At = { structure: active ? 'active L1 table' : 'snapshot L1 table', offset: l1Offset, pointer: where.offset, kind: 'references' as const };
+    // Entries past the end of the file read as zeros (as QEMU reads them), but what they held is unknown.
+    if (l1Offset >= this.fileSize) this.incomplete({ ...l1At, why: 'lies past the end of the file' });
+    else if (l1Offset + l1Size * 8 > this.fileSize) this.incomplete({ ...l1At, why: `runs past the end of the file (${this.fileSize} bytes)` });
+    const l2Kind = active ? RefKind.ActiveL2 : RefKind.SnapshotL2;
+    const l2Name = active ? 'L2 table' : 'snapshot L2 table';
     for (let base = 0; base < l1Size; base += L1_CHUNK) {
       if (l1Offset + base * 8 >= this.fileSize) break; // the rest reads as zeros: nothing allocated
       const n = Math.min(L1_CHUNK, l1Size - base);
-      const bytes = await readPadded(this.src, l1Offset + base * 8, n * 8);
+      const bytes = await this.tryRead(() => readPadded(this.src, l1Offset + base * 8, n * 8), l1At);
+      if (!bytes) continue;
       let j = 0;
       while (j < n) {
         // Read ahead the L2 tables of the next entries (reads have no side effects; the walk below
@@ -548,7 +681,8 @@ class Walker {
           const l2Offset = (u32be(bytes, end * 8) & 0x00ff_ffff) * HI + ((u32be(bytes, end * 8 + 4) & 0xffff_fe00) >>> 0);
           if (l2Offset !== 0 && l2Offset < this.fileSize) wanted.push(l2Offset);
         }
-        const tables = await readTables(this.src, wanted, this.cs, this.slab);
+        // A failed batch is read again table by table below, so that one unreadable table is named.
+        const tables = await readTables(this.src, wanted, this.cs, this.slab).catch(() => new Map<number, Uint8Array>());
         for (; j < end; j++) {
           const i = base + j;
           const hi = u32be(bytes, j * 8);
@@ -562,13 +696,32 @@ class Walker {
             if (active) this.reservedFixes.push({ offset: at.offset, old: raw, value: raw & ~L1E_RESERVED_MASK, why: `clear reserved bits of L1 entry ${i}` });
           }
           const l2Offset = (hi & 0x00ff_ffff) * HI + ((lo & 0xffff_fe00) >>> 0);
-          if (!this.refCluster(l2Offset, active ? RefKind.ActiveL2 : RefKind.SnapshotL2)) this.ref(l2Offset, this.cs, active ? RefKind.ActiveL2 : RefKind.SnapshotL2, at);
+          const l2k = Math.floor(l2Offset / this.cs);
+          const before = l2k < this.refs.capacity ? ((this.refs.kinds[l2k] & ~CLAIMED) as RefKind) : RefKind.None;
+          if (!this.refCluster(l2Offset, l2Kind)) this.ref(l2Offset, this.cs, l2Kind, at);
+          const l2At = { structure: l2Name, offset: l2Offset, pointer: at.offset, kind: 'references' as const };
+          let located = false;
           if (l2Offset % this.cs !== 0) {
             this.report.corruptions++;
             this.sink.add({ ...at, id: 'l1.unaligned', severity: 'error', found: hex(l2Offset), expected: `a multiple of the cluster size ${this.cs}`, message: `L1 entry ${i} points to an L2 table at ${hex(l2Offset)}, not cluster aligned`, fix: 'none: the L2 table cannot be located' });
+            this.incomplete({ ...l2At, why: `(L1 entry ${i}) is not cluster aligned` });
+          } else if (l2Offset >= this.fileSize) {
+            this.incomplete({ ...l2At, why: `(L1 entry ${i}) lies past the end of the file` });
+          } else if (l2Offset + this.cs > this.fileSize) {
+            this.incomplete({ ...l2At, why: `(L1 entry ${i}) runs past the end of the file (${this.fileSize} bytes)` });
+          } else if (before !== RefKind.None && before !== RefKind.ActiveL2 && before !== RefKind.SnapshotL2) {
+            // The entry points into another structure: where the L2 table really is, is unknown.
+            this.incomplete({ ...l2At, why: `(L1 entry ${i}) lies inside the ${REF_KIND_NAMES[before]}` });
+          } else {
+            located = true;
+          }
+          if (!located) {
+            this.untrustedTables.add(l2k);
+            this.untrustedTables.add(Math.floor((l2Offset + this.cs - 1) / this.cs));
           }
           if (l2Offset < this.fileSize && this.takeL2Budget()) {
-            this.walkL2(tables.get(l2Offset) ?? await readPadded(this.src, l2Offset, this.cs), l2Offset, active, i);
+            const table = tables.get(l2Offset) ?? await this.tryRead(() => readPadded(this.src, l2Offset, this.cs), { ...l2At, structure: `${l2Name} (L1 entry ${i})` });
+            if (table) this.walkL2(table, l2Offset, active, i);
           }
           this.progress(active ? 'active tables' : 'snapshots', i + 1, l1Size);
         }
@@ -703,22 +856,28 @@ class Walker {
     if (h.nbSnapshots === 0) {
       return;
     }
+    const tableAt = { structure: 'snapshot table', offset: h.snapshotsOffset, pointer: 64, kind: 'references' as const };
     if (h.nbSnapshots > MAX_SNAPSHOTS) {
       report.corruptions++;
-      report['check-errors']++;
-      report.complete = false;
+      this.incomplete({ ...tableAt, pointer: 60, why: `has ${h.nbSnapshots} entries, more than QEMU accepts (${MAX_SNAPSHOTS})` }, true);
       return;
     }
     if (h.snapshotsOffset % this.cs !== 0) {
-      report['check-errors']++;
-      report.complete = false;
+      this.incomplete({ ...tableAt, why: 'is not cluster aligned' }, true);
       return;
     }
     let off = h.snapshotsOffset;
     const entries: { l1Offset: number; l1Size: number; id: string; at: number }[] = [];
+    let truncated = false;
     for (let i = 0; i < h.nbSnapshots; i++) {
       off = Math.ceil(off / 8) * 8;
-      const hdr = await readPadded(this.src, off, 40);
+      if (!truncated && off + 40 > this.fileSize) {
+        // Entries past the end of the file read as zeros: the snapshots they described are unknown.
+        truncated = true;
+        this.incomplete({ ...tableAt, why: `runs past the end of the file (${this.fileSize} bytes) at entry ${i}` });
+      }
+      const hdr = await this.tryRead(() => readPadded(this.src, off, 40), tableAt);
+      if (!hdr) return;
       const l1Offset = u64beNum(hdr, 0);
       const l1Size = u32be(hdr, 8);
       const idLen = u16be(hdr, 12);
@@ -727,8 +886,7 @@ class Walker {
       const at = off;
       if (extra > 1024) {
         // QEMU (check without -r) cannot read such a table and abandons the check.
-        report['check-errors']++;
-        report.complete = false;
+        this.incomplete({ ...tableAt, pointer: at + 36, why: `cannot be read: entry ${i} claims ${extra} bytes of extra data` }, true);
         sink.add({ id: 'snapshot.extra-data-size', severity: 'error', structure: 'snapshot table', field: `entry ${i} extra_data_size`, offset: at + 36, length: 4, found: String(extra), expected: '<= 1024', message: `snapshot table entry ${i} claims ${extra} bytes of extra data, more than QEMU accepts: the snapshot table cannot be read`, fix: 'none in place: the entry must be rewritten with the extra data cut to 1024 bytes (qemu-img check -r all does)' });
         return;
       }
@@ -736,7 +894,8 @@ class Walker {
         report.corruptions++;
         sink.add({ id: 'snapshot.incomplete', severity: 'error', structure: 'snapshot table', field: `entry ${i} extra_data_size`, offset: at + 36, length: 4, found: String(extra), expected: '>= 16 in a version 3 image', message: `snapshot table entry ${i} lacks the 16 bytes of extra data every version 3 entry has`, fix: 'none in place: the table must be rewritten with larger entries' });
       }
-      const idBytes = await this.src.read(at + 40 + extra, Math.min(idLen, 64));
+      const idBytes = await this.tryRead(() => this.src.read(at + 40 + extra, Math.min(idLen, 64)), tableAt);
+      if (!idBytes) return;
       const id = String.fromCharCode(...idBytes);
       off = at + 40 + u32be(hdr, 36) + idLen + nameLen;
       entries.push({ l1Offset, l1Size, id, at });
@@ -744,12 +903,15 @@ class Walker {
     const size = off - h.snapshotsOffset;
     for (const [i, sn] of entries.entries()) {
       const at: Where = { structure: 'snapshot table', field: `entry ${i} (id ${sn.id}) l1_table_offset`, offset: sn.at, length: 8 };
+      const snAt = { structure: `snapshot L1 table (snapshot ${sn.id})`, offset: sn.l1Offset, pointer: sn.at, kind: 'references' as const };
       if (sn.l1Offset % this.cs !== 0) {
+        this.incomplete({ ...snAt, why: 'is not cluster aligned' });
         report.corruptions++;
         sink.add({ ...at, id: 'snapshot.l1-unaligned', severity: 'error', found: hex(sn.l1Offset), expected: `a multiple of the cluster size ${this.cs}`, message: `snapshot ${sn.id}'s L1 table offset ${hex(sn.l1Offset)} is not cluster aligned`, fix: 'none: delete the snapshot' });
         continue;
       }
       if (sn.l1Size > MAX_L1_BYTES / 8) {
+        this.incomplete({ ...snAt, pointer: sn.at + 8, why: `has ${sn.l1Size} entries, more than QEMU accepts (${MAX_L1_BYTES / 8})` });
         report.corruptions++;
         sink.add({ ...at, field: `entry ${i} l1_size`, offset: sn.at + 8, length: 4, id: 'snapshot.l1-too-large', severity: 'error', found: String(sn.l1Size), expected: `<= ${MAX_L1_BYTES / 8}`, message: `snapshot ${sn.id}'s L1 table of ${sn.l1Size} entries is larger than QEMU allows`, fix: 'none: delete the snapshot' });
         continue;
@@ -770,11 +932,17 @@ class Walker {
     const ext = img.extensions.extensions.find((x) => x.content.kind === 'bitmaps');
     const where: Where = { structure: 'bitmaps extension', field: 'bitmap_directory_offset', offset: (ext?.dataOffset ?? 0) + 16, length: 8 };
     this.ref(b.bitmapDirectoryOffset, b.bitmapDirectorySize, RefKind.BitmapDirectory, where);
-    if (b.bitmapDirectorySize > 64 * 1024 * 1024 || b.bitmapDirectoryOffset + b.bitmapDirectorySize > this.fileSize + cs) return;
-    const dir = await readPadded(this.src, b.bitmapDirectoryOffset, b.bitmapDirectorySize);
+    const dirAt = { structure: 'bitmap directory', offset: b.bitmapDirectoryOffset, pointer: where.offset, kind: 'references' as const };
+    if (b.bitmapDirectorySize > 64 * 1024 * 1024 || b.bitmapDirectoryOffset + b.bitmapDirectorySize > this.fileSize + cs) {
+      this.incomplete({ ...dirAt, why: b.bitmapDirectorySize > 64 * 1024 * 1024 ? `is ${b.bitmapDirectorySize} bytes, too large to read` : 'lies past the end of the file' });
+      return;
+    }
+    const dir = await this.tryRead(() => readPadded(this.src, b.bitmapDirectoryOffset, b.bitmapDirectorySize), dirAt);
+    if (!dir) return;
     let p = 0;
     for (let i = 0; i < b.nbBitmaps; i++) {
       if (p + 24 > dir.length) {
+        this.incomplete({ ...dirAt, why: `ends inside entry ${i}` });
         report.corruptions++;
         report['check-errors']++;
         sink.add({ ...where, id: 'bitmaps.directory-short', severity: 'error', found: `${b.bitmapDirectorySize} bytes for ${b.nbBitmaps} bitmaps`, expected: 'a directory holding every entry', message: `the bitmap directory ends inside entry ${i}`, fix: 'none' });
@@ -785,17 +953,21 @@ class Walker {
       const nameLen = u16be(dir, p + 18);
       const extra = u32be(dir, p + 20);
       const at: Where = { structure: 'bitmap directory', field: `entry ${i} bitmap_table_offset`, offset: b.bitmapDirectoryOffset + p, length: 8 };
+      const btAt = { structure: `bitmap table (bitmap ${i})`, offset: tableOffset, pointer: at.offset, kind: 'references' as const };
       if (tableOffset % cs !== 0 || tableSize > 0x8000000 / 8) {
+        this.incomplete({ ...btAt, why: tableOffset % cs !== 0 ? 'is not cluster aligned' : `has ${tableSize} entries, more than QEMU accepts` });
         report.corruptions++;
         report['check-errors']++;
         sink.add({ ...at, id: 'bitmaps.table-invalid', severity: 'error', found: `offset ${hex(tableOffset)}, ${tableSize} entries`, expected: 'a cluster-aligned table of at most 16 Mi entries', message: `bitmap ${i}'s table is not usable`, fix: 'none: remove the bitmap' });
         return;
       }
       this.ref(tableOffset, tableSize * 8, RefKind.BitmapTable, at);
+      if (tableOffset + tableSize * 8 > this.fileSize) this.incomplete({ ...btAt, why: tableOffset >= this.fileSize ? 'lies past the end of the file' : 'runs past the end of the file' });
       for (let base = 0; base < tableSize; base += L1_CHUNK) {
         if (tableOffset + base * 8 >= this.fileSize) break;
         const n = Math.min(L1_CHUNK, tableSize - base);
-        const t = await readPadded(this.src, tableOffset + base * 8, n * 8);
+        const t = await this.tryRead(() => readPadded(this.src, tableOffset + base * 8, n * 8), btAt);
+        if (!t) continue;
         for (let j = 0; j < n; j++) {
           const e = u64be(t, j * 8);
           const off = Number(e & 0x00ff_ffff_ffff_fe00n);
@@ -823,7 +995,8 @@ class Walker {
     const entries = Math.min(h.refcountTableClusters * cs, 8 * 1024 * 1024) / 8;
     this.reftable = new Float64Array(entries);
     this.badBlock = new Uint8Array(entries);
-    const bytes = this.reftableBytes && this.reftableBytes.length === entries * 8 ? this.reftableBytes : await readPadded(this.src, h.refcountTableOffset, entries * 8);
+    const bytes = this.reftableBytes && this.reftableBytes.length === entries * 8 ? this.reftableBytes
+      : await this.tryRead(() => readPadded(this.src, h.refcountTableOffset, entries * 8), { structure: 'refcount table', offset: h.refcountTableOffset, pointer: 48, kind: 'refcounts' }) ?? new Uint8Array(entries * 8);
     for (let i = 0; i < entries; i++) {
       const hi = u32be(bytes, i * 8);
       const lo = u32be(bytes, i * 8 + 4);
@@ -866,6 +1039,7 @@ class Walker {
     const per = refcountsPerBlock(cs, order);
     const len = this.refs.length;
     this.storedOne = new Uint8Array(Math.ceil(len / 8));
+    this.refsIncomplete = this.report.incompleteWalks.some((w) => w.kind === 'references') || this.budgetReported;
     let highest = 0;
     const blocks = Math.ceil(len / per);
     let batch = new Map<number, Uint8Array>();
@@ -928,6 +1102,10 @@ class Walker {
     if (stored < computed) {
       report.corruptions++;
       sink.add({ ...at, id: 'refcount.too-low', severity: 'error', found: `refcount ${stored}`, expected: `${computed} (references found)`, message: `cluster ${k} (${hex(k * cs)}, ${what}) has refcount ${stored} but ${computed} reference(s): writing to the image could overwrite live data`, fix: stored === 0 && !block ? 'rebuild the refcount structures (check -r all)' : `set the refcount to ${computed} (check -r all)` });
+    } else if (this.refsIncomplete) {
+      // Not proven unreferenced: a table the walk could not follow may reference it.
+      report.unverified++;
+      sink.add({ ...at, id: 'refcount.unverified', severity: 'warning', found: `refcount ${stored}`, expected: `${computed} reference(s) found, but the reference walk is incomplete`, message: `cluster ${k} (${hex(k * cs)}) has refcount ${stored} but the walk found ${computed} reference(s); the walk missed tables, so this is not counted as a leak`, fix: 'none until every table can be walked: a repair leaves this refcount alone' });
     } else {
       report.leaks++;
       sink.add({ ...at, id: 'refcount.leak', severity: 'warning', found: `refcount ${stored}`, expected: `${computed} (references found)`, message: `cluster ${k} (${hex(k * cs)}) has refcount ${stored} but ${computed} reference(s): ${computed === 0 ? 'leaked space' : 'a refcount too high'}`, fix: `set the refcount to ${computed} (check -r leaks)` });
@@ -974,7 +1152,7 @@ class Walker {
         }
         const want = this.refs.get(k) === 1;
         if (want !== copied) this.copiedFixes.push({ offset: at.offset, old: raw, value: want ? raw | OFLAG_COPIED : raw & ~OFLAG_COPIED, why: `${want ? 'set' : 'clear'} OFLAG_COPIED of L1 entry ${i}` });
-        if (l2Offset >= this.fileSize || !this.takeL2Budget()) continue;
+        if (l2Offset >= this.fileSize || !this.takeL2Budget('copied')) continue;
         if (l2Agree) continue;
         const table = await readPadded(this.src, l2Offset, cs);
         for (let e = 0; e < this.l2Entries; e++) {

@@ -4,10 +4,25 @@
 //   all:   also raise refcounts that are too low, rebuild the refcount structures when they are broken
 //          (new table and blocks appended at the end of the file, the old ones simply become free),
 //          fix every OFLAG_COPIED flag, and apply header fix-its that have one safe answer.
+//
+// The rule when the check's walk is incomplete (report.incompleteWalks): a refcount above the references
+// found is a leak only if every table that could reference the cluster was walked. When one could not be
+// (kind 'references': an L1 or L2 table, snapshot table, snapshot L1 or bitmap table that could not be
+// located or read), no cluster is proven unreferenced, so the plan lowers no refcount at all: no leak is
+// freed, no refcount block is rebuilt (a rebuild sets every refcount from the references found), and no
+// OFLAG_COPIED flag is set (a cluster seen once may be shared through a table not walked); `refused` says
+// what could not be walked and where. What never loses data stays: with -r all, refcounts that are too
+// low are raised in refcount blocks that are themselves sound; OFLAG_COPIED flags are cleared where the
+// references found already exceed one; reserved bits are cleared (the offsets are kept); unknown
+// autoclear bits are cleared and zoned header fields with one answer are rewritten. The dirty and corrupt
+// bits stay set (the image is not known to be consistent). When the stored refcounts themselves cannot
+// be located (kind 'refcounts': the refcount table is unaligned or unreadable) no refcount is written in
+// place, since a block found through that table is not known to be one; -r all then rebuilds the
+// refcount structures from the references, which is safe exactly when the reference walk is complete.
 // Pure: it reads through the image's ByteSource and returns patches; the engine writes them.
 import { hex, putU32be, putU64be } from '../bytes';
-import type { CheckAnalysis, EntryFix } from './check';
-import { REF_KIND_NAMES } from './check-refs';
+import type { CheckAnalysis, EntryFix, IncompleteWalk } from './check';
+import { REF_KIND_NAMES, RefKind } from './check-refs';
 import { maxRefcount, refcountsPerBlock, setRefcount } from './entries';
 import { knownFeature } from './features';
 
@@ -25,8 +40,19 @@ export interface RepairPlan {
   patches: WritePatch[];
   /** Things a repair in this mode leaves alone, and why. */
   notes: string[];
-  /** Why nothing is offered (the analysis is incomplete), or null. */
+  /**
+   * Null when the plan does everything the mode means. Otherwise one sentence saying what could not be
+   * walked (or read), at which offset, and what the repair therefore does not do, e.g. "the active L1
+   * table at 0x30200 is not cluster aligned: references cannot be walked, so no refcount is lowered".
+   * `patches` then holds only repairs that cannot lose data (see the rule above).
+   */
   refused: string | null;
+}
+
+/** "the active L1 table at 0x30200 is not cluster aligned", plus how many more tables failed. */
+function describeWalks(ws: IncompleteWalk[], first: IncompleteWalk): string {
+  const head = first.structure === 'file' ? `the file ${first.why}` : `the ${first.structure} at ${hex(first.offset)} ${first.why}`;
+  return ws.length > 1 ? `${head} (and ${ws.length - 1} more table(s) could not be walked)` : head;
 }
 
 function entryPatch(offset: number, value: bigint, why: string): WritePatch {
@@ -53,9 +79,19 @@ export async function planRepair(analysis: CheckAnalysis, mode: RepairMode): Pro
   const plan: RepairPlan = { mode, patches: [], notes: [], refused: null };
   const model = analysis.model;
   const report = analysis.report;
+  const walks = report.incompleteWalks;
   if (!model) {
+    plan.refused = walks.length ? `${describeWalks(walks, walks[0])}: nothing is repaired` : 'the image cannot be read as qcow2: nothing is repaired';
     plan.notes.push('the image cannot be read as qcow2: nothing can be repaired safely');
     return plan;
+  }
+  // See the rule at the top of this file.
+  const refsGap = walks.find((w) => w.kind === 'references') ?? null;
+  const rcGap = walks.find((w) => w.kind === 'refcounts') ?? null;
+  if (refsGap) {
+    plan.refused = `${describeWalks(walks, refsGap)}: references cannot be walked, so no refcount is lowered`;
+  } else if (rcGap && mode === 'leaks') {
+    plan.refused = `${describeWalks(walks, rcGap)}: stored refcounts cannot be located, so no refcount is written in place (-r all rebuilds them from the references)`;
   }
   const img = model.image;
   const src = img.source;
@@ -69,20 +105,35 @@ export async function planRepair(analysis: CheckAnalysis, mode: RepairMode): Pro
   let errorsLeft = report['check-errors'];
 
   // ---- refcounts
-  if (model.rebuild && mode === 'leaks') {
+  if (rcGap && (refsGap || mode === 'leaks')) {
+    plan.notes.push(refsGap
+      ? 'no refcount is written: the refcount table cannot be located and the references are incomplete'
+      : 'the refcount table cannot be located: only -r all repairs it, by rebuilding the refcount structures; leaks were not touched');
+    errorsLeft++;
+  } else if (model.rebuild && mode === 'leaks') {
     plan.notes.push('the refcount structures need a rebuild, which only -r all does; leaks were not touched');
     errorsLeft++;
-  } else if (model.rebuild) {
+  } else if ((model.rebuild || rcGap) && !refsGap) {
+    if (rcGap && !model.rebuild) plan.notes.push('the refcount table cannot be located: the refcount structures are rebuilt from the references');
     plan.patches.push(...rebuildRefcounts(analysis, per, max, plan.notes));
     corruptionsLeft = countNonRefcountCorruptions(analysis);
     leaksLeft = 0;
     errorsLeft = 0;
   } else {
+    if (model.rebuild) {
+      // Only reached with refsGap in -r all.
+      plan.notes.push('the refcount structures need a rebuild, which sets every refcount from the references found: not done while the walk is incomplete; refcounts that are too low are raised where their refcount block is sound');
+      errorsLeft++;
+    }
     const byBlock = new Map<number, { cluster: number; computed: number }[]>();
+    let unsound = 0;
     for (const m of model.mismatches) {
       const raise = m.computed > m.stored;
       if (mode === 'leaks' && raise) continue;
+      // Not a proven leak (the check counted it as unverified): never lowered.
+      if (refsGap && !raise) continue;
       const r = Math.floor(m.cluster / per);
+      if (!soundBlock(analysis, r)) { unsound++; continue; }
       const list = byBlock.get(r) ?? [];
       list.push({ cluster: m.cluster, computed: m.computed });
       byBlock.set(r, list);
@@ -98,6 +149,8 @@ export async function planRepair(analysis: CheckAnalysis, mode: RepairMode): Pro
       const first = list[0].cluster;
       plan.patches.push(...diffPatches(blockOff, before, after, `refcount block ${r}: set ${list.length} refcount(s) to the references found (first: cluster ${first}, ${REF_KIND_NAMES[(model.refs.kinds[first] & 0x7f) as keyof typeof REF_KIND_NAMES] ?? 'unreferenced'})`));
     }
+    if (unsound) plan.notes.push(`${unsound} refcount(s) lie in a missing or unsound refcount block: left for a rebuild`);
+    if (refsGap && report.unverified) plan.notes.push(`${report.unverified} refcount(s) above the references found are left: the walk is incomplete, so they are not proven leaks`);
     if (mode === 'leaks' && corruptionsLeft > 0) plan.notes.push(`${corruptionsLeft} refcount(s) too low or other corruptions are left: they need -r all`);
   }
 
@@ -115,13 +168,17 @@ export async function planRepair(analysis: CheckAnalysis, mode: RepairMode): Pro
   } else if (model.reservedFixes.length) {
     plan.notes.push(`${model.reservedFixes.length} table entries with reserved bits set are left: -r all clears them`);
   }
-  const copiedOk = mode === 'all' || (errorsLeft === 0 && corruptionsLeft <= 0 && leaksLeft <= 0);
+  const copiedOk = mode === 'all' || (errorsLeft === 0 && corruptionsLeft <= 0 && leaksLeft <= 0 && !refsGap);
   if (copiedOk) {
+    let kept = 0;
     for (const f of model.copiedFixes) {
       const bit = f.value ^ f.old;
       const set = (f.value & bit) !== 0n;
+      // Setting the flag lets a writer overwrite the cluster in place: only when it is known unshared.
+      if (set && refsGap) { kept++; continue; }
       apply(f, (v) => (set ? v | bit : v & ~bit));
     }
+    if (kept) plan.notes.push(`${kept} OFLAG_COPIED flag(s) are not set: the walk is incomplete, so the cluster may be shared through a table not walked`);
   } else if (model.copiedFixes.length) {
     plan.notes.push(`${model.copiedFixes.length} OFLAG_COPIED flag(s) left: -r leaks fixes them only when nothing else is wrong`);
   }
@@ -129,7 +186,7 @@ export async function planRepair(analysis: CheckAnalysis, mode: RepairMode): Pro
     if (e.value !== e.old) plan.patches.push(entryPatch(offset, e.value, e.why.join('; ')));
   }
   if (!copiedOk) corruptionsLeft += model.copiedCorruptions;
-  const clean = errorsLeft === 0 && corruptionsLeft <= 0 && leaksLeft <= 0;
+  const clean = errorsLeft === 0 && corruptionsLeft <= 0 && leaksLeft <= 0 && !refsGap && !(rcGap && mode === 'leaks');
 
   // ---- header fix-its
   if (h.version === 3) {
@@ -148,6 +205,19 @@ export async function planRepair(analysis: CheckAnalysis, mode: RepairMode): Pro
   }
   if (mode === 'all') plan.patches.push(...zonedFixits(analysis, plan.notes));
   return plan;
+}
+
+/**
+ * A refcount block that may be written in place: named by a usable refcount table entry, inside the
+ * file, and referenced exactly once, as a refcount block (so no other structure shares its bytes).
+ */
+function soundBlock(a: CheckAnalysis, r: number): boolean {
+  const model = a.model;
+  if (!model || r >= model.reftable.length) return false;
+  const off = model.reftable[r];
+  if (!(off > 0)) return false;
+  const k = off / model.clusterSize;
+  return k < model.refs.length && model.refs.get(k) === 1 && (model.refs.kinds[k] & 0x7f) === RefKind.RefcountBlock;
 }
 
 /** The corrupt bit is cleared only when no error finding other than refcount/copied ones remains. */
@@ -176,7 +246,10 @@ function rebuildRefcounts(a: CheckAnalysis, per: number, max: number, notes: str
   const counts = new Float64Array(refs.length);
   for (let k = 0; k < refs.length; k++) counts[k] = refs.get(k);
   const dropOne = (k: number) => { if (k >= 0 && k < counts.length && counts[k] > 0) counts[k]--; };
-  if (h.refcountTableOffset % cs === 0) {
+  // Take back exactly what the check counted for the old table: nothing when its region lies more than a
+  // cluster past EOF (the check counts such a region nowhere), or the refcounts of live clusters drop.
+  const rtBytes = h.refcountTableClusters * cs;
+  if (h.refcountTableOffset % cs === 0 && rtBytes > 0 && h.refcountTableOffset + rtBytes - img.fileSize < cs) {
     for (let c = 0; c < h.refcountTableClusters; c++) dropOne(h.refcountTableOffset / cs + c);
   }
   for (let r = 0; r < model.reftable.length; r++) if (model.reftable[r] > 0) dropOne(model.reftable[r] / cs);

@@ -113,7 +113,7 @@ export interface CorruptCase {
   qemu: QemuView;
   /** After our `check -r all` the image is clean for qemu-img check (and for us). */
   repairs?: boolean;
-  /** Our exit code for a plain check. */
+  /** Our exit code for a plain check (qemu-img check -f qcow2's where qemu-img can open the image). */
   exit?: number;
 }
 
@@ -124,16 +124,16 @@ const ZEXT = {
 
 export const CORPUS: CorruptCase[] = [
   // ---- header: images stock qemu-img cannot open at all
-  { name: 'bad-magic', base: 'plain', id: 'header.magic', severity: 'error', qemu: 'refuses', exit: 63, patch: (p) => { p.set8(3, 0xfa); return 0; } },
-  { name: 'bad-version', base: 'plain', id: 'header.version', severity: 'error', qemu: 'refuses', exit: 63, patch: (p) => { p.set32(4, 4); return 4; } },
-  { name: 'cluster-bits', base: 'plain', id: 'header.cluster_bits', severity: 'error', qemu: 'refuses', exit: 63, patch: (p) => { p.set32(20, 30); return 20; } },
-  { name: 'header-length-short', base: 'plain', id: 'header.header_length', severity: 'error', qemu: 'refuses', exit: 63, patch: (p) => { p.set32(100, 96); return 100; } },
+  { name: 'bad-magic', base: 'plain', id: 'header.magic', severity: 'error', qemu: 'refuses', exit: 1, patch: (p) => { p.set8(3, 0xfa); return 0; } },
+  { name: 'bad-version', base: 'plain', id: 'header.version', severity: 'error', qemu: 'refuses', exit: 1, patch: (p) => { p.set32(4, 4); return 4; } },
+  { name: 'cluster-bits', base: 'plain', id: 'header.cluster_bits', severity: 'error', qemu: 'refuses', exit: 1, patch: (p) => { p.set32(20, 30); return 20; } },
+  { name: 'header-length-short', base: 'plain', id: 'header.header_length', severity: 'error', qemu: 'refuses', exit: 1, patch: (p) => { p.set32(100, 96); return 100; } },
   { name: 'refcount-order', base: 'plain', id: 'header.refcount_order', severity: 'error', qemu: 'refuses', patch: (p) => { p.set32(96, 7); return 96; } },
   { name: 'compression-type-without-bit', base: 'plain', id: 'header.compression_type', severity: 'error', qemu: 'refuses', patch: (p) => { p.set8(104, 1); return 104; } },
   { name: 'compression-bit-without-type', base: 'plain', id: 'header.compression-bit', severity: 'error', qemu: 'refuses', patch: (p) => { p.set64(72, p.u64(72) | 8n); return 72; } },
-  { name: 'l1-offset-unaligned', base: 'plain', id: 'header.l1_table_offset', severity: 'error', qemu: 'refuses', patch: (p) => { p.set64(40, p.l1Offset + 512); return 40; } },
-  { name: 'reftable-offset-unaligned', base: 'plain', id: 'header.refcount_table_offset', severity: 'error', qemu: 'refuses', patch: (p) => { p.set64(48, p.reftableOffset + 512); return 48; } },
-  { name: 'l1-size-too-small', base: 'plain', id: 'header.l1_size', severity: 'error', qemu: 'refuses', patch: (p) => { p.set32(36, 0); return 36; } },
+  { name: 'l1-offset-unaligned', base: 'plain', id: 'header.l1_table_offset', severity: 'error', qemu: 'refuses', exit: 1, patch: (p) => { p.set64(40, p.l1Offset + 512); return 40; } },
+  { name: 'reftable-offset-unaligned', base: 'plain', id: 'header.refcount_table_offset', severity: 'error', qemu: 'refuses', exit: 1, patch: (p) => { p.set64(48, p.reftableOffset + 512); return 48; } },
+  { name: 'l1-size-too-small', base: 'plain', id: 'header.l1_size', severity: 'error', qemu: 'refuses', exit: 1, patch: (p) => { p.set32(36, 0); return 36; } },
   { name: 'backing-name-too-long', base: 'plain', id: 'header.backing_file_size', severity: 'error', qemu: 'refuses', patch: (p) => { p.set64(8, 1024); p.set32(16, 2000); return 16; } },
   { name: 'unknown-incompatible-bit', base: 'plain', id: 'features.unknown-incompatible', severity: 'error', qemu: 'refuses', patch: (p) => { p.set64(72, p.u64(72) | (1n << 10n)); return 72; } },
   { name: 'extension-overrun', base: 'plain', id: 'extension.overrun', severity: 'error', qemu: 'refuses', patch: (p) => { const o = p.headerLength; p.set32(o, 0x12345678); p.set32(o + 4, 0x100000); return o + 4; } },

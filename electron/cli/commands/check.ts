@@ -1,6 +1,10 @@
 // qzs check [--json] [-r leaks|all] [--output FILE] [--in-place] IMAGE
-// Exit codes as qemu-img check: 0 clean, 1 the check could not complete, 2 corruptions (or error
-// findings), 3 leaks only; 63 when the file cannot be read as qcow2 at all (findings still printed).
+// Exit codes as `qemu-img check -f qcow2`: 0 clean; 1 the image could not be checked (it cannot be
+// opened as qcow2 — bad magic, unsupported version, cluster_bits out of range, truncated header, empty
+// file — or the check had errors, which includes tables QEMU refuses to open the image for); 2
+// corruptions (or error findings), also when they remain after a repair; 3 leaks only. 63 is qemu-img's
+// "this image format does not support checks", which never applies to a qcow2 file, so it is not used.
+// A walk that could not follow every table never exits 0 or 3: unproven leaks are not leaks.
 import type { CheckProgress, CheckReport } from '../../../shared/qcow2/check';
 import type { Finding } from '../../../shared/qcow2/findings';
 import { checkFile } from '../../engine/check';
@@ -12,12 +16,12 @@ const USAGE = 'qzs check [--json] [-r leaks|all] [--output FILE] [--in-place] IM
 export const EXIT_CHECK_INCOMPLETE = 1;
 export const EXIT_CORRUPTIONS = 2;
 export const EXIT_LEAKS = 3;
-export const EXIT_NOT_QCOW2 = 63;
 
 export function checkExitCode(r: CheckReport): number {
-  if (!r.openable) return EXIT_NOT_QCOW2;
-  if (r['check-errors'] > 0 || !r.complete) return EXIT_CHECK_INCOMPLETE;
+  if (!r.openable || r['check-errors'] > 0) return EXIT_CHECK_INCOMPLETE;
   if (r.corruptions > 0 || r.findings.some((f) => f.severity === 'error')) return EXIT_CORRUPTIONS;
+  // Neither "clean" nor "leaks only" can be claimed for a walk that missed tables.
+  if (!r.complete) return EXIT_CHECK_INCOMPLETE;
   if (r.leaks > 0) return EXIT_LEAKS;
   return 0;
 }
@@ -43,6 +47,11 @@ function humanReport(r: CheckReport): string {
     if (r.leaks) s += `\n${r.leaks} leaked clusters were found on the image.\nThis means waste of disk space, but no harm to data.\n`;
     if (r['check-errors']) s += `\n${r['check-errors']} internal errors have occurred during the check.\n`;
   }
+  if (r.incompleteWalks.length) {
+    s += `\nThe check could not walk ${r.incompleteWalks.length === 1 ? 'a table' : `${r.incompleteWalks.length} tables`}:\n`;
+    for (const w of r.incompleteWalks) s += `    the ${w.structure} at ${w.offset} (0x${w.offset.toString(16)}) ${w.why}\n`;
+    if (r.unverified) s += `${r.unverified} clusters have a refcount above the references found; they are unverified, not leaks, and no repair frees them.\n`;
+  }
   if (r['total-clusters']) {
     s += `${r['allocated-clusters']}/${r['total-clusters']} = ${pct(r['allocated-clusters'], r['total-clusters'])}% allocated, ` +
       `${pct(r['fragmented-clusters'], r['allocated-clusters'])}% fragmented, ${pct(r['compressed-clusters'], r['allocated-clusters'])}% compressed clusters\n`;
@@ -52,11 +61,11 @@ function humanReport(r: CheckReport): string {
 }
 
 function jsonReport(r: CheckReport, repair?: RepairResult): string {
-  const { openable, complete, findings, ...counts } = r;
-  const out: Record<string, unknown> = { ...counts, openable, complete, findings };
+  const { openable, complete, incompleteWalks, unverified, findings, ...counts } = r;
+  const out: Record<string, unknown> = { ...counts, openable, complete, incompleteWalks, unverified, findings };
   if (repair) {
     out.repair = {
-      target: repair.target, backup: repair.backup, changes: repair.changes, notes: repair.notes,
+      target: repair.target, backup: repair.backup, refused: repair.refused, changes: repair.changes, notes: repair.notes,
       before: { corruptions: repair.before.corruptions, leaks: repair.before.leaks, 'check-errors': repair.before['check-errors'] },
     };
   }
@@ -106,9 +115,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const result = values['in-place'] ? await repairInPlace(image, mode, onProgress) : await repairFile(image, { mode, output: values.output, onProgress });
   if (onProgress) io.err('\r\x1b[K');
   if (values.json) {
+    if (result.refused) io.err(`qzs check: repair refused: ${result.refused}\n`);
     io.out(jsonReport(result.after, result));
   } else {
     let s = '';
+    if (result.refused) s += `Repair refused: ${result.refused}.\n`;
     if (result.backup) s += `Backup of the original written to ${result.backup}\n`;
     s += `Repaired image: ${result.target}\n`;
     s += `\nThe following inconsistencies were found and repaired:\n\n    ${result.after['leaks-fixed']} leaked clusters\n    ${result.after['corruptions-fixed']} corruptions\n\n`;
