@@ -32,7 +32,7 @@ import { FileByteSource } from './file-source';
 import { planHeaderEdit } from './header-edit';
 import { ImageWriter } from './image-writer';
 import { acquireWriteLock, releaseLocks, writerHolder, type LockHolder } from './qemu-lock';
-import type { ChangedRange, RepairResult } from './repair';
+import { freshBackupName, type ChangedRange, type RepairResult } from './repair';
 import { ZonedDevice, ZoneIoError, type ZoneData, type ZoneOpResult } from './zoned-device';
 import { readZoneReport } from './zone-report';
 
@@ -505,14 +505,6 @@ function typedWriteError(what: string, e: unknown, file: string): unknown {
   const errno = err && typeof err.code === 'string' ? err.code : null;
   const why = err && typeof err.message === 'string' ? err.message : String(e);
   return new Qcow2Error({ code: errno ? 'io' : 'internal', file, message: `${what} failed: ${why}; the image was left as it was`, details: { errno } });
-}
-
-async function freshBackupName(image: string): Promise<string> {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  for (let i = 0; ; i++) {
-    const p = `${image}.backup-${stamp}${i ? `-${i}` : ''}`;
-    if (!(await stat(p).then(() => true, () => false))) return p;
-  }
 }
 
 function describe(op: ZoneOp): string {

@@ -1,8 +1,7 @@
-// Repairing an image file. The original is never modified unless the caller asks for --in-place, and
-// then only after a backup copy exists beside it. The repaired file is checked again afterwards, and
-// the result lists every byte range written. A repair that fails leaves no new file behind: an in-place
-// repair opens the image for writing before it writes a backup (a file it cannot write gets none), and
-// writes a backup only when there is something to write; a copy (--output) that fails is removed.
+// Repairing an image into a copy (--output): the original is never modified. In place, a repair is a write
+// like any other and goes through the image's session (image-session.ts: lock, backup, undo log); this
+// module keeps the result shape both share. The repaired file is checked again afterwards, and the result
+// lists every byte range written; a copy that fails is removed.
 import { constants } from 'node:fs';
 import { copyFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -15,8 +14,6 @@ export interface RepairOptions extends CheckOptions {
   mode: RepairMode;
   /** Write the repaired image here (must not exist). Default: IMAGE.repaired.qcow2 beside the image. */
   output?: string;
-  /** Repair the image itself, after writing a backup beside it. */
-  inPlace?: boolean;
 }
 
 export interface ChangedRange {
@@ -52,7 +49,8 @@ export function defaultRepairOutput(image: string): string {
   return join(dirname(image), `${basename(image).replace(/\.qcow2$/, '')}.repaired.qcow2`);
 }
 
-async function freshBackupName(image: string): Promise<string> {
+/** A backup name beside the image that does not exist yet. */
+export async function freshBackupName(image: string): Promise<string> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   for (let i = 0; ; i++) {
     const p = `${image}.backup-${stamp}${i ? `-${i}` : ''}`;
@@ -78,50 +76,25 @@ async function applyPlan(src: FileByteSource, plan: RepairPlan): Promise<void> {
 }
 
 export async function repairFile(image: string, opts: RepairOptions): Promise<RepairResult> {
-  if (opts.inPlace && opts.output) throw new Qcow2Error({ code: 'invalid-argument', message: '--in-place and --output exclude each other', file: image });
-  let target: string;
-  let backup: string | null = null;
+  const target = opts.output ?? defaultRepairOutput(image);
+  const backup: string | null = null;
   let before: CheckReport;
   let plan: RepairPlan;
-  if (opts.inPlace) {
-    target = image;
-    // Writable first: a file that cannot be written gets no backup (FileByteSource.open throws).
-    const src = await FileByteSource.open(image, 'r+');
+  if (await exists(target)) throw new Qcow2Error({ code: 'exists', message: `output ${target} already exists: choose another name`, file: image });
+  await copyNew(image, target, image);
+  try {
+    const src = await FileByteSource.open(target, 'r+');
     try {
       const analysis = await analyzeImage(src, opts);
       before = analysis.report;
       plan = await planRepair(analysis, opts.mode);
-      if (plan.patches.length) {
-        backup = await freshBackupName(image);
-        await copyNew(image, backup, image);
-        try {
-          await applyPlan(src, plan);
-        } catch (e) {
-          // The backup stays: it is now the only copy known to be whole.
-          throw new Qcow2Error({ code: 'io', message: `writing the repair failed part way (${(e as Error).message}): the original is in ${backup}`, file: image });
-        }
-      }
+      await applyPlan(src, plan);
     } finally {
       await src.close();
     }
-  } else {
-    target = opts.output ?? defaultRepairOutput(image);
-    if (await exists(target)) throw new Qcow2Error({ code: 'exists', message: `output ${target} already exists: choose another name`, file: image });
-    await copyNew(image, target, image);
-    try {
-      const src = await FileByteSource.open(target, 'r+');
-      try {
-        const analysis = await analyzeImage(src, opts);
-        before = analysis.report;
-        plan = await planRepair(analysis, opts.mode);
-        await applyPlan(src, plan);
-      } finally {
-        await src.close();
-      }
-    } catch (e) {
-      await rm(target, { force: true });
-      throw e;
-    }
+  } catch (e) {
+    await rm(target, { force: true });
+    throw e;
   }
   const changes = plan.patches.map((p) => ({ offset: p.offset, length: p.bytes.length, why: p.why }));
   const check = await FileByteSource.open(target, 'r');
