@@ -264,14 +264,21 @@ function detect48(data: Uint8Array, clusterSize: number, fileSize: number | unde
   // nr_zones at +16; State A needs nr_zones at +4. Unknown virtual size: only the metadata sizes speak.
   let stateA: boolean;
   const ambiguity: string[] = [];
-  if (a.nrFits === true && oldNrFits !== true) stateA = !old || a.failed.length === 0;
+  if (a.nrFits === true && oldNrFits !== true) {
+    // nr_zones is the strong discriminator: only the v11 reading covers the virtual size.
+    stateA = true;
+    if (old) ambiguity.push(`8 x nr_zones@16 sits at ${seedSizeFits ? '+32' : '+40'} as a v3-v7 zonedmeta_size would, but only the v11 reading gives the right nr_zones: read as v11 (the write pointers' byte order and flag bit confirm or contradict it)`);
+  }
   else if (a.nrFits !== true && oldNrFits === true) stateA = false;
   else if (a.nrFits === true && oldNrFits === true) {
     stateA = !old;
     ambiguity.push('both readings give the right nr_zones: decided by whether 8 x nr_zones sits at +32 or +40 (the v3-v7 zonedmeta_size); the write pointers\' byte order and flag bit confirm it');
   } else {
-    stateA = !old && a.failed.length === 0;
-    if (size === undefined) ambiguity.push('virtual size unknown: nr_zones could not be checked against either reading');
+    // Neither reading (or no virtual size) settles nr_zones: the other State A tests and the v3-v7 size decide.
+    stateA = !old && a.failed.filter((t) => !t.includes('nr_zones')).length === 0;
+    ambiguity.push(size === undefined
+      ? 'virtual size unknown: nr_zones could not be checked against either reading'
+      : 'neither reading gives the right nr_zones: decided by the other fields');
   }
   if (stateA) {
     return {
@@ -279,7 +286,7 @@ function detect48(data: Uint8Array, clusterSize: number, fileSize: number | unde
       discriminators: [
         'length 48 without a profile byte',
         ...a.passed,
-        `no 8 x nr_zones at +32 or +40 (+32 = ${a32}, +40 = ${a40}): not a v3-v7 zonedmeta_size`,
+        ...(old ? [] : [`no 8 x nr_zones@16 at +32 or +40 (+32 = ${a32}, +40 = ${a40}): not a v3-v7 zonedmeta_size`]),
       ],
       ambiguity: [...ambiguity, ...V11_AMBIGUITY],
     };
