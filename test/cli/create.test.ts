@@ -283,3 +283,44 @@ describe('qzs create behaviour', () => {
     expect(existsSync(join(tmp.path, 'nb.qcow2'))).toBe(false);
   });
 });
+
+describe('2026 targets on the command line: messages and exit codes (ZONED-REVISIONS-2026.md 2b, 4b)', () => {
+  it('v11 refuses a 48M zone size with its warning and "Invalid zoned device options" (exit 2, nothing written)', () => {
+    const file = join(tmp.path, `v11-refused${seq++}.qcow2`);
+    const r = qzs(['create', '--zoned-layout', 'v11', '-o', 'zone.mode=host-managed,zone.size=48M', file, '480M']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Zoned extension header zone_size 50331648B is not a power of 2/);
+    expect(r.stderr).toMatch(/error: Invalid zoned device options/);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('v11 clamps are warnings and create succeeds (exit 0); --json carries the revision\'s text', () => {
+    const file = join(tmp.path, `v11-clamp${seq++}.qcow2`);
+    const r = qzs(['create', '--json', '--zoned-layout', 'v11', '-o', 'zone.mode=host-managed,zone.size=1M,zone.max_active_zones=100', file, '10M']);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout) as { warnings: { qemu?: string }[]; options: { zoned: { layout: string; maxActiveZones: number; maxOpenZones: number } } };
+    expect(j.warnings.map((w) => w.qemu)).toContain('warning: max_active_zones 100 exceeds nr_zones 10, clamping to nr_zones');
+    expect(j.options.zoned).toMatchObject({ layout: 'v11', maxActiveZones: 10, maxOpenZones: 10 });
+  });
+
+  it('the respin refuses zone.max_append_bytes as an unknown option (exit 2)', () => {
+    const file = join(tmp.path, `respin-append${seq++}.qcow2`);
+    const r = qzs(['create', '--zoned-layout', 'respin', '-o', 'zone.mode=host-managed,zone.size=8M,zone.max_append_bytes=4096', file, '64M']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Invalid parameter 'zone.max_append_bytes'/);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('the respin refuses zones smaller than a cluster; the v8 alias v9 is accepted', () => {
+    const r = qzs(['create', '--zoned-layout', 'respin', '-o', 'zone.mode=host-managed,zone.size=32k', join(tmp.path, 'respin-small.qcow2'), '8M']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/zone size 32768B is not a multiple of the cluster size 65536B/);
+    const v9 = join(tmp.path, `v9-${seq++}.qcow2`);
+    expect(qzs(['create', '--zoned-layout', 'v9', '-o', 'zone.mode=host-managed', v9, '1G']).status).toBe(0);
+    expect(qzs(['info', v9]).stdout).toMatch(/revision: v8 \(length 56: v8\/v9\/v10 layout.*one family: v8, v9, v10/);
+  });
+
+  it('--help lists every target', () => {
+    expect(qzs(['create', '--help']).stdout).toMatch(/v8 +the v8\/v9\/v10 family[\s\S]*v11 +the v11 family[\s\S]*respin +the Cassel respin/);
+  });
+});
