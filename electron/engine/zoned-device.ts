@@ -14,12 +14,12 @@ import { Qcow2Error } from '../../shared/qcow2/findings';
 import { effectiveLimits } from '../../shared/qcow2/zoned-info';
 import { detectWpByteOrderIn, wpEncodingOf } from '../../shared/qcow2/zonedmeta';
 import type { WpByteOrder, ZonedExtension, ZoneInfo } from '../../shared/qcow2/zoned-types';
-import { ZoneState, type ZoneGeometry, type ZoneOp } from '../../shared/qcow2/zone-state';
+import { ZoneState, zoneSemanticsFor, type ZoneGeometry, type ZoneOp } from '../../shared/qcow2/zone-state';
 import { ImageWriter, type WriterOptions } from './image-writer';
 
 /** 4 M zones = 32 MiB of write pointers: far beyond any real image, small enough to hold in memory. */
 const MAX_ZONES = 1 << 22;
-const WRITABLE_REVISIONS = new Set(['v3-v4', 'v5-v7', 'v8']);
+const WRITABLE_REVISIONS = new Set(['v3-v4', 'v5-v7', 'v8', 'v11', 'respin']);
 
 /** Data for a write or append: bytes, or a function of where they land (the offset is known only then). */
 export type ZoneData = Uint8Array | ((offset: number, length: number) => Uint8Array);
@@ -110,6 +110,7 @@ export class ZonedDevice {
     const geometry: ZoneGeometry = {
       deviceSize: size, zoneSize: z.zoneSize, zoneCapacity: z.zoneCapacity, nrZones: nr, conventionalZones: z.conventionalZones,
       maxOpenZones: lim.maxOpenZones, maxActiveZones: lim.maxActiveZones, maxAppendBytes: lim.maxAppendBytes,
+      semantics: zoneSemanticsFor(z.revision),
     };
     return new ZonedDevice(writer, z, geometry, order, entries, wps, ownsWriter);
   }
