@@ -12,14 +12,14 @@
 import { putU64be, putU64le, u64be, u64le } from '../../shared/bytes';
 import { Qcow2Error } from '../../shared/qcow2/findings';
 import { effectiveLimits } from '../../shared/qcow2/zoned-info';
+import { detectWpByteOrderIn, wpEncodingOf } from '../../shared/qcow2/zonedmeta';
 import type { WpByteOrder, ZonedExtension, ZoneInfo } from '../../shared/qcow2/zoned-types';
-import { ZoneState, type ZoneGeometry, type ZoneOp } from '../../shared/qcow2/zone-state';
+import { ZoneState, zoneSemanticsFor, type ZoneGeometry, type ZoneOp } from '../../shared/qcow2/zone-state';
 import { ImageWriter, type WriterOptions } from './image-writer';
 
-const WP_MASK = (1n << 59n) - 1n;
 /** 4 M zones = 32 MiB of write pointers: far beyond any real image, small enough to hold in memory. */
 const MAX_ZONES = 1 << 22;
-const WRITABLE_REVISIONS = new Set(['v3-v4', 'v5-v7', 'v8']);
+const WRITABLE_REVISIONS = new Set(['v3-v4', 'v5-v7', 'v8', 'v11', 'respin']);
 
 /** Data for a write or append: bytes, or a function of where they land (the offset is known only then). */
 export type ZoneData = Uint8Array | ((offset: number, length: number) => Uint8Array);
@@ -83,7 +83,10 @@ export class ZonedDevice {
     if (raw.length !== bytes) {
       throw new Qcow2Error({ code: 'truncated', file, message: `the write pointer array at ${z.zonedmetaOffset} (${bytes} bytes) runs past the end of the file`, details: { zonedmetaOffset: z.zonedmetaOffset, bytes } });
     }
-    const order = detectWpByteOrder(raw, nr, z.zoneSize);
+    // The one shared detector (revision's flag bit and declared order, pre-v8 32-bit wrap).
+    const order = detectWpByteOrderIn(raw, z, nr).order;
+    const enc = wpEncodingOf(z);
+    const addrMask = (1n << BigInt(enc.flagBit)) - 1n;
     const entries: bigint[] = [];
     const wps: number[] = [];
     for (let i = 0; i < nr; i++) {
@@ -94,8 +97,8 @@ export class ZonedDevice {
         wps.push(start);
         continue;
       }
-      if (e >> 60n) bad(`write pointer of zone ${i} carries a persisted zone condition (bits 60-63): an RFC-v3 image, not writable here`, { zone: i });
-      let wp = Number(e & WP_MASK);
+      if (enc.flagBit === 59 && e >> 60n) bad(`write pointer of zone ${i} carries a persisted zone condition (bits 60-63): an RFC-v3 image, not writable here`, { zone: i });
+      let wp = Number(e & addrMask);
       // Seed-revision images past 4 GiB hold 32-bit wrapped initial pointers (section 10): unwrap.
       while (wp < start && wp + 2 ** 32 <= start + z.zoneSize) wp += 2 ** 32;
       if (wp < start || wp > start + z.zoneSize) {
@@ -107,6 +110,7 @@ export class ZonedDevice {
     const geometry: ZoneGeometry = {
       deviceSize: size, zoneSize: z.zoneSize, zoneCapacity: z.zoneCapacity, nrZones: nr, conventionalZones: z.conventionalZones,
       maxOpenZones: lim.maxOpenZones, maxActiveZones: lim.maxActiveZones, maxAppendBytes: lim.maxAppendBytes,
+      semantics: zoneSemanticsFor(z.revision),
     };
     return new ZonedDevice(writer, z, geometry, order, entries, wps, ownsWriter);
   }
@@ -225,22 +229,6 @@ export class ZonedDevice {
       k = j + 1;
     }
   }
-}
-
-/**
- * Section 7 item 3: little-endian unless it fails for some zone and big-endian fits every zone
- * (masked value within [zone start, zone start + zone size]).
- */
-export function detectWpByteOrder(raw: Uint8Array, nrZones: number, zoneSize: number): WpByteOrder {
-  const fits = (le: boolean): boolean => {
-    for (let i = 0; i < nrZones; i++) {
-      const v = Number((le ? u64le(raw, i * 8) : u64be(raw, i * 8)) & WP_MASK);
-      if (v < i * zoneSize || v > (i + 1) * zoneSize) return false;
-    }
-    return true;
-  };
-  if (fits(true)) return 'little-endian';
-  return fits(false) ? 'big-endian' : 'little-endian';
 }
 
 /** An I/O failure during a zone operation; `committed` says whether the operation took effect. */

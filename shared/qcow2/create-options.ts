@@ -1,10 +1,13 @@
 // Validation of `qemu-img create -f qcow2 -o …` options, shared by `qzs create` and the create wizard.
 // Non-zoned rules mirror qemu-img 7.2 (block/qcow2.c qcow2_co_create, bdrv_img_create) in its order and
 // with the substance of its messages; zoned rules follow the targeted revision exactly as
-// ZONED-FORMAT.md section 8 item 4 and section 5.1 say (v7 = the seed: order 1,2,3,5,7,6; v8: 1-7).
+// ZONED-FORMAT.md section 8 item 4 and section 5.1 say (v7 = the seed: order 1,2,3,5,7,6; v8: 1-7), and
+// for the v11 family and the respin as ZONED-REVISIONS-2026.md sections 2b and 4b say. Each target is one
+// entry of ZONE_REVISION_RULES (defaults, refusals and clamps in order, messages); the checker has no
+// per-revision branches.
 // Pure: the backing file's size, when the size is omitted, is looked up by the caller and passed in.
 import { computeLayout, type CreateLayout } from './create-plan';
-import type { ZonedExtension, ZonedLayout } from './zoned-types';
+import type { ZonedExtension, ZonedWriteLayout } from './zoned-types';
 
 /** Option names exactly as qemu-img spells them (underscores). */
 export const CREATE_OPTION_NAMES = [
@@ -24,7 +27,7 @@ export interface CreateInput {
   /** The positional SIZE argument, if any (qemu-img refuses it together with -o size). */
   size?: string;
   /** Zoned layout to write; default 'v7' (the seed, ZONED-FORMAT.md section 8 item 2). */
-  zonedLayout?: ZonedLayout;
+  zonedLayout?: ZonedWriteLayout;
   /** Virtual size of the backing file, looked up by the caller when the size is omitted. */
   backingSize?: number | null;
 }
@@ -34,7 +37,9 @@ export type CreateMessageCode =
   | 'backing' | 'cluster-size' | 'extended-l2' | 'preallocation' | 'lazy-refcounts' | 'refcount-bits'
   | 'data-file' | 'compression-type' | 'header-space'
   | 'zone-option-without-mode' | 'zone-size-missing' | 'zone-size' | 'zone-capacity' | 'zone-append'
-  | 'zone-conventional' | 'zone-32bit' | 'zone-clamp' | 'zone-ignored' | 'zone-advice' | 'zone-overflow' | 'plan-too-large';
+  | 'zone-conventional' | 'zone-32bit' | 'zone-clamp' | 'zone-ignored' | 'zone-advice' | 'zone-overflow' | 'plan-too-large'
+  /** v11/respin: the create fails after refusal warnings ("Invalid zoned device options"). */
+  | 'zone-invalid';
 
 export interface CreateMessage {
   code: CreateMessageCode;
@@ -45,10 +50,12 @@ export interface CreateMessage {
   /** The limit or requirement broken, as text; null when none applies. */
   limit: string | null;
   message: string;
+  /** For zone rules: the text the targeted revision prints, with "warning: " where it uses warn_report. */
+  qemu?: string;
 }
 
 /** The zone fields a create writes: the decoder's own field set, plus the layout chosen. */
-export type ZonedSettings = { layout: ZonedLayout } & Pick<
+export type ZonedSettings = { layout: ZonedWriteLayout } & Pick<
   ZonedExtension,
   'zoneSize' | 'zoneCapacity' | 'conventionalZones' | 'nrZones' | 'maxActiveZones' | 'maxOpenZones' | 'maxAppendBytes'
 >;
@@ -183,11 +190,11 @@ function fmtBytes(v: number): string {
 class Collector {
   errors: CreateMessage[] = [];
   warnings: CreateMessage[] = [];
-  error(code: CreateMessageCode, option: string, value: string | null, limit: string | null, message: string): void {
-    this.errors.push({ code, option, value, limit, message });
+  error(code: CreateMessageCode, option: string, value: string | null, limit: string | null, message: string, qemu?: string): void {
+    this.errors.push({ code, option, value, limit, message, ...(qemu !== undefined ? { qemu } : {}) });
   }
-  warn(code: CreateMessageCode, option: string, value: string | null, limit: string | null, message: string): void {
-    this.warnings.push({ code, option, value, limit, message });
+  warn(code: CreateMessageCode, option: string, value: string | null, limit: string | null, message: string, qemu?: string): void {
+    this.warnings.push({ code, option, value, limit, message, ...(qemu !== undefined ? { qemu } : {}) });
   }
 }
 
@@ -200,10 +207,17 @@ const ZONE_OPTIONS = ['zone.size', 'zone.capacity', 'zone.conventional_zones', '
 export function validateCreateOptions(input: CreateInput): CreateValidation {
   const c = new Collector();
   const o = input.options;
-  const layout: ZonedLayout = input.zonedLayout ?? 'v7';
+  const layout: ZonedWriteLayout = input.zonedLayout ?? 'v7';
   const given: CreateOptionName[] = [];
+  const noAppend = ZONE_REVISION_RULES[layout].defaultMaxAppend === null;
   for (const key of Object.keys(o)) {
     if (o[key] === undefined) continue;
+    if (noAppend && key === 'zone.max_append_bytes') {
+      // The respin dropped the option from QemuOpts, QAPI and the spec: its qemu-img refuses it as unknown.
+      const names = CREATE_OPTION_NAMES.filter((n) => n !== key).join(', ');
+      c.error('unknown-option', key, o[key] ?? null, names, `Invalid parameter '${key}': the respin has no zone append limit (it was dropped from the format), so its qemu-img refuses the option as unknown`, `Invalid parameter '${key}'`);
+      continue;
+    }
     if ((CREATE_OPTION_NAMES as readonly string[]).includes(key)) given.push(key as CreateOptionName);
     else {
       const dashed = key.replace(/-/g, '_');
@@ -277,7 +291,7 @@ export function validateCreateOptions(input: CreateInput): CreateValidation {
   const convOpt = numberOpt('zone.conventional_zones', U32_MAX);
   const maxOpenOpt = numberOpt('zone.max_open_zones', U32_MAX);
   const maxActiveOpt = numberOpt('zone.max_active_zones', U32_MAX);
-  const maxAppendOpt = sizeOpt('zone.max_append_bytes');
+  const maxAppendOpt = noAppend ? undefined : sizeOpt('zone.max_append_bytes');
   const zoned = zoneMode === 'host-managed';
   if (zoneMode === undefined) {
     for (const k of ZONE_OPTIONS) if (has(k)) c.error('zone-option-without-mode', k, o[k] ?? null, 'zone.mode=host-managed', `'${k}' needs zone.mode=host-managed (the zone options are the members of the host-managed zone model)`);
@@ -440,37 +454,199 @@ interface ZoneOptionValues {
   maxAppendOpt: number | undefined;
 }
 
+/** The values a zone rule sees: defaults applied, nr_zones computed. */
+export interface ZoneRuleValues {
+  size: number;
+  clusterSize: number;
+  zoneSize: number;
+  zoneCapacity: number;
+  conventionalZones: number;
+  nrZones: number;
+  maxActiveZones: number;
+  maxOpenZones: number;
+  maxAppendBytes: number;
+}
+
+/** A create-time refusal of one revision: test, and the message that revision prints. */
+export interface ZoneRefusalRule {
+  code: CreateMessageCode;
+  option: string;
+  broken(v: ZoneRuleValues): boolean;
+  value(v: ZoneRuleValues): string;
+  limit(v: ZoneRuleValues): string;
+  message(v: ZoneRuleValues): string;
+}
+
+/** A create-time clamp: when it applies, the field is written as `to`, with the revision's warning. */
+export interface ZoneClampRule {
+  option: 'zone.max_active_zones' | 'zone.max_open_zones';
+  field: 'maxActiveZones' | 'maxOpenZones';
+  applies(v: ZoneRuleValues): boolean;
+  to(v: ZoneRuleValues): number;
+  limit(v: ZoneRuleValues): string;
+  message(v: ZoneRuleValues, to: number): string;
+}
+
+/** Our own advice beyond QEMU (never a refusal), skipped where the revision itself refuses. */
+type Advice = 'power-of-two' | 'cluster-multiple' | 'append-aligned' | 'append-zero';
+
 /**
- * qcow2_co_create's zone branch and qcow2_check_zone_options for the targeted revision
- * (ZONED-FORMAT.md sections 5.1, 5.3, 8 item 4 and 10). Returns the settings to write, or null.
+ * Everything a create target does with the zone options (ZONED-FORMAT.md 5.1, 5.3, 8 item 4, 10;
+ * ZONED-REVISIONS-2026.md 2b, 4b): defaults, which fields it stores, its refusals and clamps in its order,
+ * and how it reports a refusal.
  */
-function checkZoneOptions(c: Collector, layout: ZonedLayout, size: number | undefined, v: ZoneOptionValues, clusterSize: number): ZonedSettings | null {
-  const isV8 = layout === 'v8';
+export interface ZoneRevisionRules {
+  layout: ZonedWriteLayout;
+  /** How messages name the revision. */
+  label: string;
+  /** null: zone.size is mandatory (v7: "Missing zone_size parameter"). */
+  defaultZoneSize: number | null;
+  /** null: the layout stores no append limit (the respin), so zone.max_append_bytes is an unknown option. */
+  defaultMaxAppend: number | null;
+  /** v7/v8 take max_open only together with max_active; v11 and the respin default it to max_active or 0. */
+  maxOpenNeedsActive: boolean;
+  /** Zone size and capacity are 32-bit fields (v7). */
+  fields32: boolean;
+  /** Checked in this order; we report every broken one (qemu-img stops at the first). */
+  refusals: readonly ZoneRefusalRule[];
+  clamps: readonly ZoneClampRule[];
+  /** v11/respin: refusals are warn_report lines, then create fails with this error. */
+  refusalError: string | null;
+  /** Refusal messages are printed as warnings by the revision (qemu-img: warning: …). */
+  refusalsAreWarnings: boolean;
+  advice: readonly Advice[];
+}
+
+export const MAX_NR_ZONES_2026 = 1 << 20;
+
+const CAPACITY: ZoneRefusalRule = {
+  code: 'zone-capacity', option: 'zone.capacity', broken: (v) => v.zoneCapacity > v.zoneSize,
+  value: (v) => String(v.zoneCapacity), limit: (v) => `at most zone.size (${v.zoneSize})`,
+  message: (v) => `zone capacity ${v.zoneCapacity}B exceeds zone size ${v.zoneSize}B`,
+};
+const APPEND_CAPACITY_V8: ZoneRefusalRule = {
+  code: 'zone-append', option: 'zone.max_append_bytes', broken: (v) => v.maxAppendBytes + SECTOR >= v.zoneCapacity,
+  value: (v) => String(v.maxAppendBytes), limit: (v) => `below zone capacity - 512 (${v.zoneCapacity - SECTOR})`,
+  message: (v) => `max append bytes ${v.maxAppendBytes}B exceeds zone capacity ${v.zoneCapacity}B by more than block size (max_append_bytes + 512 must be below the capacity)`,
+};
+const APPEND_CAPACITY_V11: ZoneRefusalRule = { ...APPEND_CAPACITY_V8, message: (v) => `max append bytes ${v.maxAppendBytes}B exceeds zone capacity ${v.zoneCapacity}B by more than block size` };
+const APPEND_ALIGNED_V11: ZoneRefusalRule = {
+  code: 'zone-append', option: 'zone.max_append_bytes', broken: (v) => v.maxAppendBytes % SECTOR !== 0,
+  value: (v) => String(v.maxAppendBytes), limit: () => 'a multiple of 512',
+  message: (v) => `max append bytes ${v.maxAppendBytes}B is not aligned to 512`,
+};
+const CONVENTIONAL_V7: ZoneRefusalRule = {
+  // v7 QEMU has no check and corrupts memory here; we cannot write more write pointers than zones.
+  code: 'zone-conventional', option: 'zone.conventional_zones', broken: (v) => v.conventionalZones > v.nrZones,
+  value: (v) => String(v.conventionalZones), limit: (v) => `at most nr_zones (${v.nrZones})`,
+  message: (v) => `conventional_zones ${v.conventionalZones} exceeds nr_zones ${v.nrZones} (a v7 QEMU does not check this and corrupts memory)`,
+};
+const CONVENTIONAL_V8: ZoneRefusalRule = {
+  code: 'zone-conventional', option: 'zone.conventional_zones', broken: (v) => v.conventionalZones >= v.nrZones,
+  value: (v) => String(v.conventionalZones), limit: (v) => `below nr_zones (${v.nrZones})`,
+  message: (v) => `conventional_zones ${v.conventionalZones} must be smaller than nr_zones ${v.nrZones}`,
+};
+const CONVENTIONAL_V11: ZoneRefusalRule = { ...CONVENTIONAL_V8, message: (v) => `Conventional_zones ${v.conventionalZones} exceeds nr_zones ${v.nrZones}.` };
+const POWER_OF_TWO_V11: ZoneRefusalRule = {
+  code: 'zone-size', option: 'zone.size', broken: (v) => !isPowerOfTwoInt(v.zoneSize),
+  value: (v) => String(v.zoneSize), limit: () => 'a power of two',
+  message: (v) => `Zoned extension header zone_size ${v.zoneSize}B is not a power of 2`,
+};
+const NR_ZONES_MAX_V11: ZoneRefusalRule = {
+  code: 'zone-size', option: 'zone.size', broken: (v) => v.nrZones > MAX_NR_ZONES_2026,
+  value: (v) => String(v.zoneSize), limit: (v) => `at least ${Math.ceil(v.size / MAX_NR_ZONES_2026)} for this size (at most ${MAX_NR_ZONES_2026} zones)`,
+  message: (v) => `Zoned extension header nr_zones ${v.nrZones} exceeds maximum ${MAX_NR_ZONES_2026}`,
+};
+const CLUSTER_MULTIPLE_RESPIN: ZoneRefusalRule = {
+  // The respin's changelog requires it; its exact text is not stored (docs/DECISIONS.md 4): our wording.
+  code: 'zone-size', option: 'zone.size', broken: (v) => v.zoneSize % v.clusterSize !== 0,
+  value: (v) => String(v.zoneSize), limit: (v) => `a multiple of cluster_size (${v.clusterSize})`,
+  message: (v) => `zone size ${v.zoneSize}B is not a multiple of the cluster size ${v.clusterSize}B`,
+};
+
+const seqZones = (v: ZoneRuleValues): number => v.nrZones - v.conventionalZones;
+const ACTIVE_TO_NR_V7: ZoneClampRule = {
+  option: 'zone.max_active_zones', field: 'maxActiveZones', applies: (v) => v.maxActiveZones > v.nrZones, to: (v) => v.nrZones,
+  limit: (v) => `nr_zones (${v.nrZones})`, message: (v, to) => `Max_active_zones ${v.maxActiveZones} exceeds nr_zones ${v.nrZones}. Set it to nr_zones: written as ${to}`,
+};
+const OPEN_TO_ACTIVE_V7: ZoneClampRule = {
+  option: 'zone.max_open_zones', field: 'maxOpenZones', applies: (v) => v.maxOpenZones > v.maxActiveZones, to: (v) => v.maxActiveZones,
+  limit: (v) => `max_active_zones (${v.maxActiveZones})`, message: (v, to) => `Max_open_zones ${v.maxOpenZones} exceeds max_active_zones ${v.maxActiveZones}. Set it to max_active_zones: written as ${to}`,
+};
+const OPEN_TO_SEQ_V7: ZoneClampRule = {
+  option: 'zone.max_open_zones', field: 'maxOpenZones', applies: (v) => v.maxOpenZones > seqZones(v), to: seqZones,
+  limit: (v) => `sequential zones (${seqZones(v)})`, message: (v, to) => `Max_open_zones ${v.maxOpenZones} can not be larger than the number of SWR zones. Set it to number of SWR zones ${to}: written as ${to}`,
+};
+const ACTIVE_TO_NR_V11: ZoneClampRule = { ...ACTIVE_TO_NR_V7, message: (v) => `max_active_zones ${v.maxActiveZones} exceeds nr_zones ${v.nrZones}, clamping to nr_zones` };
+const OPEN_TO_SEQ_V11: ZoneClampRule = { ...OPEN_TO_SEQ_V7, message: (v, to) => `max_open_zones ${v.maxOpenZones} exceeds the number of SWR zones, clamping to ${to}` };
+const OPEN_TO_ACTIVE_V11: ZoneClampRule = {
+  ...OPEN_TO_ACTIVE_V7,
+  // Only when max_active is set: v8's forcing of max_open to 0 is gone.
+  applies: (v) => v.maxActiveZones !== 0 && v.maxOpenZones > v.maxActiveZones,
+  message: (v) => `max_open_zones ${v.maxOpenZones} exceeds max_active_zones ${v.maxActiveZones}, clamping to max_active_zones`,
+};
+
+/** The create targets, as data: one entry per revision, no per-revision branches in the checker. */
+export const ZONE_REVISION_RULES: Readonly<Record<ZonedWriteLayout, ZoneRevisionRules>> = {
+  v7: {
+    layout: 'v7', label: 'the v7 (seed) revision', defaultZoneSize: null, defaultMaxAppend: 0, maxOpenNeedsActive: true, fields32: true,
+    refusals: [CAPACITY, APPEND_CAPACITY_V8, CONVENTIONAL_V7], clamps: [ACTIVE_TO_NR_V7, OPEN_TO_ACTIVE_V7, OPEN_TO_SEQ_V7],
+    refusalError: null, refusalsAreWarnings: false, advice: ['power-of-two', 'cluster-multiple', 'append-aligned', 'append-zero'],
+  },
+  v8: {
+    layout: 'v8', label: 'the v8/v9/v10 family', defaultZoneSize: V8_DEFAULT_ZONE_SIZE, defaultMaxAppend: V8_DEFAULT_MAX_APPEND, maxOpenNeedsActive: true, fields32: false,
+    refusals: [CAPACITY, APPEND_CAPACITY_V8, CONVENTIONAL_V8], clamps: [ACTIVE_TO_NR_V7, OPEN_TO_SEQ_V7, OPEN_TO_ACTIVE_V7],
+    refusalError: null, refusalsAreWarnings: false, advice: ['power-of-two', 'cluster-multiple', 'append-aligned', 'append-zero'],
+  },
+  v11: {
+    layout: 'v11', label: 'the v11 family', defaultZoneSize: V8_DEFAULT_ZONE_SIZE, defaultMaxAppend: V8_DEFAULT_MAX_APPEND, maxOpenNeedsActive: false, fields32: false,
+    refusals: [POWER_OF_TWO_V11, NR_ZONES_MAX_V11, CAPACITY, APPEND_ALIGNED_V11, APPEND_CAPACITY_V11, CONVENTIONAL_V11],
+    clamps: [ACTIVE_TO_NR_V11, OPEN_TO_SEQ_V11, OPEN_TO_ACTIVE_V11],
+    refusalError: 'Invalid zoned device options', refusalsAreWarnings: true, advice: ['cluster-multiple', 'append-zero'],
+  },
+  respin: {
+    layout: 'respin', label: 'the Cassel respin', defaultZoneSize: V8_DEFAULT_ZONE_SIZE, defaultMaxAppend: null, maxOpenNeedsActive: false, fields32: false,
+    refusals: [POWER_OF_TWO_V11, NR_ZONES_MAX_V11, CLUSTER_MULTIPLE_RESPIN, CAPACITY, CONVENTIONAL_V11],
+    clamps: [ACTIVE_TO_NR_V11, OPEN_TO_SEQ_V11, OPEN_TO_ACTIVE_V11],
+    refusalError: 'Invalid zoned device options', refusalsAreWarnings: true, advice: [],
+  },
+};
+
+/** `--zoned-layout` names and aliases (v9 and v10 write v8's bytes). */
+export const ZONED_LAYOUT_ALIASES: Readonly<Record<string, ZonedWriteLayout>> = {
+  v7: 'v7', v8: 'v8', v9: 'v8', v10: 'v8', v11: 'v11', respin: 'respin',
+};
+
+/**
+ * qcow2_co_create's zone branch and qcow2_check_zone_options for the targeted revision, driven by its
+ * entry in ZONE_REVISION_RULES. Returns the settings to write, or null.
+ */
+function checkZoneOptions(c: Collector, layout: ZonedWriteLayout, size: number | undefined, o: ZoneOptionValues, clusterSize: number): ZonedSettings | null {
+  const rules = ZONE_REVISION_RULES[layout];
   let zoneSize: number;
-  if (v.zoneSizeOpt === undefined) {
-    if (!isV8) {
-      c.error('zone-size-missing', 'zone.size', null, 'required with the v7 layout', 'Missing zone_size parameter: the v7 (seed) revision has no default zone size (the v8 layout defaults to 256 MiB)');
+  if (o.zoneSizeOpt === undefined) {
+    if (rules.defaultZoneSize === null) {
+      c.error('zone-size-missing', 'zone.size', null, `required with the ${layout} layout`, 'Missing zone_size parameter: the v7 (seed) revision has no default zone size (the v8 layout defaults to 256 MiB)');
       return null;
     }
-    zoneSize = V8_DEFAULT_ZONE_SIZE;
+    zoneSize = rules.defaultZoneSize;
   } else {
-    zoneSize = v.zoneSizeOpt;
+    zoneSize = o.zoneSizeOpt;
   }
-  const zoneCapacity = v.zoneCapOpt ?? zoneSize;
-  const conventionalZones = v.convOpt ?? 0;
-  let maxActiveZones = 0;
-  let maxOpenZones = 0;
-  if (v.maxActiveOpt !== undefined) {
-    maxActiveZones = v.maxActiveOpt;
-    maxOpenZones = v.maxOpenOpt ?? v.maxActiveOpt;
-  } else if (v.maxOpenOpt !== undefined) {
-    c.warn('zone-ignored', 'zone.max_open_zones', String(v.maxOpenOpt), 'taken only together with zone.max_active_zones', `zone.max_open_zones=${v.maxOpenOpt} is ignored without zone.max_active_zones, as QEMU does: max_open_zones is written as 0 (no limit)`);
+  const zoneCapacity = o.zoneCapOpt ?? zoneSize;
+  const conventionalZones = o.convOpt ?? 0;
+  let maxActiveZones = o.maxActiveOpt ?? 0;
+  let maxOpenZones = o.maxOpenOpt ?? o.maxActiveOpt ?? 0;
+  if (rules.maxOpenNeedsActive && o.maxActiveOpt === undefined && o.maxOpenOpt !== undefined) {
+    maxOpenZones = 0;
+    c.warn('zone-ignored', 'zone.max_open_zones', String(o.maxOpenOpt), 'taken only together with zone.max_active_zones', `zone.max_open_zones=${o.maxOpenOpt} is ignored without zone.max_active_zones, as QEMU does: max_open_zones is written as 0 (no limit)`);
   }
-  const maxAppendBytes = v.maxAppendOpt ?? (isV8 ? V8_DEFAULT_MAX_APPEND : 0);
+  const hasAppend = rules.defaultMaxAppend !== null;
+  const maxAppendBytes = hasAppend ? o.maxAppendOpt ?? rules.defaultMaxAppend ?? 0 : 0;
 
-  // 32-bit fields of the seed layout: QEMU would silently truncate.
+  // 32-bit fields: QEMU would silently truncate.
   let fatal32 = false;
-  if (!isV8) {
+  if (rules.fields32) {
     for (const [opt, val] of [['zone.size', zoneSize], ['zone.capacity', zoneCapacity]] as const) {
       if (val > U32_MAX) {
         c.error('zone-32bit', opt, fmtBytes(val), `below 4 GiB (${U32_MAX + 1}) with the v7 layout`, `${opt}=${val} does not fit the 32-bit field of the v7 (seed) layout, where QEMU would silently truncate it: use --zoned-layout v8 (64-bit zone size and capacity)`);
@@ -478,7 +654,7 @@ function checkZoneOptions(c: Collector, layout: ZonedLayout, size: number | unde
       }
     }
   }
-  if (maxAppendBytes > U32_MAX) {
+  if (hasAppend && maxAppendBytes > U32_MAX) {
     c.error('zone-32bit', 'zone.max_append_bytes', String(maxAppendBytes), `below 4 GiB (${U32_MAX + 1})`, `zone.max_append_bytes=${maxAppendBytes} does not fit its 32-bit field (QEMU would silently truncate it)`);
     fatal32 = true;
   }
@@ -487,9 +663,7 @@ function checkZoneOptions(c: Collector, layout: ZonedLayout, size: number | unde
     c.error('zone-size', 'size', '0', 'at least one zone', 'A zoned image needs a size above 0 (nr_zones would be 0)');
     return null;
   }
-
-  // 1. zone_size == 0.
-  let failed = fatal32;
+  // zone_size == 0 comes first in every revision, before nr_zones is computed (an error, not a warning).
   if (zoneSize === 0) {
     c.error('zone-size', 'zone.size', '0', 'greater than 0', 'Zoned extension header zone_size field can not be 0');
     return null;
@@ -499,55 +673,35 @@ function checkZoneOptions(c: Collector, layout: ZonedLayout, size: number | unde
     c.error('zone-size', 'zone.size', String(zoneSize), `at least ${Math.ceil(size / U32_MAX)} for this size`, `nr_zones = ceil(${size} / ${zoneSize}) = ${nrZones} does not fit its 32-bit field`);
     return null;
   }
-  // 2. capacity > size.
-  if (zoneCapacity > zoneSize) {
-    c.error('zone-capacity', 'zone.capacity', String(zoneCapacity), `at most zone.size (${zoneSize})`, `zone capacity ${zoneCapacity}B exceeds zone size ${zoneSize}B`);
+  const vals: ZoneRuleValues = { size, clusterSize, zoneSize, zoneCapacity, conventionalZones, nrZones, maxActiveZones, maxOpenZones, maxAppendBytes };
+
+  let failed = fatal32;
+  for (const r of rules.refusals) {
+    if (!hasAppend && r.option === 'zone.max_append_bytes') continue;
+    if (!r.broken(vals)) continue;
+    const text = r.message(vals);
+    c.error(r.code, r.option, r.value(vals), r.limit(vals), rules.refusalsAreWarnings ? `${text} (${rules.label} warns this and refuses the options)` : text, rules.refusalsAreWarnings ? `warning: ${text}` : text);
     failed = true;
   }
-  // 3. max_append_bytes + 512 >= capacity.
-  if (maxAppendBytes + SECTOR >= zoneCapacity) {
-    c.error('zone-append', 'zone.max_append_bytes', String(maxAppendBytes), `below zone capacity - 512 (${zoneCapacity - SECTOR})`, `max append bytes ${maxAppendBytes}B exceeds zone capacity ${zoneCapacity}B by more than block size (max_append_bytes + 512 must be below the capacity)`);
-    failed = true;
-  }
-  // 4. conventional_zones >= nr_zones (v8 only; v7 accepts all-conventional images).
-  if (isV8 && conventionalZones >= nrZones) {
-    c.error('zone-conventional', 'zone.conventional_zones', String(conventionalZones), `below nr_zones (${nrZones})`, `conventional_zones ${conventionalZones} must be smaller than nr_zones ${nrZones}`);
-    failed = true;
-  } else if (!isV8 && conventionalZones > nrZones) {
-    // v7 QEMU has no check and corrupts memory here; we cannot write more write pointers than zones.
-    c.error('zone-conventional', 'zone.conventional_zones', String(conventionalZones), `at most nr_zones (${nrZones})`, `conventional_zones ${conventionalZones} exceeds nr_zones ${nrZones} (a v7 QEMU does not check this and corrupts memory)`);
-    failed = true;
-  }
+  if (failed && rules.refusalError) c.error('zone-invalid', 'zone.mode', 'host-managed', null, rules.refusalError, rules.refusalError);
   if (failed) return null;
 
-  const seq = nrZones - conventionalZones;
-  const clampActive = (): void => {
-    if (maxActiveZones > nrZones) {
-      c.warn('zone-clamp', 'zone.max_active_zones', String(maxActiveZones), `nr_zones (${nrZones})`, `Max_active_zones ${maxActiveZones} exceeds nr_zones ${nrZones}. Set it to nr_zones: written as ${nrZones}`);
-      maxActiveZones = nrZones;
-    }
-  };
-  const clampOpenToActive = (): void => {
-    if (maxOpenZones > maxActiveZones) {
-      c.warn('zone-clamp', 'zone.max_open_zones', String(maxOpenZones), `max_active_zones (${maxActiveZones})`, `Max_open_zones ${maxOpenZones} exceeds max_active_zones ${maxActiveZones}. Set it to max_active_zones: written as ${maxActiveZones}`);
-      maxOpenZones = maxActiveZones;
-    }
-  };
-  const clampOpenToSeq = (): void => {
-    if (maxOpenZones > seq) {
-      c.warn('zone-clamp', 'zone.max_open_zones', String(maxOpenZones), `sequential zones (${seq})`, `Max_open_zones ${maxOpenZones} can not be larger than the number of SWR zones. Set it to number of SWR zones ${seq}: written as ${seq}`);
-      maxOpenZones = seq;
-    }
-  };
-  // v8: 5, 6, 7. v7 (seed): 5, 7, 6.
-  clampActive();
-  if (isV8) { clampOpenToSeq(); clampOpenToActive(); } else { clampOpenToActive(); clampOpenToSeq(); }
+  for (const k of rules.clamps) {
+    if (!k.applies(vals)) continue;
+    const to = k.to(vals);
+    const text = k.message(vals, to);
+    c.warn('zone-clamp', k.option, String(vals[k.field]), k.limit(vals), text, rules.refusalsAreWarnings ? `warning: ${text}` : text);
+    vals[k.field] = to;
+  }
+  maxActiveZones = vals.maxActiveZones;
+  maxOpenZones = vals.maxOpenZones;
 
-  // Beyond QEMU: advice, never refusal.
-  if (!isPowerOfTwoInt(zoneSize)) c.warn('zone-advice', 'zone.size', String(zoneSize), 'a power of two', `zone.size ${zoneSize} is not a power of two: documented as required by the zoned format, and QEMU's offset masks assume it`);
-  if (zoneSize % clusterSize !== 0) c.warn('zone-advice', 'zone.size', String(zoneSize), `a multiple of cluster_size (${clusterSize})`, `zone.size ${zoneSize} is not a multiple of the cluster size ${clusterSize}: zones share clusters, and reset cannot free them cleanly (later respins require a multiple)`);
-  if (maxAppendBytes % SECTOR !== 0) c.warn('zone-advice', 'zone.max_append_bytes', String(maxAppendBytes), 'a multiple of 512', `zone.max_append_bytes ${maxAppendBytes} is not 512-byte aligned: QEMU uses max_append_bytes / 512 sectors (${Math.floor(maxAppendBytes / SECTOR) * SECTOR} bytes usable)`);
-  if (maxAppendBytes === 0) c.warn('zone-advice', 'zone.max_append_bytes', '0', 'above 0 for zone append', 'zone.max_append_bytes is 0 (the v7 default): every zone append will fail');
+  // Beyond QEMU: advice, never refusal (where the revision does not refuse it already).
+  const advise = new Set(rules.advice);
+  if (advise.has('power-of-two') && !isPowerOfTwoInt(zoneSize)) c.warn('zone-advice', 'zone.size', String(zoneSize), 'a power of two', `zone.size ${zoneSize} is not a power of two: documented as required by the zoned format, and QEMU's offset masks assume it`);
+  if (advise.has('cluster-multiple') && zoneSize % clusterSize !== 0) c.warn('zone-advice', 'zone.size', String(zoneSize), `a multiple of cluster_size (${clusterSize})`, `zone.size ${zoneSize} is not a multiple of the cluster size ${clusterSize}: zones share clusters, and reset cannot free them cleanly (later respins require a multiple)`);
+  if (advise.has('append-aligned') && maxAppendBytes % SECTOR !== 0) c.warn('zone-advice', 'zone.max_append_bytes', String(maxAppendBytes), 'a multiple of 512', `zone.max_append_bytes ${maxAppendBytes} is not 512-byte aligned: QEMU uses max_append_bytes / 512 sectors (${Math.floor(maxAppendBytes / SECTOR) * SECTOR} bytes usable)`);
+  if (advise.has('append-zero') && maxAppendBytes === 0) c.warn('zone-advice', 'zone.max_append_bytes', '0', 'above 0 for zone append', 'zone.max_append_bytes is 0 (the v7 default): every zone append will fail');
 
   return { layout, zoneSize, zoneCapacity, conventionalZones, nrZones, maxActiveZones, maxOpenZones, maxAppendBytes };
 }

@@ -8,7 +8,8 @@
 // lazily in bounded chunks: a plan for a 1 TiB preallocated image stays small.
 import { putU32be, putU64be, putU64le } from '../bytes';
 import type { NormalizedCreateOptions } from './create-options';
-import { encodeZonedExtensionData } from './zoned-extension';
+import { encodeZonedExtensionData, zonedLayoutLength } from './zoned-extension';
+import type { ZonedWriteLayout } from './zoned-types';
 
 export const QCOW_MAGIC = 0x514649fb;
 const EXT_BACKING_FORMAT = 0xe2792aca;
@@ -24,7 +25,13 @@ export const MAX_PLANNED_TABLES = 1_000_000;
 const BDRV_REQUEST_MAX_BYTES = 4194303 * 512;
 const INT_MAX = 0x7fff_ffff;
 const COPIED = 1n << 63n;
-const CONVENTIONAL_WP_BIT = 1n << 59n;
+/** How each layout writes its entries: host order (LE, bit 59) up to v10; big-endian with bit 63 from v11. */
+const WP_WRITE: Record<ZonedWriteLayout, { le: boolean; flag: bigint; label: string }> = {
+  v7: { le: true, flag: 1n << 59n, label: 'little-endian, bit 59 conventional' },
+  v8: { le: true, flag: 1n << 59n, label: 'little-endian, bit 59 conventional' },
+  v11: { le: false, flag: 1n << 63n, label: 'big-endian, bit 63 conventional' },
+  respin: { le: false, flag: 1n << 63n, label: 'big-endian, bit 63 conventional' },
+};
 
 /** A sorted set of used cluster runs [start, end). */
 class RunSet {
@@ -446,7 +453,7 @@ function extLength(dataLen: number): number {
 }
 
 function zonedExtLength(o: NormalizedCreateOptions): number {
-  return o.zoned ? (o.zoned.layout === 'v8' ? 56 : 48) : 0;
+  return o.zoned ? zonedLayoutLength(o.zoned.layout) : 0;
 }
 
 function headerLength(o: NormalizedCreateOptions): number {
@@ -517,7 +524,7 @@ export function encodeHeader(o: NormalizedCreateOptions, layout: CreateLayout): 
   return buf;
 }
 
-/** The zoned extension data in the targeted layout (ZONED-FORMAT.md 2.1 for v8, 2.2 for v7). */
+/** The zoned extension data in the targeted layout (ZONED-FORMAT.md 2.1 for v8, 2.2 for v7; 2026 notes 2a for v11, 4a for the respin). */
 export function encodeZonedExtension(o: NormalizedCreateOptions, layout: CreateLayout): Uint8Array {
   const z = o.zoned;
   if (!z) return new Uint8Array(0);
@@ -598,8 +605,8 @@ export function planImage(o: NormalizedCreateOptions, layout: CreateLayout = com
     const z = o.zoned;
     writes.push({
       // Whole clusters, zero-filled past the last entry, as v4-v7 QEMU writes them.
-      offset: layout.zonedmetaOffset, length: Math.ceil((8 * z.nrZones) / cs) * cs, label: 'zonedmeta (write pointers, little-endian)',
-      chunks: () => wpChunks(z.nrZones, z.zoneSize, z.conventionalZones, cs),
+      offset: layout.zonedmetaOffset, length: Math.ceil((8 * z.nrZones) / cs) * cs, label: `zonedmeta (write pointers, ${WP_WRITE[z.layout].label})`,
+      chunks: () => wpChunks(z.nrZones, z.zoneSize, z.conventionalZones, cs, z.layout),
     });
   }
 
@@ -639,7 +646,8 @@ function* tableChunks(entries: number, value: (i: number) => bigint): Generator<
   }
 }
 
-function* wpChunks(nrZones: number, zoneSize: number, conventional: number, cs: number): Generator<Uint8Array> {
+function* wpChunks(nrZones: number, zoneSize: number, conventional: number, cs: number, layout: ZonedWriteLayout): Generator<Uint8Array> {
+  const { le, flag } = WP_WRITE[layout];
   const per = CHUNK / 8;
   const total = Math.ceil((8 * nrZones) / cs) * (cs / 8);
   for (let first = 0; first < total; first += per) {
@@ -648,7 +656,9 @@ function* wpChunks(nrZones: number, zoneSize: number, conventional: number, cs: 
     for (let i = 0; i < n; i++) {
       const zone = first + i;
       const start = BigInt(zone) * BigInt(zoneSize);
-      putU64le(b, i * 8, zone < conventional ? start | CONVENTIONAL_WP_BIT : start);
+      const v = zone < conventional ? start | flag : start;
+      if (le) putU64le(b, i * 8, v);
+      else putU64be(b, i * 8, v);
     }
     yield b;
   }

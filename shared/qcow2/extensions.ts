@@ -178,7 +178,7 @@ export function decodeExtensions(h: Qcow2Header, cluster0: Uint8Array, fileSize?
         break;
       }
       case EXT_ZONED: {
-        const decoded = decodeZonedExtension(data, dataOffset, cs, fileSize);
+        const decoded = decodeZonedExtension(data, dataOffset, cs, fileSize, { size: h.size, version: h.version });
         findings.push(...decoded.findings);
         content = { kind: 'zoned', zoned: decoded.zoned };
         if (result.zoned === null && decoded.zoned !== null) result.zoned = decoded.zoned;

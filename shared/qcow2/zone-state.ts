@@ -20,8 +20,35 @@ export interface ZoneGeometry {
   /** Effective limits (after the clamps of section 5.1); 0 = no limit. */
   maxOpenZones: number;
   maxActiveZones: number;
-  /** 0 means every append fails (as in the seed revision). */
+  /** 0 means every append fails (as in the seed revision), unless the semantics have no append limit. */
   maxAppendBytes: number;
+  /** Where the image's revision behaves differently (default: CLASSIC_ZONE_SEMANTICS). */
+  semantics?: ZoneSemantics;
+}
+
+/**
+ * The points where revisions differ in zone semantics, as data (ZONED-REVISIONS-2026.md section 4c; for v11
+ * the notes say State A is as State B where not noted, docs/DECISIONS.md 5). The state machine reads these
+ * instead of branching on revisions; refusals that come from one of them name the revision.
+ */
+export interface ZoneSemantics {
+  /** How refusals name the revision whose rule applied. */
+  label: string;
+  /** finish sets the write pointer to the zone end (v9, section 8 item 6) or to start + capacity capped at the device end (respin). */
+  finishTo: 'zone-end' | 'writable-end';
+  /** Opening a full zone: a no-op (our v9 fix, section 9 item 1) or refused with EINVAL (respin). */
+  openFull: 'no-op' | 'refuse';
+  /** Whether appends are limited by max_append_bytes (the respin has no limit). */
+  appendLimit: boolean;
+}
+
+export const CLASSIC_ZONE_SEMANTICS: ZoneSemantics = { label: 'RFC..v10', finishTo: 'zone-end', openFull: 'no-op', appendLimit: true };
+export const V11_ZONE_SEMANTICS: ZoneSemantics = { label: 'the v11 family', finishTo: 'writable-end', openFull: 'refuse', appendLimit: true };
+export const RESPIN_ZONE_SEMANTICS: ZoneSemantics = { label: 'the Cassel respin', finishTo: 'writable-end', openFull: 'refuse', appendLimit: false };
+
+/** The semantics of a decoded extension's revision. */
+export function zoneSemanticsFor(revision: string): ZoneSemantics {
+  return revision === 'respin' ? RESPIN_ZONE_SEMANTICS : revision === 'v11' ? V11_ZONE_SEMANTICS : CLASSIC_ZONE_SEMANTICS;
 }
 
 export type ZoneOp =
@@ -93,6 +120,7 @@ export class ZoneState {
   zoneCapacity(i: number): number { return Math.min(this.geometry.zoneCapacity, this.zoneLength(i)); }
   isConventional(i: number): boolean { return i < this.geometry.conventionalZones; }
   writePointer(i: number): number { return this.wps[i]; }
+  get semantics(): ZoneSemantics { return this.geometry.semantics ?? CLASSIC_ZONE_SEMANTICS; }
 
   condition(i: number): ZoneCondition {
     // Read-only view, not a draft: a report asks this once per zone, and copying the write pointers each
@@ -134,7 +162,7 @@ export class ZoneState {
         if (!Number.isSafeInteger(op.length) || op.length <= 0) throw this.err('invalid-length', 'append', i, `append length ${op.length} is not a positive number of bytes`, { length: op.length });
         if (op.length % ZONE_BLOCK !== 0) throw this.err('unaligned', 'append', i, `append length ${op.length} is not a multiple of ${ZONE_BLOCK} bytes`, { length: op.length });
         const max = this.geometry.maxAppendBytes;
-        if (op.length > max) {
+        if (this.semantics.appendLimit && op.length > max) {
           throw this.err('append-too-large', 'append', i, `append of ${op.length} bytes exceeds max_append_bytes ${max}${max === 0 ? ' (0: every append fails)' : ''}`, { length: op.length, limit: max });
         }
         // The zone is named, not derived from the write pointer: a finished zone's pointer sits at its end,
@@ -215,8 +243,14 @@ export class ZoneState {
         d.mru.splice(d.mru.indexOf(i), 1);
         d.explicit.add(i);
         return;
+      case 'full':
+        if (this.semantics.openFull === 'refuse') {
+          throw this.err('zone-full', 'open', i, `zone ${i} is full: ${this.semantics.label} refuses to open a full zone (EINVAL)`, { wp: d.wps[i], capacity: this.zoneCapacity(i) });
+        }
+        // No-op (section 9 item 1).
+        return;
       default:
-        // explicit-open and full: no-op (section 9 items 1 and 2).
+        // explicit-open: no-op (section 9 item 2).
         return;
     }
   }
@@ -233,8 +267,9 @@ export class ZoneState {
     if (cond === 'empty') this.needActive(d, i, 'finish');
     else if (cond === 'closed') this.needOpenSlot(d, i, 'finish');
     removeFrom(d, i, false);
-    // As QEMU: start + zone_size, so that QEMU reads the zone as full (section 8 item 6).
-    const wp = this.zoneStart(i) + this.geometry.zoneSize;
+    // v9: start + zone_size, so that QEMU reads the zone as full (section 8 item 6); the respin (and v11):
+    // the writable end, start + capacity capped at the device end.
+    const wp = this.zoneStart(i) + (this.semantics.finishTo === 'zone-end' ? this.geometry.zoneSize : this.zoneCapacity(i));
     d.wps[i] = wp;
     effects.wpUpdates.push({ zone: i, wp });
   }

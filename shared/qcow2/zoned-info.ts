@@ -10,6 +10,16 @@ import type { EffectiveZoneLimits, WpByteOrder, ZonedExtension, ZonedField } fro
 export interface ZonedInfoJson {
   revision: string;
   'revision-reason': string;
+  /** Postings this image could be, byte for byte (e.g. v8, v9, v10). */
+  'revision-candidates': string[];
+  /** The tests on the bytes that decided the revision. */
+  'revision-discriminators': string[];
+  /** What the bytes leave open. */
+  'revision-ambiguity': string[];
+  /** Bit of a write-pointer entry that flags a conventional zone (59 up to v10, 63 from v11 on). */
+  'wp-flag-bit': number;
+  /** Whether the revision stores an append limit (the respin does not). */
+  'has-append-limit': boolean;
   /** Extension data length as stored. */
   length: number;
   mode: string;
@@ -41,20 +51,26 @@ export interface EffectiveLimits extends EffectiveZoneLimits {
   violations: string[];
 }
 
-/** Apply qcow2_check_zone_options in v8 order (section 5.1): rules 1-4 reject, 5-7 clamp. */
+/**
+ * Apply qcow2_check_zone_options of the image's revision: v8 order for RFC..v10 (section 5.1: rules 1-4
+ * reject, 5-7 clamp; with max_active 0 the last clamp forces max_open to 0); for the v11 family and the
+ * respin (2026 notes sections 2b, 4b) the last clamp applies only when max_active is not 0, and the respin
+ * has no append rule (its maxAppendBytes 0 means no limit).
+ */
 export function effectiveLimits(z: ZonedExtension): EffectiveLimits {
   const clamps: string[] = [];
   const violations: string[] = [];
+  const modern = z.revision === 'v11' || z.revision === 'respin';
   if (z.zoneSize === 0) violations.push('zone-size is 0');
   if (z.zoneCapacity > z.zoneSize) violations.push(`zone-capacity ${z.zoneCapacity} > zone-size ${z.zoneSize}`);
-  if (z.maxAppendBytes + 512 >= z.zoneCapacity) violations.push(`max-append-bytes ${z.maxAppendBytes} + 512 >= zone-capacity ${z.zoneCapacity}`);
+  if (z.hasAppendLimit && z.maxAppendBytes + 512 >= z.zoneCapacity) violations.push(`max-append-bytes ${z.maxAppendBytes} + 512 >= zone-capacity ${z.zoneCapacity}`);
   if (z.conventionalZones >= z.nrZones) violations.push(`conventional-zones ${z.conventionalZones} >= nr-zones ${z.nrZones}`);
   let active = z.maxActiveZones;
   let open = z.maxOpenZones;
   const seq = Math.max(0, z.nrZones - z.conventionalZones);
   if (active > z.nrZones) { clamps.push(`max-active-zones ${active} > nr-zones ${z.nrZones}: set to ${z.nrZones}`); active = z.nrZones; }
   if (open > seq) { clamps.push(`max-open-zones ${open} > sequential zones ${seq}: set to ${seq}`); open = seq; }
-  if (open > active) { clamps.push(`max-open-zones ${open} > max-active-zones ${active}: set to ${active}`); open = active; }
+  if (open > active && (!modern || active !== 0)) { clamps.push(`max-open-zones ${open} > max-active-zones ${active}: set to ${active}`); open = active; }
   return { maxOpenZones: open, maxActiveZones: active, maxAppendBytes: z.maxAppendBytes, clamps, violations };
 }
 
@@ -91,10 +107,10 @@ export function zonedLimitFindings(z: ZonedExtension, clusterSize: number): Find
   } else if (z.zoneCapacity === 0 && z.zoneSize !== 0) {
     out.push(finding({ id: 'zoned.capacity-zero', severity: 'warning', ...at(cap), found: '0', expected: '> 0', message: 'zone capacity is 0: no sequential zone can be written', fix: `set zone_capacity to the zone size ${z.zoneSize}` }));
   }
-  if (z.maxAppendBytes + 512 >= z.zoneCapacity) {
+  if (z.hasAppendLimit && z.maxAppendBytes + 512 >= z.zoneCapacity) {
     out.push(finding({ id: 'zoned.max-append-too-large', severity: 'error', ...at(append), found: `${z.maxAppendBytes} bytes`, expected: `max_append_bytes + 512 < zone capacity ${z.zoneCapacity}`, message: `max append ${z.maxAppendBytes} bytes + 512 reaches the zone capacity ${z.zoneCapacity}: QEMU v8/v9 refuses the image`, fix: `lower max_append_bytes below ${Math.max(0, z.zoneCapacity - 512)}` }));
   }
-  if (z.maxAppendBytes % 512 !== 0) {
+  if (z.hasAppendLimit && z.maxAppendBytes % 512 !== 0) {
     out.push(finding({ id: 'zoned.max-append-unaligned', severity: 'warning', ...at(append), found: String(z.maxAppendBytes), expected: 'a multiple of 512', message: `max append ${z.maxAppendBytes} bytes is not 512-byte aligned: QEMU rounds appends down to whole sectors`, fix: `set it to ${Math.floor(z.maxAppendBytes / 512) * 512}` }));
   }
   if (z.conventionalZones >= z.nrZones) {
@@ -124,6 +140,11 @@ export function zonedInfoJson(z: ZonedExtension, wpByteOrder: string): ZonedInfo
   return {
     revision: z.revision,
     'revision-reason': z.revisionReason,
+    'revision-candidates': z.revisionCandidates,
+    'revision-discriminators': z.revisionDiscriminators,
+    'revision-ambiguity': z.revisionAmbiguity,
+    'wp-flag-bit': z.wpFlagBit,
+    'has-append-limit': z.hasAppendLimit,
     length: z.length,
     mode: modeName(z.mode),
     profile: profileName(z.profile),

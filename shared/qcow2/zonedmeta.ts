@@ -1,18 +1,48 @@
-// The zonedmeta array: one 64-bit write pointer per zone (ZONED-FORMAT.md section 3). Bits 0-58 hold the
-// absolute guest byte offset, bit 59 marks a conventional zone, bits 60-63 carry a persisted condition
-// in RFC-v3 images. QEMU copies the in-memory u64, so the byte order is the writing host's: we detect it
-// (section 7 item 3). The array is read in bounded chunks and decoded into a columnar ZoneTable.
+// The zonedmeta array: one 64-bit write pointer per zone (ZONED-FORMAT.md section 3). Up to v10, bits 0-58
+// hold the absolute guest byte offset, bit 59 marks a conventional zone, bits 60-63 carry a persisted
+// condition in RFC-v3 images, and QEMU copies the in-memory u64, so the byte order is the writing host's.
+// From the v11 family on (ZONED-REVISIONS-2026.md sections 2a, 4a) entries are big-endian, bits 0-62 the
+// offset and bit 63 the conventional flag. We detect the byte order either way (section 7 item 3) with
+// the one detector below, which knows the pre-v8 32-bit wrap. The array is read in bounded chunks and
+// decoded into a columnar ZoneTable.
 import type { ByteSource } from './byte-source';
 import { finding, Qcow2Error, type Finding } from './findings';
 import {
   conditionAtRest, createZoneTable, setZoneCondition, ZONE_TYPE_CONVENTIONAL, zoneCapacity, type ZoneGeometry, type ZoneTable,
 } from './zone-table';
+import { revisionLabel } from './zoned-open-rules';
 import { ZONE_CONDITION_CODES, type WpByteOrder, type ZonedExtension } from './zoned-types';
 
 export const WP_CONVENTIONAL_BIT = 59;
-/** High word masks: bits 32-58 are address, bit 59 conventional, bits 60-63 condition nibble. */
-const HI_ADDR_MASK = 0x07ff_ffff;
 const TWO32 = 0x1_0000_0000;
+
+/** How the high word of an entry splits, by the bit that flags a conventional zone (59 up to v10, 63 after). */
+export interface WpEncoding {
+  flagBit: 59 | 63;
+  /** Address bits of the high word (bits 32-58, or 32-62). */
+  addrMask: number;
+  /** Shift of the flag bit within the high word. */
+  flagShift: number;
+  /** Flag plus condition-nibble bits of the high word: an entry with none of them set is a plain pointer. */
+  topMask: number;
+}
+
+export const WP_ENCODING_BIT59: WpEncoding = { flagBit: 59, addrMask: 0x07ff_ffff, flagShift: 27, topMask: 0xf800_0000 };
+export const WP_ENCODING_BIT63: WpEncoding = { flagBit: 63, addrMask: 0x7fff_ffff, flagShift: 31, topMask: 0x8000_0000 };
+
+export function wpEncoding(flagBit: 59 | 63): WpEncoding {
+  return flagBit === 63 ? WP_ENCODING_BIT63 : WP_ENCODING_BIT59;
+}
+
+/** The encoding of an extension's revision (bit 63 from the v11 family on). */
+export function wpEncodingOf(z: Pick<ZonedExtension, 'wpFlagBit'>): WpEncoding {
+  return wpEncoding(z.wpFlagBit);
+}
+
+/** The order a reader tries first: the revision's declared order, else little-endian (x86 hosts). */
+export function preferredWpOrder(z: Pick<ZonedExtension, 'wpDeclaredOrder'>): WpByteOrder {
+  return z.wpDeclaredOrder ?? 'little-endian';
+}
 
 /** Entries per read: 128 Ki entries = 1 MiB, so a million zones take 8 reads and memory stays bounded. */
 export const ZONEDMETA_CHUNK_ENTRIES = 131072;
@@ -30,33 +60,36 @@ export function revisionPersistsCondition(z: ZonedExtension): boolean {
 
 /** Revisions that compute zone starts in 32 bits (u32 zone size: RFC to v7), so pointers past 4 GiB wrap. */
 export function revisionWraps32(z: ZonedExtension): boolean {
-  return z.revision !== 'v8';
+  return z.revision !== 'v8' && z.revision !== 'v11' && z.revision !== 'respin';
 }
 
 export interface DecodedWpEntry {
-  /** Bits 0-58: absolute guest byte offset. */
+  /** Bits 0-58 (or 0-62 with the bit-63 flag): absolute guest byte offset. */
   address: number;
-  /** Bit 59. */
+  /** Bit 59 (or 63). */
   conventional: boolean;
-  /** Bits 60-63. */
+  /** Bits 60-63 (always 0 with the bit-63 flag). */
   nibble: number;
 }
 
 /** Decode one 8-byte entry. */
-export function decodeWpEntry(b: Uint8Array, off: number, order: WpByteOrder): DecodedWpEntry {
+export function decodeWpEntry(b: Uint8Array, off: number, order: WpByteOrder, flagBit: 59 | 63 = 59): DecodedWpEntry {
+  const e = wpEncoding(flagBit);
   const dv = new DataView(b.buffer, b.byteOffset + off, 8);
   const le = order === 'little-endian';
   const lo = dv.getUint32(le ? 0 : 4, le);
   const hi = dv.getUint32(le ? 4 : 0, le);
-  return { address: (hi & HI_ADDR_MASK) * TWO32 + lo, conventional: ((hi >>> 27) & 1) === 1, nibble: hi >>> 28 };
+  return { address: (hi & e.addrMask) * TWO32 + lo, conventional: ((hi >>> e.flagShift) & 1) === 1, nibble: flagBit === 63 ? 0 : hi >>> 28 };
 }
 
-/** Encode one entry (writers keep the image's byte order: section 8 item 3). */
-export function encodeWpEntry(address: number, conventional: boolean, order: WpByteOrder, nibble = 0): Uint8Array {
+/** Encode one entry (writers keep the image's byte order and flag bit: section 8 item 3). */
+export function encodeWpEntry(address: number, conventional: boolean, order: WpByteOrder, nibble = 0, flagBit: 59 | 63 = 59): Uint8Array {
+  const e = wpEncoding(flagBit);
   const out = new Uint8Array(8);
   const dv = new DataView(out.buffer);
   const le = order === 'little-endian';
-  const hi = ((Math.floor(address / TWO32) & HI_ADDR_MASK) | (conventional ? 1 << 27 : 0) | ((nibble & 0xf) << 28)) >>> 0;
+  const nib = flagBit === 63 ? 0 : (nibble & 0xf) << 28;
+  const hi = ((Math.floor(address / TWO32) & e.addrMask) | (conventional ? 1 << e.flagShift : 0) | nib) >>> 0;
   const lo = address % TWO32;
   dv.setUint32(le ? 0 : 4, lo, le);
   dv.setUint32(le ? 4 : 0, hi, le);
@@ -168,10 +201,10 @@ function unwrap32(address: number, start: number, zoneSize: number): number | nu
   return null;
 }
 
-function entryFits(address: number, i: number, g: ZoneGeometry, wraps: boolean): boolean {
-  const start = i * g.zoneSize;
-  if (address >= start && address <= start + g.zoneSize) return true;
-  return wraps && unwrap32(address, start, g.zoneSize) !== null;
+function entryFits(address: number, i: number, zoneSize: number, wraps: boolean): boolean {
+  const start = i * zoneSize;
+  if (address >= start && address <= start + zoneSize) return true;
+  return wraps && unwrap32(address, start, zoneSize) !== null;
 }
 
 export interface ByteOrderDetection {
@@ -184,13 +217,19 @@ export interface ByteOrderDetection {
 
 /**
  * Counts, entry by entry, where each reading of the write pointers falls outside its zone; stops
- * counting once both readings have failed somewhere (then the default, little-endian, stands).
+ * counting once both readings have failed somewhere (then the preferred order stands). The one byte-order
+ * detector of the project: the zone report, check, info and the zoned device all use it.
  */
-class ByteOrderDetector {
+export class ByteOrderDetector {
   leMisfits = 0;
   beMisfits = 0;
 
-  constructor(private readonly g: ZoneGeometry, private readonly wraps: boolean) {}
+  constructor(
+    private readonly g: Pick<ZoneGeometry, 'zoneSize'>,
+    private readonly wraps: boolean,
+    private readonly enc: WpEncoding = WP_ENCODING_BIT59,
+    private readonly preferred: WpByteOrder = 'little-endian',
+  ) {}
 
   get decided(): boolean {
     return this.leMisfits > 0 && this.beMisfits > 0;
@@ -198,17 +237,20 @@ class ByteOrderDetector {
 
   /** Entries [0, entries) of a chunk starting at zone `first`; false once decided. */
   visit(first: number, dv: DataView, entries: number): boolean {
-    const g = this.g;
+    const zs = this.g.zoneSize;
     const wraps = this.wraps;
+    const mask = this.enc.addrMask;
     for (let k = 0; k < entries; k++) {
       const i = first + k;
-      const leLo = dv.getUint32(8 * k, true);
-      const leHi = dv.getUint32(8 * k + 4, true);
-      if (!entryFits((leHi & HI_ADDR_MASK) * TWO32 + leLo, i, g, wraps)) this.leMisfits++;
-      if (this.beMisfits === 0) {
+      if (this.leMisfits === 0 || this.beMisfits > 0) {
+        const lo = dv.getUint32(8 * k, true);
+        const hi = dv.getUint32(8 * k + 4, true);
+        if (!entryFits((hi & mask) * TWO32 + lo, i, zs, wraps)) this.leMisfits++;
+      }
+      if (this.beMisfits === 0 || this.leMisfits > 0) {
         const hi = dv.getUint32(8 * k, false);
         const lo = dv.getUint32(8 * k + 4, false);
-        if (!entryFits((hi & HI_ADDR_MASK) * TWO32 + lo, i, g, wraps)) this.beMisfits++;
+        if (!entryFits((hi & mask) * TWO32 + lo, i, zs, wraps)) this.beMisfits++;
       }
       if (this.decided) return false;
     }
@@ -216,21 +258,37 @@ class ByteOrderDetector {
   }
 
   result(): ByteOrderDetection {
-    const { leMisfits, beMisfits } = this;
-    if (leMisfits === 0) return { order: 'little-endian', reason: 'every pointer read little-endian lies in its zone', leMisfits, beMisfits };
-    if (beMisfits === 0) return { order: 'big-endian', reason: `${leMisfits} pointer(s) read little-endian fall outside their zone while every big-endian reading fits`, leMisfits, beMisfits };
-    return { order: 'little-endian', reason: 'neither byte order fits every zone: little-endian (the default) assumed', leMisfits, beMisfits };
+    const { leMisfits, beMisfits, preferred } = this;
+    const other: WpByteOrder = preferred === 'little-endian' ? 'big-endian' : 'little-endian';
+    const misfits = (o: WpByteOrder): number => (o === 'little-endian' ? leMisfits : beMisfits);
+    const name = (o: WpByteOrder): string => (o === 'little-endian' ? 'little-endian' : 'big-endian');
+    if (misfits(preferred) === 0) return { order: preferred, reason: `every pointer read ${name(preferred)} lies in its zone`, leMisfits, beMisfits };
+    if (misfits(other) === 0) return { order: other, reason: `${misfits(preferred)} pointer(s) read ${name(preferred)} fall outside their zone while every ${name(other)} reading fits`, leMisfits, beMisfits };
+    return { order: preferred, reason: `neither byte order fits every zone: ${name(preferred)} (the default) assumed`, leMisfits, beMisfits };
   }
 }
 
+/** The detector for an extension: its revision's flag bit, preferred order and 32-bit wrap. */
+export function byteOrderDetectorFor(z: ZonedExtension, g: Pick<ZoneGeometry, 'zoneSize'>): ByteOrderDetector {
+  return new ByteOrderDetector(g, revisionWraps32(z), wpEncodingOf(z), preferredWpOrder(z));
+}
+
 /**
- * Byte order of the write pointers (section 7 item 3): little-endian unless that reading puts a pointer
- * outside its zone ([start, start + zone_size], or a 32-bit wrap of it for pre-v8 revisions) while the
- * big-endian reading fits every zone.
+ * Byte order of the write pointers (section 7 item 3): the revision's declared order (little-endian for
+ * host-order revisions) unless that reading puts a pointer outside its zone ([start, start + zone_size],
+ * or a 32-bit wrap of it for pre-v8 revisions) while the other reading fits every zone.
  */
 export async function detectWpByteOrder(source: ByteSource, z: ZonedExtension, g: ZoneGeometry, fileSize: number): Promise<ByteOrderDetection> {
-  const d = new ByteOrderDetector(g, revisionWraps32(z));
+  const d = byteOrderDetectorFor(z, g);
   await forEachZonedmetaChunk(source, z, g.count, fileSize, (first, bytes, entries) => d.visit(first, new DataView(bytes.buffer, bytes.byteOffset, entries * 8), entries));
+  return d.result();
+}
+
+/** The same detection over entries already in memory (the zoned device reads the whole array). */
+export function detectWpByteOrderIn(raw: Uint8Array, z: ZonedExtension, nrZones: number): ByteOrderDetection {
+  const d = byteOrderDetectorFor(z, { zoneSize: z.zoneSize });
+  const entries = Math.min(nrZones, Math.floor(raw.length / 8));
+  d.visit(0, new DataView(raw.buffer, raw.byteOffset, entries * 8), entries);
   return d.result();
 }
 
@@ -290,17 +348,25 @@ export async function readZonedmeta(
   findings.push(...zonedmetaPlacementFindings(z, clusterSize, fileSize));
   let decoded: Decoded;
   let detection: ByteOrderDetection;
+  const preferred = preferredWpOrder(z);
   if (opts.byteOrder) {
     detection = { order: opts.byteOrder, reason: 'given by the caller', leMisfits: 0, beMisfits: 0 };
     decoded = await decodeZonedmeta(source, z, g, fileSize, opts.byteOrder === 'little-endian', null);
   } else {
-    const detector = new ByteOrderDetector(g, revisionWraps32(z));
-    decoded = await decodeZonedmeta(source, z, g, fileSize, true, detector);
+    // Decode in the preferred order while the detector looks; a second pass only when it says otherwise.
+    const detector = byteOrderDetectorFor(z, g);
+    decoded = await decodeZonedmeta(source, z, g, fileSize, preferred === 'little-endian', detector);
     detection = detector.result();
-    if (detection.order === 'big-endian') decoded = await decodeZonedmeta(source, z, g, fileSize, false, null);
+    if (detection.order !== preferred) decoded = await decodeZonedmeta(source, z, g, fileSize, detection.order === 'little-endian', null);
   }
-  if (detection.order === 'big-endian' || detection.leMisfits > 0) {
-    findings.push(finding({ id: 'zoned.wp-byte-order', severity: detection.order === 'big-endian' ? 'info' : 'warning', structure: 'zonedmeta', field: 'write pointers', offset: z.zonedmetaOffset, length: 8 * g.count, found: detection.order, expected: 'little-endian (what QEMU writes on x86 and arm64)', message: `write pointers read as ${detection.order}: ${detection.reason}`, fix: 'none needed: edits keep the image\'s byte order' }));
+  const preferredMisfits = preferred === 'little-endian' ? detection.leMisfits : detection.beMisfits;
+  if (detection.order !== preferred || preferredMisfits > 0) {
+    const declared = z.wpDeclaredOrder !== null;
+    const expected = declared
+      ? `${preferred} (what ${revisionLabel(z.revision)} writes, with the conventional flag in bit ${z.wpFlagBit})`
+      : 'little-endian (what QEMU writes on x86 and arm64)';
+    const against = declared && detection.order !== preferred ? `, which contradicts the revision's ${preferred} entries: the revision detection may be wrong` : '';
+    findings.push(finding({ id: 'zoned.wp-byte-order', severity: detection.order !== preferred && !declared ? 'info' : 'warning', structure: 'zonedmeta', field: 'write pointers', offset: z.zonedmetaOffset, length: 8 * g.count, found: detection.order, expected, message: `write pointers read as ${detection.order}: ${detection.reason}${against}`, fix: 'none needed: edits keep the image\'s byte order' }));
   }
   findings.push(...decoded.findings);
   return { table: decoded.table, byteOrder: detection, findings };
@@ -318,6 +384,7 @@ const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 async function decodeZonedmeta(source: ByteSource, z: ZonedExtension, g: ZoneGeometry, fileSize: number, le: boolean, detector: ByteOrderDetector | null): Promise<Decoded> {
   const persists = revisionPersistsCondition(z);
   const wraps = revisionWraps32(z);
+  const enc = wpEncodingOf(z);
   const table = createZoneTable(g, persists, false); // every zone is set below
   const findings: Finding[] = [];
   const cap = new FindingCap(findings);
@@ -326,7 +393,7 @@ async function decodeZonedmeta(source: ByteSource, z: ZonedExtension, g: ZoneGeo
     const dv = new DataView(bytes.buffer, bytes.byteOffset, entries * 8);
     if (detector && !detector.decided) detector.visit(first, dv, entries);
     const words = le && HOST_LE && (bytes.byteOffset & 3) === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, entries * 2) : null;
-    decodeChunk(table, z, first, dv, words, entries, le, persists, wraps, cap);
+    decodeChunk(table, z, first, dv, words, entries, le, persists, wraps, cap, enc);
     readEntries = first + entries;
   });
   for (let i = readEntries; i < g.count; i++) {
@@ -339,9 +406,15 @@ async function decodeZonedmeta(source: ByteSource, z: ZonedExtension, g: ZoneGeo
 
 function decodeChunk(
   table: ZoneTable, z: ZonedExtension, first: number, dv: DataView, words: Uint32Array | null, entries: number,
-  le: boolean, persists: boolean, wraps: boolean, cap: FindingCap,
+  le: boolean, persists: boolean, wraps: boolean, cap: FindingCap, enc: WpEncoding,
 ): void {
   const zs = table.zoneSize;
+  const addrMask = enc.addrMask;
+  const topMask = enc.topMask;
+  const flagShift = enc.flagShift;
+  const nibbles = enc.flagBit === 59;
+  // The respin validates every pointer at open: those rules need the slow path for each entry.
+  const strict = z.revision === 'respin';
   const type = table.type;
   const wp = table.wp;
   const condition = table.condition;
@@ -356,16 +429,16 @@ function decodeChunk(
       lo = dv.getUint32(8 * k + (le ? 0 : 4), le);
       hi = dv.getUint32(8 * k + (le ? 4 : 0), le);
     }
-    const address = (hi & HI_ADDR_MASK) * TWO32 + lo;
+    const address = (hi & addrMask) * TWO32 + lo;
     const start = i * zs;
     // Fast path, allocation-free: a sequential zone with a clean in-range pointer (nearly all zones).
-    if (type[i] !== ZONE_TYPE_CONVENTIONAL && (hi >>> 27) === 0 && address >= start && address <= start + zs) {
+    if (type[i] !== ZONE_TYPE_CONVENTIONAL && (hi & topMask) === 0 && address >= start && address <= start + zs && (!strict || address % 512 === 0)) {
       wp[i] = address;
       const capEnd = start + Math.min(table.zoneCapacity, zoneLengthAt(table, start));
       condition[i] = address === start ? EMPTY : address >= capEnd ? FULL : CLOSED;
       continue;
     }
-    decodeEntry(table, z, i, address, ((hi >>> 27) & 1) === 1, hi >>> 28, persists, wraps, cap);
+    decodeEntry(table, z, i, address, ((hi >>> flagShift) & 1) === 1, nibbles ? hi >>> 28 : 0, persists, wraps, cap);
   }
 }
 
@@ -387,12 +460,14 @@ function decodeEntry(
   const start = i * t.zoneSize;
   const entryAt = { structure: 'zonedmeta', field: `write pointer of zone ${i}`, offset: z.zonedmetaOffset + 8 * i, length: 8 };
   const conventional = t.type[i] === ZONE_TYPE_CONVENTIONAL;
+  const bit = z.wpFlagBit;
   let wp = address;
+  if (z.revision === 'respin') respinEntryRules(t, z, i, address, convBit, cap);
 
   if (conventional) {
-    // Conventional entries hold start | bit 59 forever (section 3); anything else is odd but harmless.
+    // Conventional entries hold start | the flag bit forever (section 3); anything else is odd but harmless.
     if (address !== start || !convBit) {
-      cap.add('zoned.conventional-wp', i, () => finding({ id: 'zoned.conventional-wp', severity: 'warning', ...entryAt, found: `${address}${convBit ? ' with bit 59' : ' without bit 59'}`, expected: `${start} with bit 59 (zone start | conventional)`, message: `conventional zone ${i} has write pointer entry ${address}${convBit ? '' : ' without the conventional bit 59'}, expected its start ${start} with bit 59`, fix: `rewrite the entry as ${start} | 1 << 59` }));
+      cap.add('zoned.conventional-wp', i, () => finding({ id: 'zoned.conventional-wp', severity: 'warning', ...entryAt, found: `${address}${convBit ? ` with bit ${bit}` : ` without bit ${bit}`}`, expected: `${start} with bit ${bit} (zone start | conventional)`, message: `conventional zone ${i} has write pointer entry ${address}${convBit ? '' : ` without the conventional bit ${bit}`}, expected its start ${start} with bit ${bit}`, fix: `rewrite the entry as ${start} | 1 << ${bit}` }));
     }
     t.wp[i] = start;
     t.condition[i] = ZONE_CONDITION_CODES['not-wp'];
@@ -401,7 +476,7 @@ function decodeEntry(
   }
 
   if (convBit) {
-    cap.add('zoned.conventional-bit', i, () => finding({ id: 'zoned.conventional-bit', severity: 'warning', ...entryAt, found: 'bit 59 set', expected: `bit 59 clear (zone ${i} is sequential: conventional_zones = ${z.conventionalZones})`, message: `sequential zone ${i} has the conventional bit 59 set in its write pointer`, fix: 'clear bit 59' }));
+    cap.add('zoned.conventional-bit', i, () => finding({ id: 'zoned.conventional-bit', severity: 'warning', ...entryAt, found: `bit ${bit} set`, expected: `bit ${bit} clear (zone ${i} is sequential: conventional_zones = ${z.conventionalZones})`, message: `sequential zone ${i} has the conventional bit ${bit} set in its write pointer`, fix: `clear bit ${bit}` }));
   }
   if (address < start || address > start + t.zoneSize) {
     const unwrapped = wraps ? unwrap32(address, start, t.zoneSize) : null;
@@ -424,5 +499,36 @@ function decodeEntry(
     if (nibble !== 0 && nibble !== ZONE_CONDITION_CODES[cond] && !(cond === 'closed' && (nibble === 2 || nibble === 3))) {
       cap.add('zoned.persisted-condition', i, () => finding({ id: 'zoned.persisted-condition', severity: 'info', ...entryAt, found: `${nibble} (${CONDITION_NAMES[nibble] ?? 'unknown'})`, expected: `${ZONE_CONDITION_CODES[cond]} (${cond}, from the write pointer; capacity ${zoneCapacity(t, i)})`, message: `zone ${i}'s persisted condition ${CONDITION_NAMES[nibble] ?? nibble} disagrees with its write pointer (${cond})`, fix: 'none needed: the write pointer decides' }));
     }
+  }
+}
+
+const hex0x = (v: number): string => `0x${v.toString(16)}`;
+
+/**
+ * The respin's open-time checks of every write pointer (2026 notes section 4b, verbatim from the floatious
+ * iotest .out): inside [start, start + zone_size], a multiple of 512, and flag bit 63 set iff the zone is
+ * one of the first conventional_zones. A broken one is a finding quoting the refusal.
+ */
+function respinEntryRules(t: ZoneTable, z: ZonedExtension, i: number, address: number, convBit: boolean, cap: FindingCap): void {
+  const start = i * t.zoneSize;
+  const end = start + t.zoneSize;
+  const conventional = i < z.conventionalZones;
+  const entryAt = { structure: 'zonedmeta', field: `write pointer of zone ${i}`, offset: z.zonedmetaOffset + 8 * i, length: 8 };
+  const refuse = (rule: string, text: string, found: string, expected: string): void => {
+    cap.add(`zoned.open-refused.${rule}`, i, () => finding({
+      id: `zoned.open-refused.${rule}`, severity: 'error', ...entryAt, found, expected,
+      message: `${revisionLabel('respin')} refuses to open this image: "can't open: ${text}"`,
+      fix: `rewrite zone ${i}'s entry (reset the zone: ${start}${conventional ? ' | 1 << 63' : ''})`,
+    }));
+  };
+  if (convBit !== conventional) {
+    refuse('wp-flag', `Zone ${i} contradicts the header, which declares the first ${z.conventionalZones} zones conventional`, convBit ? 'bit 63 set' : 'bit 63 clear', conventional ? 'bit 63 set (conventional zone)' : 'bit 63 clear (sequential zone)');
+    return;
+  }
+  if (conventional) return;
+  if (address < start || address > end) {
+    refuse('wp-range', `Zone ${i} has write pointer ${hex0x(address)} outside its writable range ${hex0x(start)}..${hex0x(end)}`, hex0x(address), `${hex0x(start)}..${hex0x(end)}`);
+  } else if (address % 512 !== 0) {
+    refuse('wp-unaligned', `Zone ${i} has write pointer ${hex0x(address)} that is not sector aligned`, hex0x(address), 'a multiple of 512');
   }
 }

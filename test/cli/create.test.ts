@@ -6,7 +6,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSyn
 import { basename, dirname, join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { u64leNum } from '../../shared/bytes';
+import { u64be, u64le } from '../../shared/bytes';
+import { loadZoneReport } from '../../shared/qcow2/zone-report';
 import { openImage } from '../../shared/qcow2/image';
 import { FileByteSource } from '../../electron/engine/file-source';
 import { QZS, qzs } from '../helpers/cli';
@@ -135,7 +136,7 @@ function bit5Cleared(file: string): string {
   return copy;
 }
 
-const zonedCases: [string, 'v7' | 'v8', Record<string, string>, string, { nrZones: number; conventional: number; zoneSize: number; capacity: number; maxOpen: number; maxActive: number; maxAppend: number; clusterSize: number }][] = [
+const zonedCases: [string, string, Record<string, string>, string, { nrZones: number; conventional: number; zoneSize: number; capacity: number; maxOpen: number; maxActive: number; maxAppend: number; clusterSize: number }][] = [
   ['v7, conventional zones and limits', 'v7', { 'zone.size': '8M', 'zone.capacity': '6M', 'zone.conventional_zones': '2', 'zone.max_active_zones': '4', 'zone.max_open_zones': '3', 'zone.max_append_bytes': '64k' }, '64M',
     { nrZones: 8, conventional: 2, zoneSize: 8 << 20, capacity: 6 << 20, maxOpen: 3, maxActive: 4, maxAppend: 65536, clusterSize: 65536 }],
   ['v7, zonedmeta over two 4k clusters', 'v7', { 'zone.size': '1M', 'zone.max_append_bytes': '4k', cluster_size: '4k' }, '1G',
@@ -146,7 +147,21 @@ const zonedCases: [string, 'v7' | 'v8', Record<string, string>, string, { nrZone
     { nrZones: 4, conventional: 0, zoneSize: 256 << 20, capacity: 256 << 20, maxOpen: 0, maxActive: 0, maxAppend: 65536, clusterSize: 65536 }],
   ['v8, 64-bit zone size, clamped limits', 'v8', { 'zone.size': '8G', 'zone.conventional_zones': '1', 'zone.max_active_zones': '9', 'zone.max_open_zones': '9' }, '32G',
     { nrZones: 4, conventional: 1, zoneSize: 8 * 2 ** 30, capacity: 8 * 2 ** 30, maxOpen: 3, maxActive: 4, maxAppend: 65536, clusterSize: 65536 }],
+  ['v10 (alias of the v8 family)', 'v10', { 'zone.size': '8M' }, '64M',
+    { nrZones: 8, conventional: 0, zoneSize: 8 << 20, capacity: 8 << 20, maxOpen: 0, maxActive: 0, maxAppend: 65536, clusterSize: 65536 }],
+  ['v11 defaults', 'v11', {}, '1G',
+    { nrZones: 4, conventional: 0, zoneSize: 256 << 20, capacity: 256 << 20, maxOpen: 0, maxActive: 0, maxAppend: 65536, clusterSize: 65536 }],
+  ['v11, conventional zones, max_open alone is taken, last zone short', 'v11', { 'zone.size': '4M', 'zone.capacity': '3M', 'zone.conventional_zones': '2', 'zone.max_open_zones': '3', 'zone.max_append_bytes': '32k' }, '38M',
+    { nrZones: 10, conventional: 2, zoneSize: 4 << 20, capacity: 3 << 20, maxOpen: 3, maxActive: 0, maxAppend: 32768, clusterSize: 65536 }],
+  ['v11, 64-bit zone size, clamped limits', 'v11', { 'zone.size': '8G', 'zone.conventional_zones': '1', 'zone.max_active_zones': '9', 'zone.max_open_zones': '9' }, '32G',
+    { nrZones: 4, conventional: 1, zoneSize: 8 * 2 ** 30, capacity: 8 * 2 ** 30, maxOpen: 3, maxActive: 4, maxAppend: 65536, clusterSize: 65536 }],
+  ['respin defaults', 'respin', {}, '1G',
+    { nrZones: 4, conventional: 0, zoneSize: 256 << 20, capacity: 256 << 20, maxOpen: 0, maxActive: 0, maxAppend: 0, clusterSize: 65536 }],
+  ['respin, conventional zones, zonedmeta over two 4k clusters', 'respin', { 'zone.size': '1M', 'zone.conventional_zones': '3', 'zone.max_active_zones': '6', cluster_size: '4k' }, '1G',
+    { nrZones: 1024, conventional: 3, zoneSize: 1 << 20, capacity: 1 << 20, maxOpen: 6, maxActive: 6, maxAppend: 0, clusterSize: 4096 }],
 ];
+
+const REVISION_OF: Record<string, string> = { v7: 'v5-v7', v8: 'v8', v9: 'v8', v10: 'v8', v11: 'v11', respin: 'respin' };
 
 describe('zoned images', () => {
   it.each(zonedCases)('%s', async (_name, layout, opts, size, want) => {
@@ -164,7 +179,8 @@ describe('zoned images', () => {
       const img = await openImage(src);
       expect(img.findings.filter((f) => f.severity === 'error')).toEqual([]);
       const z = img.zoned;
-      expect(z?.revision).toBe(layout === 'v7' ? 'v5-v7' : 'v8');
+      expect(z?.revision).toBe(REVISION_OF[layout]);
+      expect(z?.length).toBe({ v7: 48, v11: 48, respin: 44 }[layout] ?? 56);
       expect(z).toMatchObject({
         mode: 1, zoneSize: want.zoneSize, zoneCapacity: want.capacity, conventionalZones: want.conventional, nrZones: want.nrZones,
         maxOpenZones: want.maxOpen, maxActiveZones: want.maxActive, maxAppendBytes: want.maxAppend, zonedmetaSize: 8 * want.nrZones,
@@ -172,11 +188,16 @@ describe('zoned images', () => {
       expect(z?.zonedmetaOffset).toBe(3 * want.clusterSize);
       expect(img.features.incompatible.find((b) => b.bit === 5)).toMatchObject({ set: true, imageName: want.clusterSize > 4096 ? 'zoned format' : null });
       const wps = await src.read(z?.zonedmetaOffset ?? 0, 8 * want.nrZones);
+      const modern = layout === 'v11' || layout === 'respin';
       for (let i = 0; i < want.nrZones; i++) {
-        const start = i * want.zoneSize;
-        const raw = u64leNum(wps, i * 8);
-        expect(raw, `write pointer of zone ${i}`).toBe(i < want.conventional ? start + 2 ** 59 : start);
+        const start = BigInt(i * want.zoneSize);
+        // Up to v10: little-endian, bit 59; from v11 on: big-endian, bit 63.
+        const raw = modern ? u64be(wps, i * 8) : u64le(wps, i * 8);
+        expect(raw, `write pointer of zone ${i}`).toBe(i < want.conventional ? start | (1n << (modern ? 63n : 59n)) : start);
       }
+      const report = await loadZoneReport(img);
+      expect(report.byteOrder).toBe(modern ? 'big-endian' : 'little-endian');
+      expect(report.findings.filter((f) => f.severity !== 'info' && f.id !== 'zoned.zone-size-not-cluster-multiple')).toEqual([]);
     } finally {
       await src.close();
     }
@@ -226,7 +247,8 @@ describe('qzs create behaviour', () => {
 
   it('usage errors exit 2', () => {
     expect(qzs(['create']).status).toBe(2);
-    expect(qzs(['create', '--zoned-layout', 'v9', 'x.qcow2', '1G']).status).toBe(2);
+    // v9 and v10 are aliases of the v8 family now (issue 10); an unknown revision is still a usage error.
+    expect(qzs(['create', '--zoned-layout', 'v6', 'x.qcow2', '1G']).status).toBe(2);
   });
 
   it('never overwrites an existing file without --force, and replaces it with --force', () => {
@@ -259,5 +281,46 @@ describe('qzs create behaviour', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/Could not open 'nonexistent.qcow2'/);
     expect(existsSync(join(tmp.path, 'nb.qcow2'))).toBe(false);
+  });
+});
+
+describe('2026 targets on the command line: messages and exit codes (ZONED-REVISIONS-2026.md 2b, 4b)', () => {
+  it('v11 refuses a 48M zone size with its warning and "Invalid zoned device options" (exit 2, nothing written)', () => {
+    const file = join(tmp.path, `v11-refused${seq++}.qcow2`);
+    const r = qzs(['create', '--zoned-layout', 'v11', '-o', 'zone.mode=host-managed,zone.size=48M', file, '480M']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Zoned extension header zone_size 50331648B is not a power of 2/);
+    expect(r.stderr).toMatch(/error: Invalid zoned device options/);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('v11 clamps are warnings and create succeeds (exit 0); --json carries the revision\'s text', () => {
+    const file = join(tmp.path, `v11-clamp${seq++}.qcow2`);
+    const r = qzs(['create', '--json', '--zoned-layout', 'v11', '-o', 'zone.mode=host-managed,zone.size=1M,zone.max_active_zones=100', file, '10M']);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout) as { warnings: { qemu?: string }[]; options: { zoned: { layout: string; maxActiveZones: number; maxOpenZones: number } } };
+    expect(j.warnings.map((w) => w.qemu)).toContain('warning: max_active_zones 100 exceeds nr_zones 10, clamping to nr_zones');
+    expect(j.options.zoned).toMatchObject({ layout: 'v11', maxActiveZones: 10, maxOpenZones: 10 });
+  });
+
+  it('the respin refuses zone.max_append_bytes as an unknown option (exit 2)', () => {
+    const file = join(tmp.path, `respin-append${seq++}.qcow2`);
+    const r = qzs(['create', '--zoned-layout', 'respin', '-o', 'zone.mode=host-managed,zone.size=8M,zone.max_append_bytes=4096', file, '64M']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Invalid parameter 'zone.max_append_bytes'/);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('the respin refuses zones smaller than a cluster; the v8 alias v9 is accepted', () => {
+    const r = qzs(['create', '--zoned-layout', 'respin', '-o', 'zone.mode=host-managed,zone.size=32k', join(tmp.path, 'respin-small.qcow2'), '8M']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/zone size 32768B is not a multiple of the cluster size 65536B/);
+    const v9 = join(tmp.path, `v9-${seq++}.qcow2`);
+    expect(qzs(['create', '--zoned-layout', 'v9', '-o', 'zone.mode=host-managed', v9, '1G']).status).toBe(0);
+    expect(qzs(['info', v9]).stdout).toMatch(/revision: v8 \(length 56: v8\/v9\/v10 layout.*one family: v8, v9, v10/);
+  });
+
+  it('--help lists every target', () => {
+    expect(qzs(['create', '--help']).stdout).toMatch(/v8 +the v8\/v9\/v10 family[\s\S]*v11 +the v11 family[\s\S]*respin +the Cassel respin/);
   });
 });

@@ -74,8 +74,8 @@ describe('every revision layout decodes to the fields it was built with', () => 
     const off = (n: string) => img.zoned?.fields.find((f) => f.name === n)?.offset;
     const data = img.zoned?.dataOffset ?? 0;
     expect(data).toBe(120);
-    const sizeAt = { v8: 40, 'v5-v7': 32, 'v3-v4': 40, v2: 40, rfc: 44 }[layout];
-    expect(off('zonedmeta_size')).toBe(data + sizeAt);
+    const sizeAt: Record<string, number> = { v8: 40, 'v5-v7': 32, 'v3-v4': 40, v2: 40, rfc: 44 };
+    expect(off('zonedmeta_size')).toBe(data + sizeAt[layout]);
   });
 
   it('v3/v4 and v2/RFC store max append in sectors; the decoder reports bytes', async () => {

@@ -2,8 +2,10 @@
 // no engine encoder is used, so the images are an oracle for the reader. The result is a minimal valid
 // qcow2 v3 image: header + zoned extension in cluster 0, refcount table, refcount block(s), the zonedmeta
 // clusters (refcounted, referenced by nothing QEMU knows: leaks for stock qemu-img), then an empty L1 table.
+// The 2026 layouts come from ZONED-REVISIONS-2026.md: v11 family (section 2a, 48 bytes) and the respin
+// (section 4a, 44 bytes padded to 48); both write big-endian entries with bit 63 for conventional zones.
 
-export type BuilderLayout = 'rfc' | 'v2' | 'v3-v4' | 'v5-v7' | 'v8';
+export type BuilderLayout = 'rfc' | 'v2' | 'v3-v4' | 'v5-v7' | 'v8' | 'v11' | 'respin';
 export type Order = 'little-endian' | 'big-endian';
 
 export interface ZonedImageSpec {
@@ -24,6 +26,7 @@ export interface ZonedImageSpec {
   /** Byte order of the RFC's host-endian enums. */
   rfcEnumOrder?: Order;
   clusterBits?: number;
+  /** Entry byte order (default: little-endian, big-endian for v11 and the respin). */
   wpOrder?: Order;
   /** Raw 64-bit entry per zone (full value incl. bits 59-63); default: what that revision writes at create. */
   entry?: (i: number, start: number) => bigint | undefined;
@@ -51,6 +54,12 @@ export interface BuiltImage {
 }
 
 const BIT59 = 1n << 59n;
+const BIT63 = 1n << 63n;
+
+/** The 2026 layouts: big-endian entries with the conventional flag in bit 63. */
+export function isNewLayout(layout: BuilderLayout): boolean {
+  return layout === 'v11' || layout === 'respin';
+}
 
 function be32(b: Uint8Array, off: number, v: number): void {
   new DataView(b.buffer, b.byteOffset).setUint32(off, v >>> 0, false);
@@ -70,8 +79,14 @@ export function wpValue(address: number, opts: { conventional?: boolean; nibble?
   return BigInt(address) | (opts.conventional ? BIT59 : 0n) | (BigInt(opts.nibble ?? 0) << 60n);
 }
 
-/** What each revision writes at create (section 3): conventional start|bit59; RFC-v3 sequential start|EMPTY<<60. */
+/** An entry of the 2026 layouts: absolute byte offset, bit 63 for a conventional zone. */
+export function wpValue63(address: number, conventional = false): bigint {
+  return BigInt(address) | (conventional ? BIT63 : 0n);
+}
+
+/** What each revision writes at create (section 3): conventional start|bit59 (bit 63 from v11); RFC-v3 sequential start|EMPTY<<60. */
 export function createEntry(layout: BuilderLayout, i: number, start: number, conventionalZones: number): bigint {
+  if (isNewLayout(layout)) return wpValue63(start, i < conventionalZones);
   if (i < conventionalZones) return wpValue(start, { conventional: true });
   return wpValue(start, { nibble: layout === 'rfc' || layout === 'v2' || layout === 'v3-v4' ? 1 : 0 });
 }
@@ -86,6 +101,19 @@ function extensionData(s: Required<Pick<ZonedImageSpec, 'layout'>> & ZonedImageS
   const res = s.reserved ?? [0, 0, 0];
   let d: Uint8Array;
   switch (s.layout) {
+    case 'v11':
+      d = new Uint8Array(48);
+      d[0] = mode; d.set(res, 1);
+      be32(d, 4, nr); be64(d, 8, s.zoneSize); be64(d, 16, cap);
+      be32(d, 24, conv); be32(d, 28, active); be32(d, 32, open); be32(d, 36, append);
+      be64(d, 40, zmOffset);
+      break;
+    case 'respin':
+      d = new Uint8Array(44);
+      d[0] = mode; d.set(res, 1);
+      be32(d, 4, nr); be64(d, 8, s.zoneSize); be64(d, 16, cap); be64(d, 24, zmOffset);
+      be32(d, 32, conv); be32(d, 36, active); be32(d, 40, open);
+      break;
     case 'v8':
       d = new Uint8Array(56);
       d[0] = mode; d.set(res, 1);
@@ -195,7 +223,7 @@ export function buildZonedImage(spec: ZonedImageSpec): BuiltImage {
   const wpAt = zmCluster * cs;
   const conv = spec.conventionalZones ?? 0;
   const view = new DataView(b.buffer);
-  const le = (spec.wpOrder ?? 'little-endian') === 'little-endian';
+  const le = (spec.wpOrder ?? (isNewLayout(spec.layout) ? 'big-endian' : 'little-endian')) === 'little-endian';
   for (let i = 0; i < written; i++) {
     const start = i * spec.zoneSize;
     const v = spec.entry?.(i, start) ?? createEntry(spec.layout, i, start, conv);

@@ -1,11 +1,10 @@
 // qzs create: qemu-img's qcow2 create options plus the zone.* options of the zoned series. Validation is
 // the shared validateCreateOptions (the wizard calls the same function); writing is engine/create.ts.
-import type { CreateMessage, CreateValidation, DerivedValues, NormalizedCreateOptions } from '../../../shared/qcow2/create-options';
-import type { ZonedLayout } from '../../../shared/qcow2/zoned-types';
+import { ZONED_LAYOUT_ALIASES, type CreateMessage, type CreateValidation, type DerivedValues, type NormalizedCreateOptions } from '../../../shared/qcow2/create-options';
 import { createImage, type CreateResult } from '../../engine/create';
 import { EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, parse, printError, UsageError, type CliIo } from '../io';
 
-const USAGE = 'qzs create [-o key=value[,key=value…]]… [--zoned-layout v7|v8] [--print-qemu-img] [--dry-run] [--json] [--force] FILE [SIZE]';
+const USAGE = 'qzs create [-o key=value[,key=value…]]… [--zoned-layout v7|v8|v11|respin] [--print-qemu-img] [--dry-run] [--json] [--force] FILE [SIZE]';
 
 const HELP = `usage: ${USAGE}
 
@@ -17,7 +16,13 @@ Create a qcow2 image exactly as qemu-img create -f qcow2 does, or a zoned image.
                      zone.size, zone.capacity, zone.conventional_zones, zone.max_open_zones,
                      zone.max_active_zones, zone.max_append_bytes. Repeatable; a later value wins; ",," is a
                      literal comma.
-  --zoned-layout L   v7 (default: the seed revision, 48-byte extension, 32-bit zone size) or v8 (56 bytes).
+  --zoned-layout L   which revision of the zoned format to write:
+                       v7      (default) the seed revision: 48-byte extension, 32-bit zone size, no defaults
+                       v8      the v8/v9/v10 family (aliases v9, v10): 56 bytes, 64-bit zone size and capacity
+                       v11     the v11 family (State A): 48 bytes in a new order, big-endian write pointers with
+                               bit 63 for conventional zones, power-of-two zone size, at most 2^20 zones
+                       respin  the Cassel respin (State B): 44 bytes, no zone.max_append_bytes, zone size a
+                               multiple of the cluster size
   --print-qemu-img   print the equivalent qemu-img create command line and write nothing.
   --dry-run          validate and report the derived values, write nothing.
   --json             machine-readable report on stdout.
@@ -49,7 +54,7 @@ export function parseOptionList(text: string, into: Record<string, string>): voi
 }
 
 function messageJson(m: CreateMessage): CreateMessage {
-  return { code: m.code, option: m.option, value: m.value, limit: m.limit, message: m.message };
+  return { code: m.code, option: m.option, value: m.value, limit: m.limit, message: m.message, ...(m.qemu !== undefined ? { qemu: m.qemu } : {}) };
 }
 
 function reportJson(r: CreateResult, dryRun: boolean): string {
@@ -73,7 +78,7 @@ function describeOptions(o: NormalizedCreateOptions): string {
     const z = o.zoned;
     parts.push(`zone.mode=host-managed`, `zone.size=${z.zoneSize}`, `zone.capacity=${z.zoneCapacity}`,
       `zone.conventional_zones=${z.conventionalZones}`, `zone.max_open_zones=${z.maxOpenZones}`,
-      `zone.max_active_zones=${z.maxActiveZones}`, `zone.max_append_bytes=${z.maxAppendBytes}`, `layout=${z.layout}`);
+      `zone.max_active_zones=${z.maxActiveZones}`, ...(z.layout === 'respin' ? [] : [`zone.max_append_bytes=${z.maxAppendBytes}`]), `layout=${z.layout}`);
   }
   return parts.join(' ');
 }
@@ -110,8 +115,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }, USAGE);
   const json = !!values.json;
   if (positionals.length < 1 || positionals.length > 2) throw new UsageError(`expected FILE [SIZE]\nusage: ${USAGE}`);
-  const layout = values['zoned-layout'] ?? 'v7';
-  if (layout !== 'v7' && layout !== 'v8') throw new UsageError(`--zoned-layout must be v7 or v8, not "${layout}"\nusage: ${USAGE}`);
+  const layoutName = values['zoned-layout'] ?? 'v7';
+  const layout = Object.prototype.hasOwnProperty.call(ZONED_LAYOUT_ALIASES, layoutName) ? ZONED_LAYOUT_ALIASES[layoutName] : undefined;
+  if (!layout) throw new UsageError(`--zoned-layout must be v7, v8 (or its aliases v9, v10), v11 or respin, not "${layoutName}"\nusage: ${USAGE}`);
   const options: Record<string, string> = {};
   for (const o of values.o ?? []) parseOptionList(o, options);
   const [file, size] = positionals;
@@ -120,7 +126,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 
   let result: CreateResult;
   try {
-    result = await createImage({ file, size, options, zonedLayout: layout as ZonedLayout, force: !!values.force, dryRun });
+    result = await createImage({ file, size, options, zonedLayout: layout, force: !!values.force, dryRun });
   } catch (e) {
     // A backing file that cannot be opened is a bad option (2); anything else is a failure (1).
     const err = printError(io, e, json, file);
