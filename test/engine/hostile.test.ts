@@ -2,9 +2,11 @@
 // JavaScript numbers allow, header extensions longer than the cluster, and create requests that try to
 // leave --create-dir. Each case is a typed error or finding that QEMU's own limits and messages explain
 // (block/qcow2.c qcow2_do_open, qcow2_read_extensions; include/block/qcow2.h), reached at once.
-import { closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { confineCreateOptions } from '../../electron/app/create-ops';
 import { FileByteSource } from '../../electron/engine/file-source';
 import { SyncReadFileSource } from '../../electron/engine/sync-file-source';
 import { MemoryByteSource } from '../../shared/qcow2/byte-source';
@@ -295,5 +297,55 @@ describe('table sizes beyond QEMU\'s limits are refused from the header alone', 
     const e = await refusal(open(patched(base, (b) => setU32(b, 100, 8192))));
     expect(e.finding).toMatchObject({ id: 'header.header_length', offset: 100, found: '8192' });
     expect(e.message).toContain('qcow2 header exceeds cluster size');
+  });
+});
+
+describe('confineCreateOptions: create requests stay inside --create-dir', () => {
+  let root: string;
+  let outside: string;
+  beforeAll(() => {
+    root = dir.file('create');
+    outside = dir.file('outside');
+    mkdirSync(join(root, 'sub'), { recursive: true });
+    mkdirSync(outside);
+    writeFileSync(join(root, 'base.qcow2'), base);
+    writeFileSync(join(outside, 'secret'), 'x');
+    symlinkSync(outside, join(root, 'out-link'));
+    symlinkSync(join(outside, 'nothing-here'), join(root, 'dangling'));
+    symlinkSync(join(root, 'sub'), join(root, 'in-link'));
+  });
+
+  function refusedMessage(options: Record<string, string>): string {
+    let err: unknown = null;
+    try {
+      confineCreateOptions(root, options);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(Qcow2Error);
+    expect((err as Qcow2Error).code).toBe('invalid-argument');
+    return (err as Qcow2Error).message;
+  }
+
+  it('names inside the folder pass; a relative data_file is created there, not in the working directory', () => {
+    expect(confineCreateOptions(root, { size: '1M', backing_file: 'base.qcow2', backing_fmt: 'qcow2' })).toEqual({ size: '1M', backing_file: 'base.qcow2', backing_fmt: 'qcow2' });
+    expect(confineCreateOptions(root, { backing_file: join(root, 'sub', '..', 'base.qcow2') }).backing_file).toBe(join(root, 'sub', '..', 'base.qcow2'));
+    expect(confineCreateOptions(root, { data_file: 'new.raw' }).data_file).toBe(join(root, 'new.raw'));
+    expect(confineCreateOptions(root, { data_file: 'in-link/new.raw' }).data_file).toBe(join(root, 'sub', 'new.raw'));
+    expect(confineCreateOptions(root, { data_file: '' })).toEqual({ data_file: '' });
+  });
+
+  it('absolute, relative and symbolic-link escapes are refused', () => {
+    for (const name of ['/etc/shadow', '../outside/secret', 'sub/../../outside/secret', 'out-link/secret', 'out-link/new.raw', 'dangling', 'file:/etc/shadow', 'json:{"file.filename":"/etc/shadow"}', '.', 'in-link/..']) {
+      for (const key of ['backing_file', 'data_file']) expect(refusedMessage({ [key]: name })).toContain(key);
+    }
+  });
+
+  it('one message whether the outside path exists or not', () => {
+    const says = (name: string): string => refusedMessage({ backing_file: name }).replace(name, '<name>');
+    expect(says(join(outside, 'secret'))).toBe(says(join(outside, 'missing')));
+    expect(says('out-link/secret')).toBe(says('out-link/missing'));
+    expect(says('/etc/shadow')).toBe(says('/etc/no-such-file'));
+    expect(refusedMessage({ backing_file: '/etc/shadow' })).not.toMatch(/exist|ENOENT|EACCES|size/i);
   });
 });
