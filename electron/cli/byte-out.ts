@@ -40,3 +40,12 @@ export function asciiStream(io: CliIo): { write(w: AsciiWriter): void; release(w
   const out = asciiOut(io);
   return { write: out, release: (w) => w.reset() };
 }
+
+/** Bytes the caller hands over for good (not reused) to `io`'s output: as they are to the real stdout. */
+export function ownedBytesOut(io: CliIo): (b: Uint8Array) => void {
+  if (io === nodeIo) {
+    return (b) => { if (b.length > 0) process.stdout.write(b); };
+  }
+  const decoder = new TextDecoder('utf-8');
+  return (b) => { if (b.length > 0) io.out(decoder.decode(b)); };
+}

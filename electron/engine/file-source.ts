@@ -1,7 +1,9 @@
 // The Node edge of the engine: a ByteSource over fs.promises.FileHandle with positional reads only.
+import type { Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { WritableByteSource } from '../../shared/qcow2/byte-source';
 import { Qcow2Error } from '../../shared/qcow2/findings';
+import { assertReadablePosition, imageOpenFlags, notRegularFile, openError } from './sync-file-source';
 
 export class FileByteSource implements WritableByteSource {
   private constructor(
@@ -11,19 +13,24 @@ export class FileByteSource implements WritableByteSource {
   ) {}
 
   static async open(path: string, mode: 'r' | 'r+' = 'r'): Promise<FileByteSource> {
+    let fh: FileHandle;
     try {
-      const fh = await open(path, mode);
-      const st = await fh.stat();
-      if (!st.isFile()) {
-        await fh.close();
-        throw new Qcow2Error({ code: 'io', message: 'not a regular file', file: path });
-      }
-      return new FileByteSource(fh, path, mode === 'r+');
+      fh = await open(path, imageOpenFlags(mode));
     } catch (e) {
-      if (e instanceof Qcow2Error) throw e;
-      const err = e as NodeJS.ErrnoException;
-      throw new Qcow2Error({ code: 'io', message: `cannot open: ${err.code ?? ''} ${err.message}`.trim(), file: path });
+      throw openError(path, e);
     }
+    let st: Stats;
+    try {
+      st = await fh.stat();
+    } catch (e) {
+      await fh.close();
+      throw openError(path, e);
+    }
+    if (!st.isFile()) {
+      await fh.close();
+      throw notRegularFile(path, st);
+    }
+    return new FileByteSource(fh, path, mode === 'r+');
   }
 
   /** The OS descriptor, for the byte-range locks QEMU uses (electron/engine/qemu-lock.ts). */
@@ -37,6 +44,7 @@ export class FileByteSource implements WritableByteSource {
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     if (length <= 0) return new Uint8Array(0);
+    assertReadablePosition(this.name, offset, length);
     const buf = new Uint8Array(length);
     let done = 0;
     while (done < length) {
@@ -49,6 +57,7 @@ export class FileByteSource implements WritableByteSource {
 
   async write(offset: number, bytes: Uint8Array): Promise<void> {
     if (!this.writable) throw new Qcow2Error({ code: 'read-only', message: 'image opened read-only', file: this.name });
+    assertReadablePosition(this.name, offset, bytes.length);
     let done = 0;
     while (done < bytes.length) {
       const { bytesWritten } = await this.fh.write(bytes, done, bytes.length - done, offset + done);

@@ -1,8 +1,9 @@
 // Persistent dirty bitmaps (docs/interop/qcow2.rst "Bitmaps extension"): the bitmap directory and each
 // bitmap's table, plus the "bitmaps" list of qemu-img info's format-specific data.
-import { hex, toHex, u16be, u32be, u64beNum, utf8Decode } from '../bytes';
+import { hex, toHex, u16be, u32be, u64be, u64beNum, utf8Decode } from '../bytes';
 import type { Field } from './field';
 import { finding, type Finding } from './findings';
+import { SAFE_LIMIT } from './header';
 import type { OpenedImage } from './image';
 import { readZeroPadded } from './l1l2';
 
@@ -62,6 +63,7 @@ export async function readBitmapDirectory(img: OpenedImage): Promise<BitmapDirec
   if (ext.reserved !== 0) dirFinding('reserved', String(ext.reserved), '0', 'bitmaps extension reserved field is not zero');
   if (ext.bitmapDirectorySize > MAX_BITMAP_DIRECTORY_SIZE) dirFinding('bitmap_directory_size', String(ext.bitmapDirectorySize), `<= ${MAX_BITMAP_DIRECTORY_SIZE}`, 'bitmap directory is too large');
   if (ext.bitmapDirectoryOffset % cs !== 0) dirFinding('bitmap_directory_offset', hex(ext.bitmapDirectoryOffset), `a multiple of the cluster size ${cs}`, 'bitmap directory offset is not cluster aligned');
+  // (openImage refuses a directory offset or size at or beyond 2^53: extension.bitmaps-too-large)
   if (ext.bitmapDirectoryOffset + ext.bitmapDirectorySize > img.fileSize) dirFinding('bitmap_directory_offset', `${hex(ext.bitmapDirectoryOffset)} + ${ext.bitmapDirectorySize}`, `inside the file (${img.fileSize} bytes)`, 'bitmap directory runs past the end of the file');
   if (findings.length > 0) return { consistent, bitmaps: [], findings };
 
@@ -98,7 +100,12 @@ export async function readBitmapDirectory(img: OpenedImage): Promise<BitmapDirec
         { name: 'name', offset: at + 24 + extraLen, size: nameLen, raw: toHex(e, 24 + extraLen, nameLen), value: name, present: true, description: 'bitmap name' },
       ],
     };
-    findings.push(...checkEntry(entry, img));
+    const tableOffset = u64be(e, 0);
+    if (tableOffset >= SAFE_LIMIT) {
+      findings.push(finding({ id: 'bitmaps.bitmap_table_offset-too-large', severity: 'error', structure: `bitmap "${name}"`, field: 'bitmap_table_offset', offset: at, length: 8, found: `${tableOffset} (${hex(tableOffset)})`, expected: `< 2^53 (${SAFE_LIMIT})`, message: `bitmap "${name}" table offset ${tableOffset} is at or beyond 2^53 bytes: no file is that large`, fix: 'remove the bitmap' }));
+    } else {
+      findings.push(...checkEntry(entry, img));
+    }
     bitmaps.push(entry);
     rel += len;
   }
@@ -139,6 +146,7 @@ export interface BitmapTableEntry {
 export async function readBitmapTable(img: OpenedImage, b: BitmapEntry): Promise<{ entries: BitmapTableEntry[]; findings: Finding[] }> {
   const findings: Finding[] = [];
   if (b.tableSize > MAX_BITMAP_TABLE_ENTRIES || b.tableOffset % img.header.clusterSize !== 0) return { entries: [], findings };
+  if (b.tableOffset + b.tableSize * 8 > Number.MAX_SAFE_INTEGER) return { entries: [], findings }; // reported by readBitmapDirectory
   const { bytes } = await readZeroPadded(img.source, b.tableOffset, b.tableSize * 8);
   const entries: BitmapTableEntry[] = [];
   for (let i = 0; i < b.tableSize; i++) {
@@ -146,6 +154,10 @@ export async function readBitmapTable(img: OpenedImage, b: BitmapEntry): Promise
     const lo = u32be(bytes, i * 8 + 4);
     const offset = (hi & 0x00ffffff) * 0x1_0000_0000 + ((lo & 0xfffffe00) >>> 0);
     const reservedBits = (hi & 0xff000000) !== 0 || (lo & 0x1fe) !== 0 || (offset !== 0 && (lo & 1) !== 0) ? 1 : 0;
+    if ((hi & 0x00e00000) !== 0) {
+      const exact = ((BigInt(hi) << 32n) | BigInt(lo)) & 0x00ff_ffff_ffff_fe00n;
+      findings.push(finding({ id: 'bitmaps.table-offset-too-large', severity: 'error', structure: `bitmap "${b.name}" table`, field: `entry ${i}`, offset: b.tableOffset + i * 8, length: 8, found: `${exact} (${hex(exact)})`, expected: `a data cluster offset below 2^53 (${SAFE_LIMIT})`, message: `bitmap "${b.name}" table entry ${i} points to ${exact}, at or beyond 2^53 bytes`, fix: 'remove the bitmap' }));
+    }
     if (reservedBits) findings.push(finding({ id: 'bitmaps.table-reserved', severity: 'warning', structure: `bitmap "${b.name}" table`, field: `entry ${i}`, offset: b.tableOffset + i * 8, length: 8, found: hex(hi * 0x1_0000_0000 + lo, 16), expected: 'reserved bits clear', message: `bitmap "${b.name}" table entry ${i} has reserved bits set`, fix: 'clear them' }));
     entries.push({ offset, allOnes: offset === 0 && (lo & 1) === 1, reservedBits });
   }

@@ -1,10 +1,10 @@
 // Header extensions (docs/interop/qcow2.rst "Header extensions"): walked from header_length to the backing
 // file name (or the end of cluster 0). Each known type is decoded; unknown ones are kept raw. The zoned
 // extension is decoded by zoned-extension.ts for every revision.
-import { hex, toHex, u32be, u64beNum, utf8Decode } from '../bytes';
+import { hex, toHex, u32be, u64be, utf8Decode } from '../bytes';
 import type { FeatureKind, FeatureTableEntry } from './features';
 import { finding, type Finding } from './findings';
-import type { Qcow2Header } from './header';
+import { SAFE_LIMIT, type Qcow2Header } from './header';
 import { decodeZonedExtension } from './zoned-extension';
 import type { ZonedExtension } from './zoned-types';
 
@@ -101,8 +101,12 @@ function decodeFeatureTable(data: Uint8Array, dataOffset: number, findings: Find
 }
 
 /**
- * Decode every header extension from cluster 0 (`cluster0` must hold at least the first cluster, or the
- * whole file if shorter).
+ * Decode every header extension from cluster 0 (`cluster0` holds the first cluster, or the whole file if
+ * shorter: what lies past the end of the file reads as zeros, as QEMU reads it).
+ *
+ * The walk is qcow2_read_extensions (block/qcow2.c): from header_length to ext_end, the backing file name
+ * offset or else the end of cluster 0; an extension whose header or data would pass ext_end is "Header
+ * extension too large" and QEMU refuses the image (openImage does too: extension.overrun).
  */
 export function decodeExtensions(h: Qcow2Header, cluster0: Uint8Array, fileSize?: number): ExtensionsResult {
   const findings: Finding[] = [];
@@ -112,12 +116,34 @@ export function decodeExtensions(h: Qcow2Header, cluster0: Uint8Array, fileSize?
   };
   const cs = h.clusterSize || 65536;
   const start = h.version === 2 ? 72 : h.headerLength;
-  const areaEnd = Math.min(h.backingFileOffset !== 0 ? h.backingFileOffset : cs, cs, cluster0.length);
+  // decodeHeader refuses a backing_file_offset beyond the cluster; this keeps the walk inside it anyway.
+  const areaEnd = h.backingFileOffset !== 0 ? Math.min(h.backingFileOffset, cs) : cs;
+  const fileBytes = cluster0; // the backing file name must exist in the file itself
+  if (cluster0.length < areaEnd) {
+    const padded = new Uint8Array(areaEnd);
+    padded.set(cluster0);
+    cluster0 = padded;
+  }
   const seen = new Map<number, number>();
+  const areaName = h.backingFileOffset !== 0 ? 'the backing file name' : 'the end of cluster 0';
+  const tooLarge = (field: string, at: number, length: number, found: string, expected: string, message: string): void => {
+    findings.push(finding({ id: 'extension.overrun', severity: 'error', structure: 'header extensions', field, offset: at, length, found, expected, message: `${message}: QEMU refuses the image ("Header extension too large")`, fix: 'none: QEMU refuses the image; drop the extension and everything after it' }));
+  };
 
+  // A 64-bit value this reader keeps as a number must be exact (below 2^53): refused otherwise
+  // (extension.<name>-too-large; openImage throws it), never rounded into an offset that is read.
+  const u64TooLarge = (ext: string, structure: string, field: string, at: number, v: bigint): void => {
+    if (v < SAFE_LIMIT) return;
+    findings.push(finding({ id: `extension.${ext}-too-large`, severity: 'error', structure, field, offset: at, length: 8, found: `${v} (${hex(v)})`, expected: `< 2^53 (${SAFE_LIMIT})`, message: `${structure} ${field} ${v} is at or beyond 2^53 bytes: no file is that large, and this reader cannot address it exactly`, fix: 'none: the value is implausible' }));
+  };
+
+  // From header_length itself, as QEMU reads (a header_length that is not a multiple of 8 is a warning).
   let off = start;
-  if (off % 8 !== 0 && h.version === 3) off = Math.ceil(off / 8) * 8;
-  while (off + 8 <= areaEnd) {
+  while (off < areaEnd) {
+    if (off + 8 > areaEnd) {
+      tooLarge('magic', off, areaEnd - off, `an extension header at ${off} (8 bytes)`, `<= ${areaEnd - off} bytes left before ${areaName} (${areaEnd})`, `header extension at offset ${off} does not fit before ${areaName} at ${areaEnd}`);
+      break;
+    }
     const magic = u32be(cluster0, off);
     const length = u32be(cluster0, off + 4);
     const name = EXTENSION_NAMES[magic] ?? `unknown extension ${hex(magic, 8)}`;
@@ -127,7 +153,7 @@ export function decodeExtensions(h: Qcow2Header, cluster0: Uint8Array, fileSize?
     }
     const dataOffset = off + 8;
     if (length > areaEnd - dataOffset) {
-      findings.push(finding({ id: 'extension.overrun', severity: 'error', structure: `header extension ${hex(magic, 8)} (${name})`, field: 'length', offset: off + 4, length: 4, found: String(length), expected: `<= ${areaEnd - dataOffset} (space left before ${h.backingFileOffset !== 0 ? 'the backing file name' : 'the end of cluster 0'})`, message: `header extension ${name} at offset ${off} claims ${length} bytes but only ${areaEnd - dataOffset} remain`, fix: 'none: QEMU refuses the image; drop the extension and everything after it' }));
+      findings.push(finding({ id: 'extension.overrun', severity: 'error', structure: `header extension ${hex(magic, 8)} (${name})`, field: 'length', offset: off + 4, length: 4, found: String(length), expected: `<= ${areaEnd - dataOffset} (space left before ${areaName})`, message: `header extension ${name} at offset ${off} claims ${length} bytes but only ${areaEnd - dataOffset} remain before ${areaName}: QEMU refuses the image ("Header extension too large")`, fix: 'none: QEMU refuses the image; drop the extension and everything after it' }));
       break;
     }
     const data = cluster0.subarray(dataOffset, dataOffset + length);
@@ -158,8 +184,12 @@ export function decodeExtensions(h: Qcow2Header, cluster0: Uint8Array, fileSize?
           findings.push(finding({ id: 'extension.bitmaps.length', severity: 'error', structure: 'bitmaps extension', field: 'length', offset: off + 4, length: 4, found: String(length), expected: '24', message: `bitmaps extension is ${length} bytes, expected 24`, fix: 'none' }));
           content = { kind: 'unknown' };
         } else {
+          const size = u64be(data, 8);
+          const offset = u64be(data, 16);
+          u64TooLarge('bitmaps', 'bitmaps extension', 'bitmap_directory_size', dataOffset + 8, size);
+          u64TooLarge('bitmaps', 'bitmaps extension', 'bitmap_directory_offset', dataOffset + 16, offset);
           const bitmaps: BitmapsExtension = {
-            nbBitmaps: u32be(data, 0), reserved: u32be(data, 4), bitmapDirectorySize: u64beNum(data, 8), bitmapDirectoryOffset: u64beNum(data, 16),
+            nbBitmaps: u32be(data, 0), reserved: u32be(data, 4), bitmapDirectorySize: Number(size), bitmapDirectoryOffset: Number(offset),
           };
           content = { kind: 'bitmaps', bitmaps };
           result.bitmaps ??= bitmaps;
@@ -171,7 +201,11 @@ export function decodeExtensions(h: Qcow2Header, cluster0: Uint8Array, fileSize?
           findings.push(finding({ id: 'extension.crypto.length', severity: 'error', structure: 'encryption header pointer', field: 'length', offset: off + 4, length: 4, found: String(length), expected: '16', message: `full disk encryption header pointer is ${length} bytes, expected 16`, fix: 'none' }));
           content = { kind: 'unknown' };
         } else {
-          const crypto = { offset: u64beNum(data, 0), length: u64beNum(data, 8) };
+          const offset = u64be(data, 0);
+          const len = u64be(data, 8);
+          u64TooLarge('crypto', 'encryption header pointer', 'offset', dataOffset, offset);
+          u64TooLarge('crypto', 'encryption header pointer', 'length', dataOffset + 8, len);
+          const crypto = { offset: Number(offset), length: Number(len) };
           content = { kind: 'crypto', crypto };
           result.crypto ??= crypto;
         }
@@ -193,10 +227,10 @@ export function decodeExtensions(h: Qcow2Header, cluster0: Uint8Array, fileSize?
 
   if (h.backingFileOffset !== 0 && h.backingFileSize > 0 && h.backingFileSize <= 1023) {
     const end = h.backingFileOffset + h.backingFileSize;
-    if (end <= cluster0.length) {
-      result.backingFile = utf8Decode(cluster0.subarray(h.backingFileOffset, end));
+    if (end <= fileBytes.length) {
+      result.backingFile = utf8Decode(fileBytes.subarray(h.backingFileOffset, end));
     } else {
-      findings.push(finding({ id: 'header.backing-file-name', severity: 'error', structure: 'backing file name', field: 'backing_file_offset', offset: 8, length: 8, found: `${h.backingFileOffset} + ${h.backingFileSize}`, expected: `within the first ${cluster0.length} bytes`, message: 'backing file name lies outside the first cluster or past the end of the file', fix: 'none' }));
+      findings.push(finding({ id: 'header.backing-file-name', severity: 'error', structure: 'backing file name', field: 'backing_file_offset', offset: 8, length: 8, found: `${h.backingFileOffset} + ${h.backingFileSize}`, expected: `within the first ${fileBytes.length} bytes`, message: 'backing file name lies outside the first cluster or past the end of the file', fix: 'none' }));
     }
   }
   return result;

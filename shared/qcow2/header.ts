@@ -7,13 +7,25 @@ import { finding, type Finding } from './findings';
 export const QCOW_MAGIC = 0x514649fb;
 export const MIN_CLUSTER_BITS = 9;
 export const MAX_CLUSTER_BITS = 21;
-/** QEMU's QCOW_MAX_L1_SIZE: 32 MiB of L1 entries. */
+/** QEMU's QCOW_MAX_L1_SIZE (include/block/qcow2.h): 32 MiB of L1 entries. */
 export const MAX_L1_BYTES = 0x2000000;
-/** QEMU's QCOW_MAX_REFTABLE_SIZE: 8 MiB. */
+/** QEMU's QCOW_MAX_REFTABLE_SIZE (include/block/qcow2.h): 8 MiB. */
 export const MAX_REFTABLE_BYTES = 0x800000;
+/** QEMU's QCOW_MAX_SNAPSHOTS (include/block/qcow2.h). */
+export const MAX_SNAPSHOTS = 65536;
+/** sizeof(QCowSnapshotHeader): the fixed part of a snapshot table entry. */
+export const SNAPSHOT_HEADER_BYTES = 40;
+/** INT_MAX: qcow2_do_open refuses an image whose virtual size needs more L1 entries ("Image is too big"). */
+export const MAX_L1_INDEX = 0x7fffffff;
+/** 2^53: integers at and above it are not exact as JavaScript numbers. */
+export const SAFE_LIMIT = 2n ** 53n;
 export const V2_HEADER_LENGTH = 72;
 export const V3_MIN_HEADER_LENGTH = 104;
 
+/**
+ * The decoded header. 64-bit fields are numbers: decodeHeader reports any at or above 2^53 with a
+ * "<field>-too-large" finding that openImage refuses, so a header that reaches a consumer holds exact values.
+ */
 export interface Qcow2Header {
   magic: number;
   version: number;
@@ -147,9 +159,10 @@ export function decodeHeader(b: Uint8Array, fileSize: number): HeaderDecodeResul
     }
   }
 
+  // Not clamped: a value at or above 2^53 is rounded here, and reported (and refused) by validateHeader.
   const num = (name: string): number => {
     const v = values.get(name) ?? 0;
-    return typeof v === 'bigint' ? (isSafeU64(v) ? Number(v) : Number.MAX_SAFE_INTEGER) : v;
+    return typeof v === 'bigint' ? Number(v) : v;
   };
   const big = (name: string): bigint => {
     const v = values.get(name) ?? 0n;
@@ -181,11 +194,11 @@ export function decodeHeader(b: Uint8Array, fileSize: number): HeaderDecodeResul
     fields,
   };
 
-  validateHeader(header, b, fileSize, findings);
+  validateHeader(header, b, fileSize, findings, big);
   return { header, findings };
 }
 
-function validateHeader(h: Qcow2Header, b: Uint8Array, fileSize: number, findings: Finding[]): void {
+function validateHeader(h: Qcow2Header, b: Uint8Array, fileSize: number, findings: Finding[], raw: (name: string) => bigint): void {
   const push = (field: string, offset: number, length: number, found: string, expected: string, message: string, fix: string, severity: 'error' | 'warning' = 'error', id = `header.${field}`): void => {
     findings.push(finding({ id, severity, structure: 'header', field, offset, length, found, expected, message, fix }));
   };
@@ -201,7 +214,7 @@ function validateHeader(h: Qcow2Header, b: Uint8Array, fileSize: number, finding
       push('header_length', 100, 4, String(h.headerLength), 'a multiple of 8', `header_length ${h.headerLength} is not a multiple of 8`, 'round header_length down to a multiple of 8 if the fields beyond are padding', 'warning');
     }
     if (cs > 0 && h.headerLength > cs) {
-      push('header_length', 100, 4, String(h.headerLength), `<= cluster size ${cs}`, `header_length ${h.headerLength} runs past the first cluster (${cs} bytes)`, 'none: the header must fit in cluster 0');
+      push('header_length', 100, 4, String(h.headerLength), `<= cluster size ${cs}`, `header_length ${h.headerLength} runs past the first cluster (${cs} bytes): QEMU refuses the image ("qcow2 header exceeds cluster size")`, 'none: the header must fit in cluster 0');
     }
     if (h.refcountOrder > 6) {
       push('refcount_order', 96, 4, String(h.refcountOrder), '0..6', `refcount_order ${h.refcountOrder} is out of range: refcount width would be ${h.refcountOrder < 32 ? 2 ** h.refcountOrder : 'huge'} bits, at most 64 exist`, 'none: the refcount width cannot be guessed safely');
@@ -222,49 +235,109 @@ function validateHeader(h: Qcow2Header, b: Uint8Array, fileSize: number, finding
       }
     }
   }
+  // 64-bit fields this reader keeps as numbers: at or above 2^53 they are no longer exact, and a read there
+  // would reach the file system with a position it refuses. QEMU would go on (it reads zeros past the end
+  // of the file), but no file is that large, so the image is refused here, with the exact value.
+  const tooLarge = new Set<string>();
+  for (const [name, offset] of [['backing_file_offset', 8], ['size', 24], ['l1_table_offset', 40], ['refcount_table_offset', 48], ['snapshots_offset', 64]] as const) {
+    const v = raw(name);
+    if (v < SAFE_LIMIT) continue;
+    tooLarge.add(name);
+    // size and backing_file_offset are judged below with QEMU's own limits first
+    if (name === 'size' || name === 'backing_file_offset') continue;
+    push(name, offset, 8, `${v} (${hex(v)})`, `< 2^53 (${SAFE_LIMIT})`, `${name} ${v} (${hex(v)}) is at or beyond 2^53 bytes: no file is that large, and this reader cannot address it exactly`, 'none: the value is implausible', 'error', `header.${name}-too-large`);
+  }
   if (cs === 0) return;
 
+  // The order of qcow2_do_open (block/qcow2.c), so that the first refusal is the one QEMU reports.
+  const backingOffset = raw('backing_file_offset');
+  if (backingOffset > BigInt(cs)) {
+    push('backing_file_offset', 8, 8, String(backingOffset), `<= the cluster size ${cs}`, `backing_file_offset ${backingOffset} lies beyond the first cluster (${cs} bytes): QEMU refuses the image ("Invalid backing file offset")`, 'none: the backing file name cannot be located', 'error', 'header.backing-file-offset-invalid');
+  }
   const aligned = (name: string, off: number, fieldOff: number, what: string): void => {
+    if (tooLarge.has(name)) return;
     if (off % cs !== 0) push(name, fieldOff, 8, `${off} (${hex(off)})`, `a multiple of the cluster size ${cs}`, `${what} ${hex(off)} is not aligned to a cluster boundary`, 'none: the table cannot be located safely');
     else if (off !== 0 && off >= fileSize) push(name, fieldOff, 8, `${off} (${hex(off)})`, `below the file size ${fileSize}`, `${what} ${hex(off)} lies past the end of the file (${fileSize} bytes)`, 'none: the table is missing', 'error', `header.${name}-past-eof`);
   };
-  aligned('l1_table_offset', h.l1TableOffset, 40, 'L1 table offset');
-  aligned('refcount_table_offset', h.refcountTableOffset, 48, 'refcount table offset');
-  if (h.nbSnapshots > 0 || h.snapshotsOffset !== 0) aligned('snapshots_offset', h.snapshotsOffset, 64, 'snapshot table offset');
-
   if (h.refcountTableOffset === 0) {
     push('refcount_table_offset', 48, 8, '0', 'a cluster-aligned offset', 'refcount table offset is 0: the image has no refcount table', 'none: rebuild refcounts with a full repair');
   }
   if (h.refcountTableClusters === 0) {
     push('refcount_table_clusters', 56, 4, '0', '>= 1', 'refcount_table_clusters is 0: the image has no refcount table', 'rebuild refcounts with a full repair');
-  } else if (h.refcountTableClusters * cs > MAX_REFTABLE_BYTES) {
-    push('refcount_table_clusters', 56, 4, String(h.refcountTableClusters), `<= ${MAX_REFTABLE_BYTES / cs}`, `refcount table of ${h.refcountTableClusters} clusters exceeds QEMU's limit of ${MAX_REFTABLE_BYTES} bytes`, 'none: the value is implausible');
+  } else if (h.refcountTableClusters > MAX_REFTABLE_BYTES / cs) {
+    // qcow2_validate_table(..., QCOW_MAX_REFTABLE_SIZE, "Reference count table")
+    push('refcount_table_clusters', 56, 4, String(h.refcountTableClusters), `<= ${MAX_REFTABLE_BYTES / cs} (QCOW_MAX_REFTABLE_SIZE, ${MAX_REFTABLE_BYTES} bytes, in ${cs}-byte clusters)`, `refcount table of ${h.refcountTableClusters} clusters exceeds QEMU's limit of ${MAX_REFTABLE_BYTES} bytes: QEMU refuses the image ("Reference count table too large")`, 'none: the value is implausible', 'error', 'header.reftable-too-large');
   }
-  if (h.l1Size * 8 > MAX_L1_BYTES) {
-    push('l1_size', 36, 4, String(h.l1Size), `<= ${MAX_L1_BYTES / 8}`, `l1_size ${h.l1Size} exceeds QEMU's limit of ${MAX_L1_BYTES / 8} entries (32 MiB)`, 'none: the value is implausible');
+  aligned('refcount_table_offset', h.refcountTableOffset, 48, 'refcount table offset');
+  // qcow2_validate_table's "offset invalid" (offset + size past INT64_MAX), with 2^53 for INT64_MAX: a
+  // table that starts below 2^53 must end below it too, or its last entries cannot be read.
+  const endsBeyond = (name: string, fieldOff: number, start: number, bytes: number, what: string): void => {
+    if (tooLarge.has(name) || BigInt(start) + BigInt(bytes) <= SAFE_LIMIT) return;
+    tooLarge.add(name);
+    push(name, fieldOff, 8, `${start} + ${bytes} bytes`, `a table that ends at or below 2^53 (${SAFE_LIMIT})`, `${what} at ${start} (${bytes} bytes) ends beyond 2^53 bytes: no file is that large, and this reader cannot address it exactly`, 'none: the table cannot be located', 'error', `header.${name}-too-large`);
+  };
+  if (h.refcountTableClusters <= MAX_REFTABLE_BYTES / cs) endsBeyond('refcount_table_offset', 48, h.refcountTableOffset, h.refcountTableClusters * cs, 'the refcount table');
+  // qcow2_validate_table(..., sizeof(QCowSnapshotHeader) * QCOW_MAX_SNAPSHOTS, "Snapshot table"); not fatal
+  // here, because qemu-img check (BDRV_O_CHECK) skips it and reports the table itself.
+  if (h.nbSnapshots > MAX_SNAPSHOTS) {
+    push('nb_snapshots', 60, 4, String(h.nbSnapshots), `<= ${MAX_SNAPSHOTS}`, `${h.nbSnapshots} snapshots exceed QEMU's limit of ${MAX_SNAPSHOTS}: QEMU refuses the image ("Snapshot table too large")`, 'none: the snapshot table cannot be trusted');
   }
-  const sizeRaw = u64be(b, 24);
-  if (!isSafeU64(sizeRaw)) {
-    push('size', 24, 8, sizeRaw.toString(), `<= ${Number.MAX_SAFE_INTEGER}`, `virtual size ${sizeRaw} is too large to be real`, 'none');
-  } else if (h.clusterBits >= MIN_CLUSTER_BITS) {
-    const l2Entries = cs / (((h.incompatibleFeatures >> 4n) & 1n) === 1n ? 16 : 8);
-    const needL1 = Math.ceil(h.size / (cs * l2Entries));
-    if (h.l1Size < needL1) {
-      push('l1_size', 36, 4, String(h.l1Size), `>= ${needL1} for a virtual size of ${h.size}`, `l1_size ${h.l1Size} is too small to map the virtual size ${h.size} bytes (needs ${needL1} entries)`, `set l1_size to ${needL1} after growing the L1 table`);
-    }
+  if (h.nbSnapshots > 0 || h.snapshotsOffset !== 0) aligned('snapshots_offset', h.snapshotsOffset, 64, 'snapshot table offset');
+  if (h.nbSnapshots > 0) endsBeyond('snapshots_offset', 64, h.snapshotsOffset, h.nbSnapshots * SNAPSHOT_HEADER_BYTES, 'the snapshot table');
+  // qcow2_validate_table(..., QCOW_MAX_L1_SIZE, "Active L1 table")
+  const l1TooLarge = h.l1Size > MAX_L1_BYTES / 8;
+  if (l1TooLarge) {
+    push('l1_size', 36, 4, String(h.l1Size), `<= ${MAX_L1_BYTES / 8}`, `l1_size ${h.l1Size} exceeds QEMU's limit of ${MAX_L1_BYTES / 8} entries (QCOW_MAX_L1_SIZE, 32 MiB): QEMU refuses the image ("Active L1 table too large")`, 'none: the value is implausible');
   }
-  if (h.l1TableOffset !== 0 && h.l1TableOffset % cs === 0 && h.l1TableOffset < fileSize && h.l1TableOffset + h.l1Size * 8 > fileSize && h.l1Size * 8 <= MAX_L1_BYTES) {
+  if (!l1TooLarge) endsBeyond('l1_table_offset', 40, h.l1TableOffset, h.l1Size * 8, 'the active L1 table');
+  aligned('l1_table_offset', h.l1TableOffset, 40, 'L1 table offset');
+
+  // size_to_l1 (block/qcow2.h) of the exact size: more than INT_MAX entries is "Image is too big".
+  const size = raw('size');
+  const l2Bits = BigInt(h.clusterBits - (((h.incompatibleFeatures >> 4n) & 1n) === 1n ? 4 : 3));
+  const shift = BigInt(h.clusterBits) + l2Bits;
+  const needL1 = (size + (1n << shift) - 1n) >> shift;
+  if (needL1 > BigInt(MAX_L1_INDEX)) {
+    push('size', 24, 8, String(size), `<= ${BigInt(MAX_L1_INDEX) << shift} (at most ${MAX_L1_INDEX} L1 entries of ${1n << shift} bytes each)`, `virtual size ${size} needs ${needL1} L1 entries, more than QEMU's INT_MAX: QEMU refuses the image ("Image is too big")`, 'none: the value is implausible');
+  } else if (tooLarge.has('size')) {
+    push('size', 24, 8, String(size), `< 2^53 (${SAFE_LIMIT})`, `virtual size ${size} is at or beyond 2^53 bytes: too large to be real, and this reader cannot address it exactly`, 'none: the value is implausible');
+  } else if (h.l1Size < Number(needL1) && !l1TooLarge) {
+    push('l1_size', 36, 4, String(h.l1Size), `>= ${needL1} for a virtual size of ${h.size}`, `l1_size ${h.l1Size} is too small to map the virtual size ${h.size} bytes (needs ${needL1} entries): QEMU refuses the image ("L1 table is too small")`, `set l1_size to ${needL1} after growing the L1 table`);
+  }
+  if (!tooLarge.has('l1_table_offset') && h.l1TableOffset !== 0 && h.l1TableOffset % cs === 0 && h.l1TableOffset < fileSize && h.l1TableOffset + h.l1Size * 8 > fileSize && !l1TooLarge) {
     push('l1_size', 36, 4, String(h.l1Size), `an L1 table that ends within the file (${fileSize} bytes)`, `L1 table at ${hex(h.l1TableOffset)} with ${h.l1Size} entries runs past the end of the file`, 'none: the file is truncated', 'error', 'header.l1-past-eof');
   }
   if (h.cryptMethod > 2) {
     push('crypt_method', 32, 4, String(h.cryptMethod), '0, 1 or 2', `unknown crypt_method ${h.cryptMethod}`, 'none');
   }
-  if (h.backingFileOffset !== 0) {
+  if (h.backingFileOffset !== 0 && h.backingFileOffset <= cs) {
     if (h.backingFileSize > 1023) {
       push('backing_file_size', 16, 4, String(h.backingFileSize), '<= 1023', `backing file name length ${h.backingFileSize} exceeds QEMU's limit of 1023 bytes`, 'none');
     }
     if (h.backingFileOffset + h.backingFileSize > cs) {
       push('backing_file_offset', 8, 8, `${h.backingFileOffset} + ${h.backingFileSize}`, `within the first cluster (${cs} bytes)`, `backing file name at ${h.backingFileOffset} (${h.backingFileSize} bytes) runs past the first cluster`, 'none');
     }
+  }
+}
+
+/**
+ * Header findings for which qcow2_do_open refuses the image whatever the open flags (qemu-img check
+ * included), and those this reader cannot go on with (values beyond 2^53): openImage throws the first.
+ */
+export function headerRefusesOpen(f: Finding): boolean {
+  if (f.severity !== 'error') return false;
+  switch (f.id) {
+    case 'header.magic':
+    case 'header.version':
+    case 'header.truncated':
+    case 'header.cluster_bits':
+    case 'header.header_length': // "qcow2 header too short", "qcow2 header exceeds cluster size"
+    case 'header.backing-file-offset-invalid': // "Invalid backing file offset"
+    case 'header.reftable-too-large': // "Reference count table too large"
+    case 'header.l1_size': // "Active L1 table too large", "L1 table is too small"
+    case 'header.size': // "Image is too big", or beyond 2^53
+      return true;
+    default:
+      return f.id.startsWith('header.') && f.id.endsWith('-too-large');
   }
 }

@@ -4,7 +4,7 @@ import type { ByteSource } from './byte-source';
 import { decodeExtensions, type ExtensionsResult } from './extensions';
 import { describeFeatureBits, type FeatureBit, featureDisplayName } from './features';
 import { finding, Qcow2Error, type Finding } from './findings';
-import { decodeHeader, MAX_CLUSTER_BITS, type Qcow2Header } from './header';
+import { decodeHeader, headerRefusesOpen, MAX_CLUSTER_BITS, type Qcow2Header } from './header';
 import type { ZonedExtension } from './zoned-types';
 
 export interface FeatureBits {
@@ -28,15 +28,18 @@ export interface OpenedImage {
 export const ZONED_INCOMPAT_BIT = 5;
 
 /**
- * Open an image for reading. Throws Qcow2Error only when the bytes are not a qcow2 image we can interpret
- * (bad magic, version, cluster_bits, truncated header); every other problem becomes a finding.
+ * Open an image for reading. Throws Qcow2Error when the bytes are not a qcow2 image we can interpret (bad
+ * magic, version, cluster_bits, truncated header), when qcow2_do_open refuses it whatever the flags (a
+ * header longer than the cluster, tables beyond QEMU's limits, "Image is too big", "L1 table is too small",
+ * "Header extension too large"), or when a 64-bit value is beyond 2^53; every other problem is a finding.
+ * The limits are checked on the header alone, so no consumer loops or allocates by an untrusted size.
  */
 export async function openImage(source: ByteSource): Promise<OpenedImage> {
   const fileSize = await source.size();
   // Cluster 0 is at most 2 MiB (cluster_bits <= 21); read the header first to learn its size.
   const head = await source.read(0, 4096);
   const decoded = decodeHeader(head, fileSize);
-  const fatal = decoded.findings.find((f) => f.severity === 'error' && isFatal(f));
+  const fatal = decoded.findings.find(headerRefusesOpen);
   if (!decoded.header || fatal) {
     const f = fatal ?? decoded.findings[0];
     throw Qcow2Error.fromFinding(f.id === 'header.magic' ? 'not-qcow2' : f.id === 'header.version' ? 'unsupported-version' : f.id === 'header.truncated' ? 'truncated' : 'invalid-header', f, source.name);
@@ -44,6 +47,8 @@ export async function openImage(source: ByteSource): Promise<OpenedImage> {
   const header = decoded.header;
   const cluster0 = header.clusterSize > head.length ? await source.read(0, header.clusterSize) : head.subarray(0, Math.min(head.length, header.clusterSize));
   const extensions = decodeExtensions(header, cluster0, fileSize);
+  const refused = extensions.findings.find(extensionRefusesOpen);
+  if (refused) throw Qcow2Error.fromFinding('invalid-extension', refused, source.name);
   const findings = [...decoded.findings, ...extensions.findings];
 
   const table = extensions.featureTable;
@@ -93,10 +98,9 @@ export async function openImage(source: ByteSource): Promise<OpenedImage> {
   return { source, fileSize, header, extensions, features, zoned, findings };
 }
 
-/** Findings that make the header impossible to interpret. */
-function isFatal(f: Finding): boolean {
-  return ['header.magic', 'header.version', 'header.truncated', 'header.cluster_bits'].includes(f.id) ||
-    (f.id === 'header.header_length' && f.expected.startsWith('>='));
+/** qcow2_read_extensions' "Header extension too large", and 64-bit extension values beyond 2^53. */
+function extensionRefusesOpen(f: Finding): boolean {
+  return f.severity === 'error' && (f.id === 'extension.overrun' || (f.id.startsWith('extension.') && f.id.endsWith('-too-large')));
 }
 
 export function featureNames(bits: FeatureBit[]): string[] {

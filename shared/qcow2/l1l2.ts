@@ -4,9 +4,9 @@
 // the hot paths (a 64 GiB image has a million L2 entries), with bigint codecs from entries.ts for display.
 import { hex, u32be, u64be } from '../bytes';
 import type { ByteSource } from './byte-source';
-import { decodeL1Entry, decodeL2Entry, L1E_RESERVED_MASK, L2E_STD_RESERVED_MASK, type L1Entry, type L2Entry } from './entries';
+import { compressedLayout, decodeL1Entry, decodeL2Entry, L1E_OFFSET_MASK, L1E_RESERVED_MASK, L2E_OFFSET_MASK, L2E_STD_RESERVED_MASK, type L1Entry, type L2Entry } from './entries';
 import { finding, Qcow2Error, type Finding } from './findings';
-import { MAX_L1_BYTES } from './header';
+import { MAX_L1_BYTES, SAFE_LIMIT } from './header';
 import type { OpenedImage } from './image';
 
 /** Largest single read of table data. */
@@ -48,6 +48,18 @@ export function tableGeometry(img: OpenedImage): TableGeometry {
     fileSize: img.fileSize,
     virtualSize: h.size,
   };
+}
+
+/** Bits 53-55 of the high word of an L1/L2 entry: an offset at or beyond 2^53 (not exact as a number). */
+const HIGH_BEYOND_2_53 = 0x00e00000;
+
+/**
+ * The first entry of an L1 table whose L2 offset is at or beyond 2^53, or -1. Such an offset is never in a
+ * real file (QEMU would read zeros there) and cannot be handed to the file system as a number.
+ */
+export function firstL1EntryBeyond2p53(t: L1Table): number {
+  for (let i = 0; i < t.size; i++) if ((u32be(t.bytes, i * 8) & HIGH_BEYOND_2_53) !== 0) return i;
+  return -1;
 }
 
 /** Read `length` bytes in bounded chunks, zero-filling what lies past the end of the file. */
@@ -114,6 +126,13 @@ export async function readL1Table(
       message: `${label} offset ${hex(offset)} is not cluster aligned`, fix: 'none: the table cannot be located safely',
     }), file);
   }
+  if (size > 0 && offset + size * 8 > Number.MAX_SAFE_INTEGER) {
+    throw Qcow2Error.fromFinding('invalid-table', finding({
+      id: 'l1.offset-too-large', severity: 'error', structure: label, field: 'l1_table_offset', offset: fieldOffset + 4, length: 8,
+      found: `${BigInt(offset)} + ${size * 8} bytes`, expected: `a table that ends below 2^53 (${SAFE_LIMIT})`,
+      message: `${label} at ${BigInt(offset)} (${size} entries) lies at or beyond 2^53 bytes: no file is that large`, fix: 'none: the table cannot be located',
+    }), file);
+  }
   const findings: Finding[] = [];
   const { bytes, available } = size > 0 ? await readZeroPadded(img.source, offset, size * 8) : { bytes: new Uint8Array(0), available: 0 };
   if (available < size * 8) {
@@ -125,6 +144,18 @@ export async function readL1Table(
     }));
   }
   const t: L1Table = { label, offset, size, bytes, findings };
+  // An L2 table beyond 2^53 is refused here, before any walk: every consumer (map, reads, the tables
+  // view) would otherwise hand that position to the file system.
+  const beyond = firstL1EntryBeyond2p53(t);
+  if (beyond >= 0) {
+    const v = u64be(bytes, beyond * 8);
+    throw Qcow2Error.fromFinding('invalid-table', finding({
+      id: 'l1.l2-offset-too-large', severity: 'error', structure: label, field: `entry ${beyond}`, offset: offset + beyond * 8, length: 8,
+      found: `${hex(v, 16)} (L2 table at ${v & L1E_OFFSET_MASK})`, expected: `an L2 table offset below 2^53 (${SAFE_LIMIT})`,
+      message: `${label} entry ${beyond} points to an L2 table at ${v & L1E_OFFSET_MASK}, at or beyond 2^53 bytes: no file is that large`,
+      fix: 'none: QEMU would read the range as unallocated; the entry is garbage',
+    }), file);
+  }
   findings.push(...l1EntryFindings(t, g));
   return t;
 }
@@ -147,6 +178,10 @@ export function l1EntryFindings(t: L1Table, g: TableGeometry): Finding[] {
       push(finding({ id: 'l1.reserved-bits', severity: 'warning', structure: t.label, field: `entry ${i}`, offset: at, length: 8, found: hex(e.raw, 16), expected: `reserved bits (${hex(L1E_RESERVED_MASK, 16)}) clear`, message: `${t.label} entry ${i} has reserved bits set: ${hex(e.reservedBits)}`, fix: 'clear the reserved bits' }));
     }
     if (e.l2Offset === 0) continue;
+    if ((hi & HIGH_BEYOND_2_53) !== 0) {
+      push(finding({ id: 'l1.l2-offset-too-large', severity: 'error', structure: t.label, field: `entry ${i}`, offset: at, length: 8, found: hex(e.raw, 16), expected: `an L2 table offset below 2^53 (${SAFE_LIMIT})`, message: `${t.label} entry ${i} points to an L2 table at ${e.raw & L1E_OFFSET_MASK}, at or beyond 2^53 bytes`, fix: 'none: the entry is garbage' }));
+      continue;
+    }
     if (e.l2Offset % g.clusterSize !== 0) {
       push(finding({ id: 'l1.l2-unaligned', severity: 'error', structure: t.label, field: `entry ${i}`, offset: at, length: 8, found: hex(e.l2Offset), expected: `a multiple of the cluster size ${g.clusterSize}`, message: `${t.label} entry ${i} points to an L2 table at ${hex(e.l2Offset)}, not cluster aligned`, fix: 'none: QEMU marks the image corrupt; the guest range is lost' }));
     } else if (e.l2Offset + g.clusterSize > g.fileSize) {
@@ -270,6 +305,11 @@ export function l2EntryFindings(t: L2Table, g: TableGeometry, label = `L2 table 
     if ((r.hi | r.lo | r.alloc | r.zero) === 0) continue;
     const e = l2Entry(t, i, g);
     const at = t.offset + i * g.l2EntrySize;
+    const exact = e.compressed ? e.raw & ((1n << BigInt(compressedLayout(g.clusterBits).offsetBits)) - 1n) : e.raw & L2E_OFFSET_MASK;
+    if (exact + BigInt(e.compressed ? e.compressedSize : g.clusterSize) > SAFE_LIMIT) {
+      push(finding({ id: 'l2.offset-too-large', severity: 'error', structure: label, field: `entry ${i}`, offset: at, length: 8, found: `${hex(e.raw, 16)} (host offset ${exact})`, expected: `a host offset below 2^53 (${SAFE_LIMIT})`, message: `${label} entry ${i} points to host offset ${exact}, at or beyond 2^53 bytes: no file is that large`, fix: 'none: the entry is garbage' }));
+      continue;
+    }
     if (e.compressed) {
       if (g.externalData) push(finding({ id: 'l2.compressed-with-data-file', severity: 'error', structure: label, field: `entry ${i}`, offset: at, length: 8, found: hex(e.raw, 16), expected: 'no compressed clusters in an image with an external data file', message: `${label} entry ${i} is compressed, impossible with an external data file`, fix: 'none' }));
       if (e.hostOffset + e.compressedSize > g.fileSize) push(finding({ id: 'l2.compressed-past-eof', severity: 'error', structure: label, field: `entry ${i}`, offset: at, length: 8, found: `${hex(e.hostOffset)} + ${e.compressedSize}`, expected: `compressed data inside the file (${g.fileSize} bytes)`, message: `${label} entry ${i}: compressed data at ${hex(e.hostOffset)} runs past the end of the file`, fix: 'none: the data is lost' }));

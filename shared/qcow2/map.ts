@@ -2,9 +2,12 @@
 // with want_zero, the chain walk of qemu-img's get_block_status (depth), and img_map's merge of adjacent
 // entries. The extents are produced one at a time, so a map of a huge image streams.
 import { AsciiWriter, asciiBytes } from '../ascii-writer';
+import { hex } from '../bytes';
 import type { ByteSource } from './byte-source';
 import { hostMappingIn, hostMappingScratch, l1IndexOf, type Layer, type Qcow2Layer } from './cluster-reader';
 import { getRefcount } from './entries';
+import { finding, Qcow2Error } from './findings';
+import type { L2Table } from './l1l2';
 import { L2Window } from './l2-window';
 import { RefcountReader } from './refcount';
 
@@ -50,6 +53,31 @@ function newStatus(): Status {
 }
 
 const GIB = 1 << 30;
+/** 2^53: host offsets must stay below it to be exact (and to be read at all). */
+const SAFE_END = 2 ** 53;
+
+/**
+ * The located error for a host range at or beyond 2^53: QEMU would map (and read zeros from) it, but no
+ * file is that large and the offset cannot be printed or read exactly; the image is refused at the entry.
+ */
+function hostBeyond2p53(layer: Qcow2Layer, table: L2Table | null, guestOffset: number, hostOffset: number): Qcow2Error {
+  const g = layer.g;
+  const cs = g.clusterSize;
+  const l2Index = Math.floor(guestOffset / cs) % g.l2Entries;
+  const inCluster = guestOffset % cs;
+  // The run starts at the queried entry; the first entry at or beyond 2^53 is where it crosses.
+  const first = hostOffset - inCluster;
+  const k = first >= SAFE_END ? 0 : Math.ceil((SAFE_END - first) / cs);
+  const index = l2Index + k;
+  const tableOffset = table?.offset ?? 0;
+  const at = tableOffset + index * g.l2EntrySize;
+  return Qcow2Error.fromFinding('invalid-table', finding({
+    id: 'l2.offset-too-large', severity: 'error', structure: `L2 table at ${hex(tableOffset)}`, field: `entry ${index}`, offset: at, length: 8,
+    found: `host offset ${BigInt(first + k * cs)}`, expected: `a host offset below 2^53 (${BigInt(SAFE_END)})`,
+    message: `L2 table at ${hex(tableOffset)} entry ${index} maps guest offset ${guestOffset - inCluster + k * cs} to host offset ${BigInt(first + k * cs)}, at or beyond 2^53 bytes: no file is that large`,
+    fix: 'none: the entry is garbage',
+  }), layer.name);
+}
 
 /** Per-layer state QEMU keeps in BDRVQcow2State (metadata_preallocation_checked). */
 const preallocation = new WeakMap<Qcow2Layer, boolean>();
@@ -208,6 +236,8 @@ class MapWalker {
         if (kind === PLAIN_DATA && !dataAllowed) break;
       }
       const j = kind === PLAIN_DATA || kind === PLAIN_ZERO_ALLOC ? contiguousEnd(b, i, endIndex, kind, host, cs) : sameKindEnd(b, words, i, endIndex, kind);
+      // A run that reaches 2^53 on the host is left to the general step, which refuses it at its entry.
+      if ((kind === PLAIN_DATA || kind === PLAIN_ZERO_ALLOC) && host + (j - i) * cs > SAFE_END) break;
       const start = base + i * cs;
       setPiece(next, kind, start, Math.min(base + j * cs, tableEnd) - start, host, file);
       this.absorb(emit);
@@ -317,6 +347,7 @@ class MapWalker {
     st.eof = false;
     const type = m.type;
     if (type === 'normal' || type === 'zero-alloc' || type === 'unallocated-alloc') {
+      if (m.hostOffset + m.bytes > SAFE_END) throw hostBeyond2p53(layer, table, offset, m.hostOffset);
       st.offsetValid = true;
       st.map = m.hostOffset;
       st.file = layer.data?.name ?? layer.img.extensions.dataFile ?? layer.name;

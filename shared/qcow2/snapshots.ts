@@ -4,9 +4,11 @@
 import { hex, toHex, u16be, u32be, u64be, utf8Decode } from '../bytes';
 import type { Field } from './field';
 import { finding, Qcow2Error, type Finding } from './findings';
+import { SAFE_LIMIT } from './header';
 import type { OpenedImage } from './image';
 import { READ_CHUNK } from './l1l2';
 
+/** QEMU's QCOW_MAX_SNAPSHOTS (the header decoder reports nb_snapshots beyond it too). */
 export const QCOW_MAX_SNAPSHOTS = 65536;
 /** QEMU's QCOW_MAX_SNAPSHOT_EXTRA_DATA. */
 export const MAX_SNAPSHOT_EXTRA_DATA = 1024;
@@ -20,13 +22,21 @@ export interface Snapshot {
   offset: number;
   /** Entry length including padding. */
   length: number;
+  /** Exact below 2^53; beyond, a snapshots.l1-offset-too-large finding says so and readL1Table refuses it. */
   l1TableOffset: number;
   l1Size: number;
   id: string;
   name: string;
   dateSec: number;
   dateNsec: number;
+  /**
+   * The guest clock in nanoseconds, exact below 2^53 (104 days): a real guest can run longer, so beyond it
+   * this is the nearest number, and vmClockSec / vmClockSubNsec carry the exact value.
+   */
   vmClockNsec: number;
+  /** The guest clock: whole seconds and the nanoseconds beyond them, exact (qemu-img's vm-clock-sec/-nsec). */
+  vmClockSec: number;
+  vmClockSubNsec: number;
   /** The effective VM state size (64-bit extra field when present, else the 32-bit header field). */
   vmStateSize: number;
   extraDataSize: number;
@@ -54,13 +64,10 @@ export interface SnapshotInfoJson {
   icount?: number;
 }
 
+/** A u64 field for display: a number when exact, else its decimal string. */
 function u64(b: Uint8Array, off: number): number | string {
   const v = u64be(b, off);
-  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
-}
-
-function num(v: number | string): number {
-  return typeof v === 'number' ? v : Number.MAX_SAFE_INTEGER;
+  return v < SAFE_LIMIT ? Number(v) : v.toString();
 }
 
 export async function readSnapshotTable(img: OpenedImage): Promise<SnapshotTable> {
@@ -78,6 +85,7 @@ export async function readSnapshotTable(img: OpenedImage): Promise<SnapshotTable
   let buf: Uint8Array = new Uint8Array(0);
   let bufStart = h.snapshotsOffset;
   const ensure = async (off: number, len: number): Promise<Uint8Array> => {
+    if (off + len > Number.MAX_SAFE_INTEGER) fail('snapshots_offset', 64, 8, `${off} + ${len} bytes`, `a table that ends below 2^53 (${SAFE_LIMIT})`, 'the snapshot table lies at or beyond 2^53 bytes');
     if (off - h.snapshotsOffset + len > MAX_SNAPSHOTS_SIZE) fail('snapshots_offset', 64, 8, `table longer than ${MAX_SNAPSHOTS_SIZE} bytes`, `<= ${MAX_SNAPSHOTS_SIZE} bytes`, 'the snapshot table is too large');
     if (off < bufStart || off + len > bufStart + buf.length) {
       bufStart = off;
@@ -109,11 +117,21 @@ export async function readSnapshotTable(img: OpenedImage): Promise<SnapshotTable
     field('vm_clock_nsec', 24, 8, u64(e, 24), 'guest clock at creation, nanoseconds');
     field('vm_state_size', 32, 4, u32be(e, 32), 'VM state size (32-bit; the extra field supersedes it)');
     field('extra_data_size', 36, 4, extraLen, 'bytes of extra data after this header');
-    const l1TableOffset = num(u64(e, 0));
+    // 64-bit values are never clamped: beyond 2^53 an offset or a size is refused with a finding (the
+    // entry keeps the nearest number, which nothing reads from: readL1Table refuses it too).
+    const tooLarge = (field: string, at: number, v: bigint, severity: 'error' | 'warning', what: string): void => {
+      findings.push(finding({ id: `snapshots.${field.replace(/_/g, '-')}-too-large`, severity, structure: `snapshot ${i}`, field, offset: at, length: 8, found: `${v} (${hex(v)})`, expected: `< 2^53 (${SAFE_LIMIT})`, message: `snapshot ${i} ${field} ${v} is at or beyond 2^53: ${what}`, fix: 'none: the value is implausible' }));
+    };
+    const l1Raw = u64be(e, 0);
+    if (l1Raw >= SAFE_LIMIT) tooLarge('l1_table_offset', start, l1Raw, 'error', 'no file is that large, and this reader cannot address it exactly');
+    const l1TableOffset = Number(l1Raw);
     const l1Size = u32be(e, 8);
     const dateSec = u32be(e, 16);
     const dateNsec = u32be(e, 20);
-    const vmClockNsec = num(u64(e, 24));
+    const clock = u64be(e, 24);
+    const vmClockNsec = Number(clock);
+    const vmClockSec = Number(clock / 1_000_000_000n);
+    const vmClockSubNsec = Number(clock % 1_000_000_000n);
     let vmStateSize = u32be(e, 32);
     off += ENTRY_HEADER;
 
@@ -124,11 +142,24 @@ export async function readSnapshotTable(img: OpenedImage): Promise<SnapshotTable
       const xf = (name: string, rel: number, value: number | string, description: string): void => {
         fields.push({ name, offset: off + rel, size: 8, raw: toHex(x, rel, 8), value, present: true, description });
       };
-      if (extraLen >= 8) { vmStateSize = num(u64(x, 0)); xf('vm_state_size_large', 0, u64(x, 0), 'VM state size (64-bit)'); }
-      if (extraLen >= 16) { diskSize = num(u64(x, 8)); xf('disk_size', 8, u64(x, 8), 'virtual disk size at snapshot time'); }
+      if (extraLen >= 8) {
+        const v = u64be(x, 0);
+        if (v >= SAFE_LIMIT) tooLarge('vm_state_size_large', off, v, 'error', 'no VM state is that large');
+        vmStateSize = Number(v);
+        xf('vm_state_size_large', 0, u64(x, 0), 'VM state size (64-bit)');
+      }
+      if (extraLen >= 16) {
+        const v = u64be(x, 8);
+        if (v >= SAFE_LIMIT) tooLarge('disk_size', off + 8, v, 'error', 'no disk is that large, and this reader cannot address it exactly');
+        diskSize = Number(v);
+        xf('disk_size', 8, u64(x, 8), 'virtual disk size at snapshot time');
+      }
       if (extraLen >= 24) {
         const ic = u64be(x, 16);
-        icount = ic === 0xffff_ffff_ffff_ffffn ? null : num(u64(x, 16));
+        // An instruction count can pass 2^53 (a long-running guest): then it is left out of the info
+        // JSON rather than printed rounded, and the finding carries the exact count.
+        if (ic !== 0xffff_ffff_ffff_ffffn && ic >= SAFE_LIMIT) tooLarge('icount', off + 16, ic, 'warning', 'not exact as a number, left out of the snapshot list');
+        icount = ic === 0xffff_ffff_ffff_ffffn || ic >= SAFE_LIMIT ? null : Number(ic);
         xf('icount', 16, ic === 0xffff_ffff_ffff_ffffn ? -1 : u64(x, 16), 'instruction count (-1 = icount off)');
       }
       if (extraLen > 24) fields.push({ name: 'extra_data (unknown)', offset: off + 24, size: extraLen - 24, raw: toHex(x, 24, extraLen - 24), value: null, present: true, description: 'extra data this reader does not know; preserved' });
@@ -147,12 +178,14 @@ export async function readSnapshotTable(img: OpenedImage): Promise<SnapshotTable
     off += nameLen;
     off = Math.ceil(off / 8) * 8;
 
-    if (l1TableOffset % h.clusterSize !== 0) {
+    if (l1Raw >= SAFE_LIMIT) {
+      // reported above
+    } else if (l1TableOffset % h.clusterSize !== 0) {
       findings.push(finding({ id: 'snapshots.l1-unaligned', severity: 'error', structure: `snapshot ${i}`, field: 'l1_table_offset', offset: start, length: 8, found: hex(l1TableOffset), expected: `a multiple of the cluster size ${h.clusterSize}`, message: `snapshot ${i} ("${name}") has an unaligned L1 table offset`, fix: 'none: the snapshot cannot be read' }));
     } else if (l1TableOffset + l1Size * 8 > img.fileSize) {
       findings.push(finding({ id: 'snapshots.l1-past-eof', severity: 'error', structure: `snapshot ${i}`, field: 'l1_table_offset', offset: start, length: 8, found: `${hex(l1TableOffset)} + ${l1Size * 8}`, expected: `inside the file (${img.fileSize} bytes)`, message: `snapshot ${i} ("${name}") has an L1 table past the end of the file`, fix: 'none' }));
     }
-    snapshots.push({ index: i, offset: start, length: off - start, l1TableOffset, l1Size, id, name, dateSec, dateNsec, vmClockNsec, vmStateSize, extraDataSize: extraLen, diskSize, icount, fields });
+    snapshots.push({ index: i, offset: start, length: off - start, l1TableOffset, l1Size, id, name, dateSec, dateNsec, vmClockNsec, vmClockSec, vmClockSubNsec, vmStateSize, extraDataSize: extraLen, diskSize, icount, fields });
   }
   return { snapshots, findings };
 }
@@ -161,7 +194,7 @@ export function snapshotsInfoJson(snapshots: readonly Snapshot[]): SnapshotInfoJ
   return snapshots.map((s) => {
     const out: SnapshotInfoJson = {
       id: s.id, name: s.name, 'vm-state-size': s.vmStateSize, 'date-sec': s.dateSec, 'date-nsec': s.dateNsec,
-      'vm-clock-sec': Math.floor(s.vmClockNsec / 1e9), 'vm-clock-nsec': s.vmClockNsec % 1e9,
+      'vm-clock-sec': s.vmClockSec, 'vm-clock-nsec': s.vmClockSubNsec,
     };
     if (s.icount !== null) out.icount = s.icount;
     return out;

@@ -115,7 +115,7 @@ describe('qzs map --json walking L2 entries directly', () => {
     expect(r.stdout).toBe(qemuImg(['map', '--output=json', f]));
   });
 
-  it('prints the extents before an unaligned L2 entry, then the located error', () => {
+  it('an unaligned L2 entry: the located error, and no partial JSON document', () => {
     const f = dir.file('unaligned-l2.qcow2');
     qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4k', f, '8M']);
     qemuIo(f, ['write -P 1 0 8k', 'write -P 2 1M 4k', 'write -P 3 3M 4k']);
@@ -127,8 +127,8 @@ describe('qzs map --json walking L2 entries directly', () => {
     writeFileSync(f, bytes);
     const r = qzs(['map', '--json', f]);
     expect(r.status).toBe(1);
-    // The extent still being merged when the error comes (the hole up to 1 MiB) is not printed.
-    expect(r.stdout).toBe(`[{ "start": 0, "length": 8192, "depth": 0, "present": true, "zero": false, "data": true, "offset": ${Number(bytes.readBigUInt64BE(l2) & 0x00ff_ffff_ffff_fe00n)}}`);
+    // --json prints one valid document or nothing: qemu-img's "[{…}" before the error is no JSON.
+    expect(r.stdout).toBe('');
     expect((JSON.parse(r.stderr) as { error: { finding: { id: string; offset: number } } }).error.finding).toMatchObject({ id: 'l2.unaligned', offset: entry });
   });
 });

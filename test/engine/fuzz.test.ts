@@ -1,13 +1,18 @@
-// Seeded mutation fuzzing of openImage + check over valid images (zoned and not): no exception other
-// than Qcow2Error from openImage escapes, no image takes longer than a per-image bound, no read asks for
-// more than a bounded number of bytes (reads are where untrusted sizes would turn into allocations).
+// Seeded mutation fuzzing of openImage + check + map (+ the zone report) over valid images (zoned and not): no exception
+// other than Qcow2Error escapes, no image takes longer than a per-image bound, no read asks for more than a
+// bounded number of bytes (reads are where untrusted sizes would turn into allocations) nor at a position
+// at or beyond 2^53 (where Node's file reads throw an internal range error). Values at and around 2^53
+// and extension lengths beyond the cluster are among the mutations.
 // QZS_FUZZ_ITERATIONS / QZS_FUZZ_SEED / QZS_FUZZ_SECONDS raise the run (npm run fuzz).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryByteSource } from '../../shared/qcow2/byte-source';
 import { checkImage } from '../../shared/qcow2/check';
+import { openQcow2Layer } from '../../shared/qcow2/cluster-reader';
 import { Qcow2Error } from '../../shared/qcow2/findings';
 import { openImage } from '../../shared/qcow2/image';
+import { mapImage } from '../../shared/qcow2/map';
+import { loadZoneReport } from '../../shared/qcow2/zone-report';
 import { qemuImg, qemuIo, tmpDir, type TmpDir } from '../helpers/qemu';
 import { prng as rng } from '../helpers/prng';
 
@@ -23,6 +28,8 @@ class BoundedSource extends MemoryByteSource {
   override async read(offset: number, length: number): Promise<Uint8Array> {
     if (length > this.maxAsked) this.maxAsked = length;
     if (length > MAX_READ) throw new Error(`read of ${length} bytes at ${offset}: beyond the ${MAX_READ}-byte bound`);
+    // What fs.read does with such a position (ERR_OUT_OF_RANGE): a decoder let an offset through unchecked.
+    if (!Number.isSafeInteger(offset) || offset + length > 2 ** 53) throw new RangeError(`read of ${length} bytes at position ${offset}: beyond 2^53`);
     return super.read(offset, length);
   }
 }
@@ -52,7 +59,9 @@ beforeAll(() => {
 afterAll(() => dir.cleanup());
 
 function interesting(r: () => number, size: number, fileSize: number): bigint {
-  const picks: bigint[] = [0n, 1n, 2n, 7n, 8n, 9n, 12n, 21n, 64n, 112n, 512n, 4096n, 65536n, 0x7fffffffn, 0xffffffffn, BigInt(fileSize), BigInt(fileSize + 512), 1n << 62n, 1n << 63n, (1n << 64n) - 1n, BigInt(Math.floor(r() * fileSize))];
+  const picks: bigint[] = [0n, 1n, 2n, 7n, 8n, 9n, 12n, 21n, 64n, 112n, 512n, 4096n, 65536n, 0x7fffffffn, 0xffffffffn, BigInt(fileSize), BigInt(fileSize + 512), 1n << 62n, 1n << 63n, (1n << 64n) - 1n, BigInt(Math.floor(r() * fileSize)),
+    // around 2^53, where numbers stop being exact; 2^55 (inside the L1/L2 offset mask); QEMU's table limits
+    (1n << 53n) - 4096n, 1n << 53n, (1n << 53n) + 4096n, 1n << 55n, (1n << 56n) - 512n, 1n << 29n, 0x400000n, 0x400001n, 65537n];
   const v = picks[Math.floor(r() * picks.length)];
   return size === 8 ? v & ((1n << 64n) - 1n) : v & ((1n << BigInt(size * 8)) - 1n);
 }
@@ -67,7 +76,7 @@ function mutate(b: Uint8Array, r: () => number): [number, number][] {
   const set = (off: number, v: number) => { if (off < b.length) { undo.push([off, b[off]]); b[off] = v; } };
   const n = 1 + Math.floor(r() * 3);
   for (let m = 0; m < n; m++) {
-    const kind = Math.floor(r() * 5);
+    const kind = Math.floor(r() * 6);
     if (kind === 0) {
       const [off, size] = HEADER_FIELDS[Math.floor(r() * HEADER_FIELDS.length)];
       const tmp = new Uint8Array(size);
@@ -84,16 +93,43 @@ function mutate(b: Uint8Array, r: () => number): [number, number][] {
     } else if (kind === 3) {
       const off = Math.floor(r() * b.length);
       set(off, b[off] ^ (1 << Math.floor(r() * 8)));
-    } else {
+    } else if (kind === 4) {
       // the extension area
       const off = 104 + Math.floor(r() * 600);
       set(off, Math.floor(r() * 256));
+    } else {
+      // the length of the first extension: past the cluster, up to it, or wild
+      const hl = ((b[100] << 24) | (b[101] << 16) | (b[102] << 8) | b[103]) >>> 0;
+      const at = (b[7] === 3 && hl >= 104 && hl < 4096 ? hl : 72) + 4;
+      const cs = 2 ** Math.min(21, Math.max(9, b[23]));
+      const lengths = [cs, cs - at - 4, cs - at - 3, 0xffffffff, 1 << 20, Math.floor(r() * 2 * cs)];
+      const v = lengths[Math.floor(r() * lengths.length)] >>> 0;
+      [v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff].forEach((x, i) => set(at + i, x));
     }
   }
   return undo;
 }
 
-describe('fuzz: openImage + check on mutated images', () => {
+/** The zone report and the map of an image that opens, as qzs zones and map make them; bounded in time. */
+async function walkMap(src: BoundedSource, t0: number): Promise<void> {
+  const img = await openImage(src);
+  if (img.zoned) {
+    // qzs zones: the zone report of the same image
+    try {
+      await loadZoneReport(img);
+    } catch (e) {
+      if (!(e instanceof Qcow2Error)) throw e;
+    }
+  }
+  const layer = await openQcow2Layer(img, { allocatedBytes: src.bytes().length });
+  let n = 0;
+  for await (const e of mapImage(layer)) {
+    if (e.start + e.length > 2 ** 53 || (e.offset !== undefined && e.offset + e.length > 2 ** 53)) throw new RangeError(`map extent beyond 2^53: ${JSON.stringify(e)}`);
+    if (++n % 1024 === 0 && Date.now() - t0 > PER_IMAGE_MS) throw new Error(`map still walking after ${PER_IMAGE_MS} ms (${n} extents)`);
+  }
+}
+
+describe('fuzz: openImage + check + map on mutated images', () => {
   it(`${ITERATIONS} seeded mutations (seed ${SEED}) neither throw nor hang`, async () => {
     const r = rng(SEED);
     const deadline = Date.now() + SECONDS * 1000;
@@ -115,6 +151,11 @@ describe('fuzz: openImage + check on mutated images', () => {
         }
         const report = await checkImage(src, { signal, maxClusters: 1 << 20 });
         expect(report.findings.length).toBeLessThan(5000);
+        try {
+          await walkMap(src, t0);
+        } catch (e) {
+          if (!(e instanceof Qcow2Error)) throw e;
+        }
       } catch (e) {
         const detail = `iteration ${it} (${base.name}, seed ${SEED}), bytes changed: ${JSON.stringify(undo.map(([o]) => [o, base.bytes[o]]))}`;
         throw new Error(`${(e as Error).name}: ${(e as Error).message}\n${detail}\n${(e as Error).stack ?? ''}`);

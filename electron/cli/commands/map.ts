@@ -5,7 +5,7 @@ import { openChain } from '../../engine/open-chain';
 import { AsciiWriter, asciiBytes } from '../../../shared/ascii-writer';
 import type { Layer } from '../../../shared/qcow2/cluster-reader';
 import { eachMapExtent, putMapExtentJson, type AllocationProbe, type MapEntry } from '../../../shared/qcow2/map';
-import { asciiOut } from '../byte-out';
+import { asciiOut, ownedBytesOut } from '../byte-out';
 import { EXIT_OK, EXIT_UNREADABLE, parse, printError, UsageError, type CliIo } from '../io';
 
 const USAGE = 'qzs map [--json] IMAGE';
@@ -60,23 +60,68 @@ function lazyExtentProbe(): AllocationProbe {
   };
 }
 
-/** qemu-img map --output=json, as bytes: a map of a million extents would otherwise be a million strings. */
+/**
+ * Output of a map --json kept in memory until the walk ends. A map up to this size (some ten thousand
+ * extents) is walked once; a larger one is walked twice, first to the end without output, to know that
+ * the walk succeeds, then streamed. Buffering it all instead would cost more than the second walk
+ * (measured on 100,000 scattered clusters, 21 MB of JSON: +25 % CPU and +20 MB RSS buffered, +10 % CPU
+ * walked twice; the streaming walk alone is 0.44 s CPU there).
+ */
+const MAX_BUFFERED = 1 << 20;
+
+/**
+ * qemu-img map --output=json, as bytes: a map of a million extents would otherwise be a million strings.
+ * stdout gets one complete JSON document or nothing: the error of a walk that fails goes to stderr only
+ * (qemu-img prints the extents it mapped before the error; a partial "[" document helps no JSON reader).
+ */
 async function writeJson(io: CliIo, top: Layer, probe: AllocationProbe): Promise<void> {
   const w = new AsciiWriter(CHUNK + 512);
+  const chunks: Uint8Array[] = [];
+  let buffered = 0;
+  let overflow = false;
+  let first = true;
+  const put = (e: MapEntry): void => {
+    if (!first) w.put(SEPARATOR);
+    first = false;
+    putMapExtentJson(w, e);
+  };
+  // First walk: into memory until the output passes MAX_BUFFERED, then on to the end without output.
+  w.byte(0x5b);
+  await eachMapExtent(top, (e) => {
+    if (overflow) return;
+    put(e);
+    if (w.length >= CHUNK) {
+      buffered += w.length;
+      chunks.push(w.bytes());
+      w.detach(); // the chunk keeps the buffer
+      if (buffered > MAX_BUFFERED) {
+        overflow = true;
+        chunks.length = 0;
+      }
+    }
+  }, { probe });
   const out = asciiOut(io);
-  const flush = (): void => out(w);
-  try {
-    w.byte(0x5b);
-    let first = true;
-    await eachMapExtent(top, (e) => {
-      if (!first) w.put(SEPARATOR);
-      first = false;
-      putMapExtentJson(w, e);
-      if (w.length >= CHUNK) flush();
-    }, { probe });
+  if (!overflow) {
     w.put(END);
+    const owned = ownedBytesOut(io);
+    for (const c of chunks) owned(c);
+    out(w);
+    return;
+  }
+  // Second walk, streamed: the first one succeeded over the same bytes, and the walk is a function of
+  // them. Should it fail anyway (the file changed in between), the array is closed so that stdout still
+  // holds one valid document, and the error goes to stderr as usual.
+  w.reset();
+  w.byte(0x5b);
+  first = true;
+  try {
+    await eachMapExtent(top, (e) => {
+      put(e);
+      if (w.length >= CHUNK) out(w);
+    }, { probe });
   } finally {
-    flush(); // what was mapped before an error is printed, as qemu-img does
+    w.put(END);
+    out(w);
   }
 }
 
