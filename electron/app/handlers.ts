@@ -10,7 +10,7 @@ import { fail, invalidArgument, ok, type Result } from '../../shared/contract/re
 import { Qcow2Error, toAppError } from '../../shared/qcow2/findings';
 import { previewHeaderEdit } from '../engine/header-edit';
 import type { ByteSource } from '../../shared/qcow2/byte-source';
-import { createImageFile } from './create-ops';
+import { confineCreateOptions, createImageFile } from './create-ops';
 import { JobRegistry } from './jobs';
 import { planSessionRepair, repairSession } from './repair-ops';
 import type { SessionRegistry } from './sessions';
@@ -141,7 +141,9 @@ export function createHandlers(sessions: SessionRegistry, host: HostServices, jo
       const exists = await access(path).then(() => true, () => false);
       if (exists) throw new Qcow2Error({ code: 'exists', message: `${basename(path)} already exists: choose another name`, file: path });
       const target = path;
-      await jobs.run(job, `creating ${req.fileName}`, ctx.signal, ctx.progress, (signal, progress) => createImageFile(target, req.options, req.zonedLayout, signal, progress));
+      // Served over HTTP, every path-valued option stays inside the create directory (no existence oracle).
+      const options = host.createDirectory ? confineCreateOptions(host.createDirectory, req.options) : req.options;
+      await jobs.run(job, `creating ${req.fileName}`, ctx.signal, ctx.progress, (signal, progress) => createImageFile(target, options, req.zonedLayout, signal, progress));
       return opened(path);
     },
   };

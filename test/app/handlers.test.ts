@@ -51,6 +51,25 @@ describe('argument guards', () => {
     expect(GUARDS['create:run']([{ fileName: 'ok.qcow2', options: { size: '1G' } }])).toMatch(/expected 2 argument/);
   });
 
+  it('keeps every path-valued create option inside the create directory, with no existence oracle', async () => {
+    const made = tmpDir('qzs-confine-');
+    try {
+      const t = createHandlers(store, { transport: 'http', version: 'test', createDirectory: made.path });
+      const outside = [{ data_file: '/tmp/escaped-data.raw' }, { data_file: '../escaped.raw' }, { backing_file: '/etc/shadow', backing_fmt: 'raw' }, { backing_file: '/etc/no-such-file-here', backing_fmt: 'raw' }];
+      const messages: string[] = [];
+      for (const [k, extra] of outside.entries()) {
+        const r = await dispatch(t, 'create:run', [{ fileName: `c${k}.qcow2`, options: { size: '1M', ...extra } }, `jconf${k}`]);
+        expect(r, JSON.stringify(extra)).toMatchObject({ ok: false, error: { code: 'invalid-argument' } });
+        if (!r.ok) messages.push(r.error.message.replace(/\/etc\/\S+/, 'PATH'));
+      }
+      // An existing and a missing outside file are refused in the same words.
+      expect(messages[2]).toBe(messages[3]);
+      expect(readdirSync(made.path)).toEqual([]);
+    } finally {
+      made.cleanup();
+    }
+  });
+
   it('refuses channels the transport does not offer', async () => {
     const r = await dispatch(table, 'session:openDropped', [plain], {}, new Set(['session:openDropped']));
     expect(r).toMatchObject({ ok: false, error: { message: expect.stringContaining('not available over this transport') } });
