@@ -118,7 +118,7 @@ class Shell {
       s = await ImageSession.open(path, { gate: false });
     } catch (e) {
       // FileByteSource names the OS error in its message ("cannot open: ENOENT …"): qemu's raw_open text.
-      const errno = /cannot open: (E[A-Z]+)/.exec(messageOf(e))?.[1];
+      const errno = /cannot open:.*\b(E[A-Z]+)\b/.exec(messageOf(e))?.[1];
       this.report(`can't open device ${path}: ${isErrno(errno) ? `Could not open '${path}': ${strerror(errno)}` : messageOf(e)}`);
       return false;
     }
