@@ -13,7 +13,7 @@ import { QZS, qzs } from '../helpers/cli';
 import { qemuImg, tmpDir } from '../helpers/qemu';
 import { buildZonedImage, wpValue } from '../helpers/zoned-builder';
 
-const SAMPLES = '/work/shared/reference/samples';
+const SAMPLES = join(__dirname, '../../../shared/reference/samples');
 const MIXED = join(SAMPLES, 'sample-v8-mixed.qcow2');
 const MiB = 1 << 20;
 const dir = tmpDir();
