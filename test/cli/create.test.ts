@@ -12,6 +12,7 @@ import { openImage } from '../../shared/qcow2/image';
 import { FileByteSource } from '../../electron/engine/file-source';
 import { QZS, qzs } from '../helpers/cli';
 import { qemuImg, qemuImgStatus, tmpDir, type TmpDir } from '../helpers/qemu';
+import { sample } from '../helpers/samples';
 
 let tmp: TmpDir;
 let seq = 0;
@@ -207,7 +208,7 @@ describe('zoned images', () => {
     const file = join(tmp.path, 'like-sample.qcow2');
     expect(qzs(['create', '--zoned-layout', 'v8', '-o', 'size=64M,zone.mode=host-managed,zone.size=8M', file]).status).toBe(0);
     // The reference material lies beside the repository (../shared/reference).
-    const ref = join(__dirname, '../../../shared/reference/samples/sample-v8-fresh.qcow2');
+    const ref = sample('sample-v8-fresh.qcow2');
     expect(Buffer.compare(readFileSync(file), readFileSync(ref))).toBe(0);
   });
 });

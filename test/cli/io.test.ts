@@ -48,7 +48,7 @@ beforeAll(() => {
 });
 
 const MiB = 1024 * 1024;
-const SAMPLES = resolve(__dirname, '../../../shared/reference/samples');
+import { SAMPLES } from '../helpers/samples';
 let n = 0;
 
 /** 8 zones of 1 MiB (0x800 sectors), capacity 512 KiB, zone 0 conventional, max open 2, max active 3, max append 64 KiB. */

@@ -12,8 +12,8 @@ import { imageWpByteOrder, zonedInfoJson } from '../../shared/qcow2/zoned-info';
 import { QZS, qzs } from '../helpers/cli';
 import { qemuImg, tmpDir } from '../helpers/qemu';
 import { buildZonedImage, wpValue } from '../helpers/zoned-builder';
+import { SAMPLES } from '../helpers/samples';
 
-const SAMPLES = join(__dirname, '../../../shared/reference/samples');
 const MIXED = join(SAMPLES, 'sample-v8-mixed.qcow2');
 const MiB = 1 << 20;
 const dir = tmpDir();

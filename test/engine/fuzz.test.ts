@@ -4,7 +4,6 @@
 // at or beyond 2^53 (where Node's file reads throw an internal range error). Values at and around 2^53
 // and extension lengths beyond the cluster are among the mutations.
 // QZS_FUZZ_ITERATIONS / QZS_FUZZ_SEED / QZS_FUZZ_SECONDS raise the run (npm run fuzz).
-import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryByteSource } from '../../shared/qcow2/byte-source';
@@ -16,6 +15,7 @@ import { mapImage } from '../../shared/qcow2/map';
 import { loadZoneReport } from '../../shared/qcow2/zone-report';
 import { qemuImg, qemuIo, tmpDir, type TmpDir } from '../helpers/qemu';
 import { prng as rng } from '../helpers/prng';
+import { sample } from '../helpers/samples';
 
 const ITERATIONS = Number(process.env.QZS_FUZZ_ITERATIONS ?? 3000);
 const SEED = Number(process.env.QZS_FUZZ_SEED ?? 20240929);
@@ -55,7 +55,7 @@ beforeAll(() => {
   mk('extended', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'extended_l2=on,cluster_size=16k', p, '2M']); qemuIo(p, ['write -P 1 0 2k', 'write -P 2 64k 16k']); });
   mk('refcount1', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'refcount_bits=1,cluster_size=4096', p, '1M']); qemuIo(p, ['write -P 1 0 4k']); });
   mk('bitmap', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', p, '1M']); qemuImg(['bitmap', '--add', p, 'b']); qemuIo(p, ['write -P 1 0 4k']); });
-  bases.push({ name: 'zoned', bytes: new Uint8Array(readFileSync(join(__dirname, '../../../shared/reference/samples/sample-v8-fresh.qcow2'))) });
+  bases.push({ name: 'zoned', bytes: new Uint8Array(readFileSync(sample('sample-v8-fresh.qcow2'))) });
 });
 afterAll(() => dir.cleanup());
 

@@ -15,6 +15,7 @@ import { qzs } from '../helpers/cli';
 import { buildBases, CORPUS, makeCorrupt, stockCopy, ZONED_SAMPLE, type BaseName } from '../helpers/corrupt-corpus';
 import { prng } from '../helpers/prng';
 import { qemuImg, qemuImgStatus, qemuIo, tmpDir, type TmpDir } from '../helpers/qemu';
+import { sample } from '../helpers/samples';
 
 // ---------------------------------------------------------------------------------------------------
 // The independent reader
@@ -433,7 +434,7 @@ describe('property: over the seeded fuzz corpus, no repair lowers the refcount o
       mk('extended', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'extended_l2=on,cluster_size=16k', p, '2M']); qemuIo(p, ['write -P 1 0 2k', 'write -P 2 64k 16k']); });
       mk('refcount1', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'refcount_bits=1,cluster_size=4096', p, '1M']); qemuIo(p, ['write -P 1 0 4k']); });
       mk('bitmap', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', p, '1M']); qemuImg(['bitmap', '--add', p, 'b']); qemuIo(p, ['write -P 1 0 4k']); });
-      fuzzBases.push({ name: 'zoned', bytes: new Uint8Array(readFileSync('/work/shared/reference/samples/sample-v8-fresh.qcow2')) });
+      fuzzBases.push({ name: 'zoned', bytes: new Uint8Array(readFileSync(sample('sample-v8-fresh.qcow2'))) });
     } finally {
       fz.cleanup();
     }

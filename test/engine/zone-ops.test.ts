@@ -9,6 +9,7 @@ import { ZonedDevice } from '../../electron/engine/zoned-device';
 import { buildZonedImage, withoutBit5, type ZonedImageSpec } from '../helpers/zoned-builder';
 import { fileBytes, fill, qemuCheck } from '../helpers/image-oracle';
 import { qemuIo, tmpDir } from '../helpers/qemu';
+import { sample } from '../helpers/samples';
 
 const tmp = tmpDir('qzs-zoneops-');
 afterAll(() => tmp.cleanup());
@@ -208,7 +209,7 @@ describe('transitions', () => {
 
   it('the v8 sample written by patched QEMU: ops continue from its state', async () => {
     const path = tmp.file(`sample${n++}.qcow2`);
-    copyFileSync('/work/shared/reference/samples/sample-v8-mixed.qcow2', path);
+    copyFileSync(sample('sample-v8-mixed.qcow2'), path);
     const dev = await ZonedDevice.open(path, { durable: false });
     expect(conds(dev)).toEqual(['not-wp', 'not-wp', 'closed', 'closed', 'full', 'full', 'closed', 'empty', 'empty', 'empty']);
     // Zone 2 (4 MiB zones) holds 128 KiB of 0x33 from its start; append after it.

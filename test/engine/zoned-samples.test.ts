@@ -9,8 +9,8 @@ import { openImage } from '../../shared/qcow2/image';
 import { loadZoneReport } from '../../shared/qcow2/zone-report';
 import { conditionFromCode, zoneInfos } from '../../shared/qcow2/zone-table';
 import { imageWpByteOrder } from '../../shared/qcow2/zoned-info';
+import { SAMPLES } from '../helpers/samples';
 
-const SAMPLES = '/work/shared/reference/samples';
 
 interface QemuZone { start: number; len: number; cap: number; wptr: number; zcond: number; type: number }
 

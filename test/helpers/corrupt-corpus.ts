@@ -4,10 +4,11 @@
 import { copyFileSync, chmodSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { qemuImg, qemuIo } from './qemu';
+import { sample } from './samples';
 
 export type BaseName = 'plain' | 'small' | 'snap' | 'compressed' | 'bitmap' | 'zoned' | 'v2';
 
-export const ZONED_SAMPLE = '/work/shared/reference/samples/sample-v8-mixed.qcow2';
+export const ZONED_SAMPLE = sample('sample-v8-mixed.qcow2');
 
 /** Build the base images once into `dir`; returns their paths. */
 export function buildBases(dir: string): Record<BaseName, string> {
