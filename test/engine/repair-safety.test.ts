@@ -16,6 +16,7 @@ import { buildBases, CORPUS, makeCorrupt, stockCopy, ZONED_SAMPLE, type BaseName
 import { prng } from '../helpers/prng';
 import { qemuImg, qemuImgStatus, qemuIo, tmpDir, type TmpDir } from '../helpers/qemu';
 import { sample } from '../helpers/samples';
+import { mutate } from '../helpers/mutations';
 
 // ---------------------------------------------------------------------------------------------------
 // The independent reader
@@ -367,55 +368,13 @@ describe('every corpus image whose walk fails: no leak claimed, no refcount lowe
 });
 
 // ---------------------------------------------------------------------------------------------------
-// The property over the seeded fuzz corpus. The mutation generator is test/engine/fuzz.test.ts's, copied
-// (HEADER_FIELDS, interesting, put, mutate): same seed, same mutations.
+// The property over the seeded fuzz corpus, with the fuzz suite's own mutation generator
+// (test/helpers/mutations.ts): same seed, same mutations.
 
 const SEED = Number(process.env.QZS_FUZZ_SEED ?? 20240929);
 const SECONDS = Number(process.env.QZS_REPAIR_FUZZ_SECONDS ?? 20);
 const ITERATIONS = Number(process.env.QZS_REPAIR_FUZZ_ITERATIONS ?? 3000);
 
-const HEADER_FIELDS: [number, 1 | 4 | 8][] = [
-  [4, 4], [8, 8], [16, 4], [20, 4], [24, 8], [32, 4], [36, 4], [40, 8], [48, 8], [56, 4], [60, 4], [64, 8], [72, 8], [80, 8], [88, 8], [96, 4], [100, 4], [104, 1],
-];
-
-function interesting(r: () => number, size: number, fileSize: number): bigint {
-  const picks: bigint[] = [0n, 1n, 2n, 7n, 8n, 9n, 12n, 21n, 64n, 112n, 512n, 4096n, 65536n, 0x7fffffffn, 0xffffffffn, BigInt(fileSize), BigInt(fileSize + 512), 1n << 62n, 1n << 63n, (1n << 64n) - 1n, BigInt(Math.floor(r() * fileSize))];
-  const v = picks[Math.floor(r() * picks.length)];
-  return size === 8 ? v & ((1n << 64n) - 1n) : v & ((1n << BigInt(size * 8)) - 1n);
-}
-
-function put(b: Uint8Array, off: number, size: number, v: bigint): void {
-  for (let i = size - 1; i >= 0; i--) { b[off + i] = Number(v & 0xffn); v >>= 8n; }
-}
-
-function mutate(b: Uint8Array, r: () => number): [number, number][] {
-  const undo: [number, number][] = [];
-  const set = (off: number, v: number) => { if (off < b.length) { undo.push([off, b[off]]); b[off] = v; } };
-  const n = 1 + Math.floor(r() * 3);
-  for (let m = 0; m < n; m++) {
-    const kind = Math.floor(r() * 5);
-    if (kind === 0) {
-      const [off, size] = HEADER_FIELDS[Math.floor(r() * HEADER_FIELDS.length)];
-      const tmp = new Uint8Array(size);
-      put(tmp, 0, size, interesting(r, size, b.length));
-      tmp.forEach((v, i) => set(off + i, v));
-    } else if (kind === 1) {
-      set(Math.floor(r() * Math.min(b.length, 4096)), Math.floor(r() * 256));
-    } else if (kind === 2) {
-      const off = Math.floor((r() * Math.min(b.length, 65536 * 8)) / 8) * 8;
-      const tmp = new Uint8Array(8);
-      put(tmp, 0, 8, interesting(r, 8, b.length));
-      tmp.forEach((v, i) => set(off + i, v));
-    } else if (kind === 3) {
-      const off = Math.floor(r() * b.length);
-      set(off, b[off] ^ (1 << Math.floor(r() * 8)));
-    } else {
-      const off = 104 + Math.floor(r() * 600);
-      set(off, Math.floor(r() * 256));
-    }
-  }
-  return undo;
-}
 
 describe('property: over the seeded fuzz corpus, no repair lowers the refcount of a referenced cluster', () => {
   it(`seeded mutations (seed ${SEED}, about ${SECONDS} s)`, async () => {
