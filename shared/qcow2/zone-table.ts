@@ -13,7 +13,7 @@ export const ZONE_TYPE_CONVENTIONAL = 1;
 export const ZONE_TYPE_SEQUENTIAL = 2;
 
 /** Everything needed to place zone i: start = i * zoneSize, the last zone may be short. */
-export interface ZoneGeometry {
+export interface ZoneTableGeometry {
   zoneSize: number;
   /** Zone capacity as stored (bytes); the effective capacity of zone i is min(this, its length). */
   zoneCapacity: number;
@@ -24,7 +24,7 @@ export interface ZoneGeometry {
   conventionalZones: number;
 }
 
-export interface ZoneTable extends ZoneGeometry {
+export interface ZoneTable extends ZoneTableGeometry {
   /** Write pointer of each zone: absolute guest byte offset (bits 59-63 masked, 32-bit wraps undone). */
   wp: Float64Array;
   /** Condition code of each zone (ZONE_CONDITION_CODES: 0 not-wp, 1 empty, 2 iopen, 3 eopen, 4 closed, 0xe full…). */
@@ -45,19 +45,19 @@ export function conditionFromCode(code: number): ZoneCondition | null {
   return CONDITION_BY_CODE.get(code) ?? null;
 }
 
-export function zoneStart(g: ZoneGeometry, i: number): number {
+export function zoneStart(g: ZoneTableGeometry, i: number): number {
   return i * g.zoneSize;
 }
 
 /** Length of zone i: zone_size, or what is left of the device for a short last zone. */
-export function zoneLength(g: ZoneGeometry, i: number): number {
+export function zoneLength(g: ZoneTableGeometry, i: number): number {
   const start = i * g.zoneSize;
   const left = g.deviceSize - start;
   return left > 0 && left < g.zoneSize ? left : g.zoneSize;
 }
 
 /** Writable bytes of zone i: min(zone_capacity, zone length) (section 7 item 10). */
-export function zoneCapacity(g: ZoneGeometry, i: number): number {
+export function zoneCapacity(g: ZoneTableGeometry, i: number): number {
   return Math.min(g.zoneCapacity, zoneLength(g, i));
 }
 
@@ -71,7 +71,7 @@ export function zoneTypeName(code: number): ZoneType {
  * (written to capacity, or finished). A pointer below the start reads as not-wp, as QEMU derives it; the
  * decoder reports such pointers as findings.
  */
-export function conditionAtRest(g: ZoneGeometry, i: number, type: number, wp: number): ZoneCondition {
+export function conditionAtRest(g: ZoneTableGeometry, i: number, type: number, wp: number): ZoneCondition {
   if (type === ZONE_TYPE_CONVENTIONAL) return 'not-wp';
   const start = i * g.zoneSize;
   if (wp === start) return 'empty';
@@ -85,7 +85,7 @@ export function conditionAtRest(g: ZoneGeometry, i: number, type: number, wp: nu
  * false only the zone types are set, for a caller that sets every write pointer and condition itself
  * (readZonedmeta: a million zones need not be written twice).
  */
-export function createZoneTable(g: ZoneGeometry, withPersisted = false, atRest = true): ZoneTable {
+export function createZoneTable(g: ZoneTableGeometry, withPersisted = false, atRest = true): ZoneTable {
   const t: ZoneTable = {
     zoneSize: g.zoneSize, zoneCapacity: g.zoneCapacity, deviceSize: g.deviceSize, count: g.count,
     conventionalZones: g.conventionalZones,

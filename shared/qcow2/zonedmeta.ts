@@ -8,7 +8,7 @@
 import type { ByteSource } from './byte-source';
 import { finding, Qcow2Error, type Finding } from './findings';
 import {
-  conditionAtRest, createZoneTable, setZoneCondition, ZONE_TYPE_CONVENTIONAL, zoneCapacity, type ZoneGeometry, type ZoneTable,
+  conditionAtRest, createZoneTable, setZoneCondition, ZONE_TYPE_CONVENTIONAL, zoneCapacity, type ZoneTableGeometry, type ZoneTable,
 } from './zone-table';
 import { revisionLabel } from './zoned-open-rules';
 import { ZONE_CONDITION_CODES, type WpByteOrder, type ZonedExtension } from './zoned-types';
@@ -106,7 +106,7 @@ export function wpEntryOffset(z: ZonedExtension, i: number): number {
 
 export interface GeometryResult {
   /** Null when no zone can be placed (zone size 0, or more zones than we can table). */
-  geometry: ZoneGeometry | null;
+  geometry: ZoneTableGeometry | null;
   findings: Finding[];
 }
 
@@ -225,7 +225,7 @@ export class ByteOrderDetector {
   beMisfits = 0;
 
   constructor(
-    private readonly g: Pick<ZoneGeometry, 'zoneSize'>,
+    private readonly g: Pick<ZoneTableGeometry, 'zoneSize'>,
     private readonly wraps: boolean,
     private readonly enc: WpEncoding = WP_ENCODING_BIT59,
     private readonly preferred: WpByteOrder = 'little-endian',
@@ -269,7 +269,7 @@ export class ByteOrderDetector {
 }
 
 /** The detector for an extension: its revision's flag bit, preferred order and 32-bit wrap. */
-export function byteOrderDetectorFor(z: ZonedExtension, g: Pick<ZoneGeometry, 'zoneSize'>): ByteOrderDetector {
+export function byteOrderDetectorFor(z: ZonedExtension, g: Pick<ZoneTableGeometry, 'zoneSize'>): ByteOrderDetector {
   return new ByteOrderDetector(g, revisionWraps32(z), wpEncodingOf(z), preferredWpOrder(z));
 }
 
@@ -278,7 +278,7 @@ export function byteOrderDetectorFor(z: ZonedExtension, g: Pick<ZoneGeometry, 'z
  * host-order revisions) unless that reading puts a pointer outside its zone ([start, start + zone_size],
  * or a 32-bit wrap of it for pre-v8 revisions) while the other reading fits every zone.
  */
-export async function detectWpByteOrder(source: ByteSource, z: ZonedExtension, g: ZoneGeometry, fileSize: number): Promise<ByteOrderDetection> {
+export async function detectWpByteOrder(source: ByteSource, z: ZonedExtension, g: ZoneTableGeometry, fileSize: number): Promise<ByteOrderDetection> {
   const d = byteOrderDetectorFor(z, g);
   await forEachZonedmetaChunk(source, z, g.count, fileSize, (first, bytes, entries) => d.visit(first, new DataView(bytes.buffer, bytes.byteOffset, entries * 8), entries));
   return d.result();
@@ -381,7 +381,7 @@ interface Decoded {
 const HOST_LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Decode every entry in `le` order (showing each chunk to `detector` first, when given). */
-async function decodeZonedmeta(source: ByteSource, z: ZonedExtension, g: ZoneGeometry, fileSize: number, le: boolean, detector: ByteOrderDetector | null): Promise<Decoded> {
+async function decodeZonedmeta(source: ByteSource, z: ZonedExtension, g: ZoneTableGeometry, fileSize: number, le: boolean, detector: ByteOrderDetector | null): Promise<Decoded> {
   const persists = revisionPersistsCondition(z);
   const wraps = revisionWraps32(z);
   const enc = wpEncodingOf(z);
@@ -446,7 +446,7 @@ const EMPTY = ZONE_CONDITION_CODES.empty;
 const FULL = ZONE_CONDITION_CODES.full;
 const CLOSED = ZONE_CONDITION_CODES.closed;
 
-function zoneLengthAt(g: ZoneGeometry, start: number): number {
+function zoneLengthAt(g: ZoneTableGeometry, start: number): number {
   const left = g.deviceSize - start;
   return left > 0 && left < g.zoneSize ? left : g.zoneSize;
 }
