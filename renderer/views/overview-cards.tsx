@@ -52,7 +52,7 @@ export function CheckCard({ s }: { s: ImageSummary }) {
       <p className="small">{n.error} error{n.error === 1 ? '' : 's'} · {n.warning} warning{n.warning === 1 ? '' : 's'} · {n.info} note{n.info === 1 ? '' : 's'}</p>
       {line && <p className="small muted"><code>{line}</code></p>}
       <div className="actions">
-        {!s.degraded && <button onClick={() => void runCheck()}>{check ? 'Check again' : 'Run full check'}</button>}
+        {!s.degraded && <button onClick={() => void runCheck()}>{check ? 'Check again' : 'Check now'}</button>}
         <button className="link" onClick={() => setView('check')}>Open Check</button>
       </div>
     </section>
