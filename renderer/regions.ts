@@ -57,18 +57,23 @@ export function zoneEntryAt(s: ImageSummary, offset: number): number {
 }
 
 /**
- * The structure kind of every byte of [start, start + length): the smallest region covering it wins (a
- * header field inside the header, a feature name inside its extension). Null where no region covers it.
+ * The region of every byte of [start, start + length): the smallest region covering it wins (a header
+ * field inside the header, a feature name inside its extension). Null where no region covers it.
  */
-export function kindsIn(regions: readonly Region[], start: number, length: number): (RegionKind | null)[] {
-  const out = new Array<RegionKind | null>(length).fill(null);
-  const size = new Array<number>(length).fill(Infinity);
+export function regionsIn(regions: readonly Region[], start: number, length: number): (Region | null)[] {
+  const out = new Array<Region | null>(length).fill(null);
   for (const r of regions) {
     const lo = Math.max(start, r.offset);
     const hi = Math.min(start + length, r.offset + r.length);
     for (let o = lo; o < hi; o++) {
-      if (r.length < size[o - start]) { size[o - start] = r.length; out[o - start] = r.kind; }
+      const cur = out[o - start];
+      if (!cur || r.length < cur.length) out[o - start] = r;
     }
   }
   return out;
+}
+
+/** The structure kind of every byte of [start, start + length) (see regionsIn). */
+export function kindsIn(regions: readonly Region[], start: number, length: number): (RegionKind | null)[] {
+  return regionsIn(regions, start, length).map((r) => r?.kind ?? null);
 }

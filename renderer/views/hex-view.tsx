@@ -5,8 +5,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ImageSummary } from '../../shared/contract/dto';
 import { api } from '../api';
-import { hexPad, parseNumber } from '../format';
-import { kindsIn, REGION_KIND_LABEL, regionsAt, regionsOf, type Region, type RegionKind } from '../regions';
+import { hexOffset, hexPad, parseNumber } from '../format';
+import { regionsIn, REGION_KIND_LABEL, regionsAt, regionsOf, type Region, type RegionKind } from '../regions';
 import { useStore } from '../store';
 import { useElementHeight } from '../components/use-element-height';
 import { DecodePanel, RegionLegend, SearchBar } from './hex-tools';
@@ -104,13 +104,13 @@ export function HexView({ s }: { s: ImageSummary }) {
     const base = (top + r) * PER_ROW;
     const cells = [];
     const chars = [];
-    const kinds = kindsIn(regions, base, PER_ROW);
+    const owners = regionsIn(regions, base, PER_ROW);
     for (let k = 0; k < PER_ROW; k++) {
       const off = base + k;
       if (off >= s.fileSize) break;
       const b = byteAt(off);
-      const cls = (inHl(off) ? 'hl ' : '') + (b === 0 ? 'zero ' : '') + (kinds[k] ? `r-${kinds[k]}` : '');
-      cells.push(<span key={k} className={`b ${cls}`} data-off={off} data-kind={kinds[k] ?? undefined} onClick={(e) => select({ kind: 'bytes', offset: e.shiftKey && selection?.kind === 'bytes' ? Math.min(selection.offset, off) : off, length: e.shiftKey && selection?.kind === 'bytes' ? Math.abs(off - selection.offset) + 1 : 1 })}>{b === null ? '··' : hexPad(b, 2)}</span>);
+      const cls = (inHl(off) ? 'hl ' : '') + (b === 0 ? 'zero ' : '') + (owners[k] ? `r-${owners[k]!.kind}` : '');
+      cells.push(<span key={k} className={`b ${cls}`} data-off={off} data-kind={owners[k]?.kind} title={owners[k] ? `${hexOffset(off)}: ${owners[k]!.name}` : hexOffset(off)} onClick={(e) => select({ kind: 'bytes', offset: e.shiftKey && selection?.kind === 'bytes' ? Math.min(selection.offset, off) : off, length: e.shiftKey && selection?.kind === 'bytes' ? Math.abs(off - selection.offset) + 1 : 1 })}>{b === null ? '··' : hexPad(b, 2)}</span>);
       chars.push(<span key={k} className={inHl(off) ? 'hl' : ''}>{b === null ? ' ' : b >= 32 && b < 127 ? String.fromCharCode(b) : '.'}</span>);
     }
     lines.push(

@@ -125,7 +125,8 @@ test('Hex: column header, structure colours, integers both ways, field ↔ bytes
   await expect(decode.locator('tr[data-type=u32] [data-order=be]')).toHaveText('1 (0x1)');
   await expect(decode.locator('tr[data-type=u32] [data-order=le]')).toHaveText('16777216 (0x1000000)');
   await expect(app.getByTestId('field-detail')).toContainText('l1_size');
-  // Bytes → field: a byte of the magic names it.
+  // Bytes → field: each byte names its structure on hover, and a clicked byte of the magic names it.
+  await expect(app.locator('.hex-row .b[data-off="37"]')).toHaveAttribute('title', '0x25: header l1_size');
   await app.locator('.hex-row .b[data-off="2"]').click();
   await expect(app.getByTestId('hex-selection')).toContainText('header magic');
   await expect(decode.locator('tr[data-type=u16] [data-order=be]')).toHaveText(`${0x49fb} (0x49fb)`);
