@@ -4,6 +4,8 @@ import type { MenuCommand } from '../shared/contract/menu';
 import { api, inElectron, onMenu, onSessionOpened, openDropped } from './api';
 import { ErrorMessage } from './components/common';
 import { ErrorBoundary } from './components/error-boundary';
+import { ShortcutsOverlay } from './components/shortcuts';
+import { ThemeSwitch } from './components/theme-switch';
 import { human } from './format';
 import { EDITING_OFF, errorSentence, notEditableReason, viewOffReason } from './gate';
 import { resourceUse } from '../shared/contract/zone-geometry';
@@ -61,6 +63,8 @@ function Toolbar({ onCommand }: { onCommand(c: MenuCommand): void }) {
             : <> · {human(summary.virtualSize)} · v{summary.version}{summary.zoned ? ` · zoned (${summary.zoned.revision})` : ''}</>}
         </span>
       )}
+      <ThemeSwitch />
+      <button className="help-button" onClick={() => onCommand('shortcuts')} title="Keyboard shortcuts (?)" aria-label="keyboard shortcuts">?</button>
     </header>
   );
 }
@@ -97,6 +101,7 @@ function Nav() {
   const zones = useStore((s) => s.zones);
   const findings = check?.findings ?? summary?.findings ?? [];
   const problems = findings.filter((f) => f.severity !== 'info').length;
+  const errors = findings.some((f) => f.severity === 'error');
   const unknownBits = summary ? [...summary.features.incompatible, ...summary.features.compatible, ...summary.features.autoclear].filter((b) => b.set && (b.unknown || b.dangerous)).length : 0;
   const badge: Partial<Record<ViewName, string>> = {
     check: problems > 0 ? `⚠ ${problems}` : '',
@@ -108,7 +113,7 @@ function Nav() {
       {NAV.map((n) => (
         <button key={n.view} className={view === n.view ? 'active' : ''} aria-current={view === n.view ? 'page' : undefined}
           disabled={!summary || !!viewOffReason(summary, n.view)} onClick={() => setView(n.view)} title={viewOffReason(summary, n.view) ?? `${n.label} (Alt+${n.key})`} data-nav={n.view}>
-          {n.label}{badge[n.view] ? <span className={'badge' + (badge[n.view]!.startsWith('⚠') ? ' warn' : '')}>{badge[n.view]}</span> : null}
+          {n.label}{badge[n.view] ? <span className={'badge' + (badge[n.view]!.startsWith('⚠') ? (n.view === 'check' && errors ? ' error' : ' warn') : '')}>{badge[n.view]}</span> : null}
         </button>
       ))}
     </nav>
@@ -153,7 +158,7 @@ function About({ onClose }: { onClose(): void }) {
       <div className="modal-box">
         <h2>Qcow2 Zone Studio {info?.version}</h2>
         <p>Inspector and editor for qcow2 images, including QEMU's proposed zoned extension.</p>
-        <p className="muted">Transport: {info?.capabilities.transport}. Keys: Ctrl+O open · Ctrl+N new image · Ctrl+W close · Ctrl+R reload · Ctrl+E editing · Alt+1…8 sections · in the zone map: arrows, g, + and −.</p>
+        <p className="muted">Transport: {info?.capabilities.transport}. Every keyboard shortcut: press ? (or Help ▸ Keyboard Shortcuts).</p>
         <button onClick={onClose} autoFocus>Close</button>
       </div>
     </div>
@@ -163,6 +168,7 @@ function About({ onClose }: { onClose(): void }) {
 export function App() {
   const st = useStore();
   const [about, setAbout] = useState(false);
+  const [keys, setKeys] = useState(false);
   const s = st.summary;
 
   const command = async (c: MenuCommand): Promise<void> => {
@@ -178,6 +184,7 @@ export function App() {
       case 'close': await store.closeCurrent(); return;
       case 'reload': await store.reload(); return;
       case 'about': setAbout(true); return;
+      case 'shortcuts': setKeys(true); return;
       case 'check': await store.runCheck(); return;
       case 'toggle-editing': {
         const sum = store.summary;
@@ -193,6 +200,18 @@ export function App() {
   useEffect(() => { void useStore.getState().boot(); }, []);
   useEffect(() => onMenu((c) => void command(c)), []);
   useEffect(() => onSessionOpened((sess) => void useStore.getState().openSession(sess)), []);
+  useEffect(() => {
+    // Keys no menu accelerator carries, in Electron as in the browser: ? and the sections.
+    const onKey = (e: KeyboardEvent): void => {
+      const target = e.target as HTMLElement | null;
+      if (target && (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA')) return;
+      if (e.key === '?' && !e.ctrlKey && !e.metaKey && !e.altKey) { e.preventDefault(); setKeys((k) => !k); return; }
+      if (e.key === 'Escape') { setKeys(false); setAbout(false); return; }
+      if (inElectron && e.altKey && /^[1-8]$/.test(e.key)) { e.preventDefault(); useStore.getState().setView(NAV[Number(e.key) - 1].view); }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
   useEffect(() => {
     // In Electron the menu's accelerators raise these; in the browser this handler does.
     if (inElectron) return;
@@ -253,6 +272,7 @@ export function App() {
       </div>
       <StatusBar />
       {about && <About onClose={() => setAbout(false)} />}
+      {keys && <ShortcutsOverlay onClose={() => setKeys(false)} />}
     </div>
   );
 }

@@ -2,35 +2,45 @@
 // field's bytes. Built from the decoded summary; pure.
 import type { ImageSummary } from '../shared/contract/dto';
 
+/** What structure a region belongs to: the hex view colours bytes by it. */
+export type RegionKind = 'header' | 'extension' | 'backing' | 'l1' | 'refcount-table' | 'zonedmeta';
+
+export const REGION_KIND_LABEL: Record<RegionKind, string> = {
+  header: 'header', extension: 'header extensions', backing: 'backing file name', l1: 'L1 table', 'refcount-table': 'refcount table', zonedmeta: 'zonedmeta',
+};
+
 export interface Region {
   name: string;
   offset: number;
   length: number;
+  kind: RegionKind;
+  /** The header field it is, for header fields: selecting the region selects the field. */
+  field?: string;
 }
 
 export function regionsOf(s: ImageSummary): Region[] {
   const out: Region[] = [];
-  for (const f of s.headerFields) if (f.present) out.push({ name: `header ${f.name}`, offset: f.offset, length: f.size });
+  for (const f of s.headerFields) if (f.present) out.push({ name: `header ${f.name}`, offset: f.offset, length: f.size, kind: 'header', field: f.name });
   for (const e of s.extensions) {
-    out.push({ name: `extension ${e.name} (magic, length)`, offset: e.offset, length: 8 });
-    if (e.length > 0) out.push({ name: `extension ${e.name} data`, offset: e.dataOffset, length: e.length });
+    out.push({ name: `extension ${e.name} (magic, length)`, offset: e.offset, length: 8, kind: 'extension' });
+    if (e.length > 0) out.push({ name: `extension ${e.name} data`, offset: e.dataOffset, length: e.length, kind: 'extension' });
     if (e.content.kind === 'feature-table') {
-      for (const t of e.content.entries) out.push({ name: `feature name "${t.name}" (${t.kind} bit ${t.bit})`, offset: t.offset, length: 48 });
+      for (const t of e.content.entries) out.push({ name: `feature name "${t.name}" (${t.kind} bit ${t.bit})`, offset: t.offset, length: 48, kind: 'extension' });
     }
     if (e.content.kind === 'zoned' && e.content.zoned) {
-      for (const f of e.content.zoned.fields) out.push({ name: `zoned ${f.name}`, offset: f.offset, length: f.size });
+      for (const f of e.content.zoned.fields) out.push({ name: `zoned ${f.name}`, offset: f.offset, length: f.size, kind: 'extension' });
     }
   }
   const num = (name: string): number => {
     const v = s.headerFields.find((f) => f.name === name)?.value;
     return typeof v === 'number' ? v : 0;
   };
-  if (s.backingFile !== null) out.push({ name: 'backing file name', offset: num('backing_file_offset'), length: num('backing_file_size') });
+  if (s.backingFile !== null) out.push({ name: 'backing file name', offset: num('backing_file_offset'), length: num('backing_file_size'), kind: 'backing' });
   const l1 = num('l1_table_offset');
-  if (l1 > 0) out.push({ name: 'L1 table', offset: l1, length: num('l1_size') * 8 });
+  if (l1 > 0) out.push({ name: 'L1 table', offset: l1, length: num('l1_size') * 8, kind: 'l1' });
   const rt = num('refcount_table_offset');
-  if (rt > 0) out.push({ name: 'refcount table', offset: rt, length: num('refcount_table_clusters') * s.clusterSize });
-  if (s.zoned && s.zoned.zonedmetaOffset > 0) out.push({ name: 'zonedmeta (write pointers)', offset: s.zoned.zonedmetaOffset, length: s.zoned.nrZones * 8 });
+  if (rt > 0) out.push({ name: 'refcount table', offset: rt, length: num('refcount_table_clusters') * s.clusterSize, kind: 'refcount-table' });
+  if (s.zoned && s.zoned.zonedmetaOffset > 0) out.push({ name: 'zonedmeta (write pointers)', offset: s.zoned.zonedmetaOffset, length: s.zoned.nrZones * 8, kind: 'zonedmeta' });
   return out.filter((r) => r.length > 0);
 }
 
@@ -44,4 +54,26 @@ export function zoneEntryAt(s: ImageSummary, offset: number): number {
   const z = s.zoned;
   if (!z || offset < z.zonedmetaOffset || offset >= z.zonedmetaOffset + z.nrZones * 8) return -1;
   return Math.floor((offset - z.zonedmetaOffset) / 8);
+}
+
+/**
+ * The region of every byte of [start, start + length): the smallest region covering it wins (a header
+ * field inside the header, a feature name inside its extension). Null where no region covers it.
+ */
+export function regionsIn(regions: readonly Region[], start: number, length: number): (Region | null)[] {
+  const out = new Array<Region | null>(length).fill(null);
+  for (const r of regions) {
+    const lo = Math.max(start, r.offset);
+    const hi = Math.min(start + length, r.offset + r.length);
+    for (let o = lo; o < hi; o++) {
+      const cur = out[o - start];
+      if (!cur || r.length < cur.length) out[o - start] = r;
+    }
+  }
+  return out;
+}
+
+/** The structure kind of every byte of [start, start + length) (see regionsIn). */
+export function kindsIn(regions: readonly Region[], start: number, length: number): (RegionKind | null)[] {
+  return regionsIn(regions, start, length).map((r) => r?.kind ?? null);
 }

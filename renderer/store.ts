@@ -133,7 +133,8 @@ export const useStore = create<AppState>()((set, get) => ({
   setView(view) {
     // A degraded session has no zones, tables, features or extensions to show.
     if (viewOffReason(get().summary, view)) return;
-    set({ view });
+    // The inspector shows what this view selected: another view's selection would be stale there.
+    set((st) => (st.view === view ? { view } : { view, selection: null }));
   },
   select(selection) { set({ selection }); },
   showBytes(offset, length) {
@@ -180,7 +181,7 @@ export const useStore = create<AppState>()((set, get) => ({
   async runCheck() {
     const id = get().current;
     if (!id) return;
-    set({ view: 'check' });
+    set((st) => (st.view === 'check' ? {} : { view: 'check', selection: null }));
     // An image that cannot be decoded has nothing to walk: the Check view shows its findings from opening.
     if (get().summary?.degraded) return;
     const r = await get().long('checking the image', (a, job) => a['check:run'](id, job));

@@ -19,6 +19,7 @@ import { l1Page, l2Page, refblockPage, refcountTablePage, snapshotPage } from '.
 import { heldSource } from './test-hold';
 import { zoneClusters } from './zone-clusters';
 import { zoneManagement, zoneWrite } from './zone-ops';
+import { checkCounts } from './check-counts';
 
 export interface CallContext {
   /** Aborted when the caller goes away or cancels (HTTP client disconnect, renderer cancel). */
@@ -112,7 +113,7 @@ export function createHandlers(sessions: SessionRegistry, host: HostServices, jo
           signal, wrap,
           onProgress: (p) => { if ((p.phase === 'active tables' || p.phase === 'refcounts') && p.done > 0) walking = true; progress(p); },
         });
-        return { findings: r.findings, complete: r.complete };
+        return { findings: r.findings, complete: r.complete, counts: checkCounts(r) };
       });
     },
     'job:cancel': async (_ctx, job) => jobs.cancel(job),

@@ -7,6 +7,7 @@ import type { ByteSource } from '../../shared/qcow2/byte-source';
 import { decodeHeader } from '../../shared/qcow2/header';
 import { Qcow2Error } from '../../shared/qcow2/findings';
 import type { OpenedImage } from '../../shared/qcow2/image';
+import { parseQemuSize } from '../../shared/qcow2/create-options';
 
 const MASK_OFFSETS = { incompatible: 72, compatible: 80, autoclear: 88 } as const;
 
@@ -22,8 +23,15 @@ export interface PlannedEdit {
 
 function parseUnsigned(text: string, bytes: number): bigint {
   const t = text.trim();
-  if (!/^(0x[0-9a-fA-F]+|\d+)$/.test(t)) throw new Qcow2Error({ code: 'invalid-argument', message: `"${text}" is not a number (decimal, or hex with 0x)` });
-  const v = BigInt(t);
+  let v: bigint;
+  if (/^(0x[0-9a-fA-F]+|\d+)$/.test(t)) v = BigInt(t);
+  else {
+    // A size with a suffix (64M, 1.5G), as qemu-img and the rest of the tool read it; plain numbers stay
+    // exact bigints, so a 64-bit mask above 2^53 is still typed as it is.
+    const p = /[kKmMgGtTpPeEbB]$/.test(t) ? parseQemuSize(t) : null;
+    if (!p?.ok) throw new Qcow2Error({ code: 'invalid-argument', message: `"${text}" is not a number (decimal, hex with 0x, or a size such as 64M)` });
+    v = BigInt(p.value);
+  }
   const max = (1n << BigInt(bytes * 8)) - 1n;
   if (v > max) throw new Qcow2Error({ code: 'invalid-argument', message: `${t} does not fit in ${bytes} byte(s) (at most ${max})` });
   return v;
@@ -64,6 +72,19 @@ export async function planHeaderEdit(img: OpenedImage, src: ByteSource, edit: He
   };
 }
 
+/**
+ * A new virtual size on a zoned image: QEMU refuses to open it when nr_zones no longer equals
+ * ceil(size / zone_size) (ZONED-FORMAT.md section 5.2, v9 open), and the header alone does not show that.
+ */
+function zonedSizeWarnings(img: OpenedImage, p: PlannedEdit): string[] {
+  const z = img.zoned;
+  if (p.field !== 'size' || !z || z.zoneSize <= 0) return [];
+  const size = Number(p.afterValue);
+  const want = Math.ceil(size / z.zoneSize);
+  if (want === z.nrZones) return [];
+  return [`size ${size} makes ceil(size / zone_size ${z.zoneSize}) = ${want} zones, but the zoned extension says nr_zones ${z.nrZones}: QEMU refuses to open the image until both agree`];
+}
+
 /** Findings the edited header would have that the current one does not. */
 async function newWarnings(src: ByteSource, p: PlannedEdit): Promise<string[]> {
   const size = await src.size();
@@ -76,5 +97,5 @@ async function newWarnings(src: ByteSource, p: PlannedEdit): Promise<string[]> {
 
 export async function previewHeaderEdit(img: OpenedImage, src: ByteSource, edit: HeaderEdit): Promise<EditPreview> {
   const p = await planHeaderEdit(img, src, edit);
-  return { offset: p.offset, before: toHex(p.before), after: toHex(p.after), field: p.field, beforeValue: p.beforeValue, afterValue: p.afterValue, warnings: await newWarnings(src, p) };
+  return { offset: p.offset, before: toHex(p.before), after: toHex(p.after), field: p.field, beforeValue: p.beforeValue, afterValue: p.afterValue, warnings: [...await newWarnings(src, p), ...zonedSizeWarnings(img, p)] };
 }

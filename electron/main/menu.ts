@@ -38,7 +38,7 @@ export function buildMenu(win: BrowserWindow, actions: MenuActions): void {
       ],
     },
     { role: 'editMenu' },
-    { label: '&Help', submenu: [{ label: 'About Qcow2 Zone Studio', accelerator: 'F1', click: send('about') }] },
+    { label: '&Help', submenu: [{ label: 'Keyboard Shortcuts (?)', click: send('shortcuts') }, { label: 'About Qcow2 Zone Studio', accelerator: 'F1', click: send('about') }] },
   ];
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
 }

@@ -1,14 +1,14 @@
-// Check: findings grouped by severity; each names structure and field, found vs expected, the fix, and
-// jumps to its bytes. Repair says what it will write and where the backup goes before it does anything.
+// Check: qemu-img check's summary, then the findings grouped by kind and filtered by severity; each names
+// structure and field, found vs expected, the fix, and jumps to its bytes. Repair says what it will write and where the backup goes before it does anything.
 import { useState } from 'react';
 import type { ImageSummary, RepairPlan } from '../../shared/contract/dto';
-import type { Finding, Severity } from '../../shared/qcow2/findings';
+import type { Finding } from '../../shared/qcow2/findings';
 import { api } from '../api';
 import { useGate } from '../components/gate';
 import { errorSentence } from '../gate';
 import { useStore } from '../store';
-
-const ORDER: Severity[] = ['error', 'warning', 'info'];
+import { FindingGroups, SeverityFilterBar, type SeverityFilter } from './check-findings';
+import { CheckSummary } from './check-summary';
 
 export function CheckView({ s }: { s: ImageSummary }) {
   const check = useStore((st) => st.check);
@@ -23,6 +23,9 @@ export function CheckView({ s }: { s: ImageSummary }) {
   const gate = useGate();
   const findings: Finding[] = check?.findings ?? s.findings;
   const degraded = s.degraded;
+  const [filter, setFilter] = useState<SeverityFilter>('all');
+  // A filter whose severity the new findings lack falls back to all of them.
+  const shownFilter = filter === 'all' || findings.some((f) => f.severity === filter) ? filter : 'all';
   const open = (f: Finding): void => {
     select({ kind: 'finding', finding: f });
     showBytes(f.offset, Math.max(1, f.length));
@@ -72,28 +75,9 @@ export function CheckView({ s }: { s: ImageSummary }) {
         </div>
       )}
       {findings.length === 0 && !degraded && <p data-testid="no-findings">No findings: the image is consistent as far as this check sees.</p>}
-      {ORDER.map((sev) => {
-        const list = findings.filter((f) => f.severity === sev);
-        if (list.length === 0) return null;
-        return (
-          <div key={sev} className={`finding-group ${sev}`}>
-            <h3>{sev === 'error' ? 'Errors' : sev === 'warning' ? 'Warnings' : 'Notes'} ({list.length})</h3>
-            <ul className="findings" data-testid={`findings-${sev}`}>
-              {list.map((f, k) => (
-                <li key={f.id + k} className="finding">
-                  <button className="finding-head" onClick={() => open(f)} data-finding={f.id}>
-                    <span className={`sev ${sev}`}>{sev === 'error' ? 'error' : sev === 'warning' ? 'warning' : 'note'}</span>
-                    <strong>{f.structure}</strong> · <code>{f.field}</code> — {f.message}
-                  </button>
-                  <div className="finding-body">
-                    found <code>{f.found}</code>, expected <code>{f.expected}</code> · bytes 0x{f.offset.toString(16)} (+{f.length}) · fix: {f.fix}
-                  </div>
-                </li>
-              ))}
-            </ul>
-          </div>
-        );
-      })}
+      {check && !degraded && <CheckSummary check={check} />}
+      {findings.length > 0 && <SeverityFilterBar findings={findings} value={shownFilter} onChange={setFilter} />}
+      <FindingGroups findings={findings} filter={shownFilter} onOpen={open} />
     </section>
   );
 }

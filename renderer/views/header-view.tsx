@@ -8,6 +8,7 @@ import { api } from '../api';
 import { GateRefusal, Offset } from '../components/common';
 import { useGate } from '../components/gate';
 import { decodedValue } from '../decode-field';
+import { hexOffset } from '../format';
 import { EDITING_OFF, errorSentence, isGateRefusal } from '../gate';
 import { useStore } from '../store';
 
@@ -88,7 +89,7 @@ export function FieldEditor({ s, f, onDone }: { s: ImageSummary; f: Field; onDon
   };
   return (
     <div className="editor" data-testid="field-editor">
-      <label>New value for <code>{f.name}</code> ({f.size} byte{f.size > 1 ? 's' : ''}, decimal or 0x hex){' '}
+      <label>New value for <code>{f.name}</code> ({f.size} byte{f.size > 1 ? 's' : ''}, decimal, 0x hex, or a size such as 64M){' '}
         <input aria-label={`new value for ${f.name}`} value={text} onChange={(e) => { setText(e.target.value); setPreview(null); }} onKeyDown={(e) => { if (e.key === 'Enter') void doPreview(); }} />
       </label>
       <button onClick={() => void doPreview()}>Preview</button>
@@ -121,7 +122,7 @@ export function ExtensionsList({ s }: { s: ImageSummary }) {
       <ul className="extensions" data-testid="extensions">
         {s.extensions.map((e) => (
           <li key={e.offset} onClick={() => select({ kind: 'field', name: e.name, offset: e.offset, size: 8 + e.paddedLength, label: `extension ${e.name}` })}>
-            <div><strong>{e.name}</strong> <code>0x{e.magic.toString(16).padStart(8, '0')}</code> at <Offset value={e.offset} />, {e.length} bytes</div>
+            <div className="ext-line"><span><strong>{e.name}</strong> <code>0x{e.magic.toString(16).padStart(8, '0')}</code> at <code>{hexOffset(e.offset)}</code>, {e.length} bytes</span></div>
             <ExtensionContent e={e} />
           </li>
         ))}
@@ -150,6 +151,7 @@ function ExtensionContent({ e }: { e: ImageSummary['extensions'][number] }) {
     case 'zoned': return c.zoned ? (
       <table className="grid compact" data-testid="zoned-fields">
         <caption>revision {c.zoned.revision}: {c.zoned.revisionReason}</caption>
+        <thead><tr><th>Field</th><th>Offset</th><th>Raw</th><th>Value</th><th>Meaning</th></tr></thead>
         <tbody>{c.zoned.fields.map((f) => <tr key={f.name}><td><code>{f.name}</code></td><td><code>0x{f.offset.toString(16)}</code></td><td><code className="raw">{f.raw}</code></td><td>{String(f.value)}</td><td className="muted">{f.description}</td></tr>)}</tbody>
       </table>
     ) : <div>undecodable zoned extension: <code className="raw">{e.raw}</code></div>;

@@ -1,12 +1,15 @@
 // Hex view of the whole file, virtualised: only the rows on screen exist, bytes are fetched in 64 KiB pages
-// on demand, so a multi-GB image scrolls like a small one. Linked both ways with the decoded structures.
+// on demand, so a multi-GB image scrolls like a small one. Linked both ways with the decoded structures:
+// bytes are coloured by the structure they belong to and the selection names its field; a structure
+// chosen from the list selects its bytes. Search and the integer decoding read through the contract.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ImageSummary } from '../../shared/contract/dto';
 import { api } from '../api';
-import { hexPad, parseNumber } from '../format';
-import { regionsAt, regionsOf } from '../regions';
+import { hexOffset, hexPad, parseNumber } from '../format';
+import { regionsIn, REGION_KIND_LABEL, regionsAt, regionsOf, type Region, type RegionKind } from '../regions';
 import { useStore } from '../store';
 import { useElementHeight } from '../components/use-element-height';
+import { DecodePanel, RegionLegend, SearchBar } from './hex-tools';
 
 const ROW_H = 18;
 const PER_ROW = 16;
@@ -26,7 +29,10 @@ export function HexView({ s }: { s: ImageSummary }) {
   const select = useStore((st) => st.select);
   const dataVersion = useStore((st) => st.dataVersion);
   const regions = useMemo(() => regionsOf(s), [s]);
-  const rows = Math.max(1, Math.floor(height / ROW_H) - 1);
+  const searchBox = useRef<HTMLInputElement>(null);
+  const kindsPresent = useMemo(() => [...new Set(regions.map((r) => r.kind))], [regions]);
+  // One row of the box is the column header.
+  const rows = Math.max(1, Math.floor(height / ROW_H) - 2);
   const maxTop = Math.max(0, totalRows - rows);
 
   useEffect(() => { setPages(new Map()); loading.current.clear(); }, [dataVersion, s.session.id]);
@@ -73,6 +79,17 @@ export function HexView({ s }: { s: ImageSummary }) {
     if (e.key in step) { move(step[e.key]); e.preventDefault(); }
     else if (e.key === 'Home') { setTop(0); e.preventDefault(); }
     else if (e.key === 'End') { setTop(maxTop); e.preventDefault(); }
+    else if (e.key === '/') { searchBox.current?.focus(); e.preventDefault(); }
+  };
+  const reveal = (off: number): void => {
+    const row = Math.floor(off / PER_ROW);
+    if (row < top || row >= top + rows) setTop(Math.min(maxTop, Math.max(0, row - 2)));
+  };
+  /** Field → bytes: a structure chosen by name selects its bytes (a header field as the field itself). */
+  const pickRegion = (r: Region): void => {
+    if (r.field) select({ kind: 'field', name: r.field, offset: r.offset, size: r.length, label: r.name });
+    else select({ kind: 'bytes', offset: r.offset, length: r.length });
+    reveal(r.offset);
   };
   const jump = (): void => {
     const off = parseNumber(goto);
@@ -87,12 +104,13 @@ export function HexView({ s }: { s: ImageSummary }) {
     const base = (top + r) * PER_ROW;
     const cells = [];
     const chars = [];
+    const owners = regionsIn(regions, base, PER_ROW);
     for (let k = 0; k < PER_ROW; k++) {
       const off = base + k;
       if (off >= s.fileSize) break;
       const b = byteAt(off);
-      const cls = (inHl(off) ? 'hl ' : '') + (b === 0 ? 'zero' : '');
-      cells.push(<span key={k} className={`b ${cls}`} data-off={off} onClick={(e) => select({ kind: 'bytes', offset: e.shiftKey && selection?.kind === 'bytes' ? Math.min(selection.offset, off) : off, length: e.shiftKey && selection?.kind === 'bytes' ? Math.abs(off - selection.offset) + 1 : 1 })}>{b === null ? '··' : hexPad(b, 2)}</span>);
+      const cls = (inHl(off) ? 'hl ' : '') + (b === 0 ? 'zero ' : '') + (owners[k] ? `r-${owners[k]!.kind}` : '');
+      cells.push(<span key={k} className={`b ${cls}`} data-off={off} data-kind={owners[k]?.kind} title={owners[k] ? `${hexOffset(off)}: ${owners[k]!.name}` : hexOffset(off)} onClick={(e) => select({ kind: 'bytes', offset: e.shiftKey && selection?.kind === 'bytes' ? Math.min(selection.offset, off) : off, length: e.shiftKey && selection?.kind === 'bytes' ? Math.abs(off - selection.offset) + 1 : 1 })}>{b === null ? '··' : hexPad(b, 2)}</span>);
       chars.push(<span key={k} className={inHl(off) ? 'hl' : ''}>{b === null ? ' ' : b >= 32 && b < 127 ? String.fromCharCode(b) : '.'}</span>);
     }
     lines.push(
@@ -104,23 +122,58 @@ export function HexView({ s }: { s: ImageSummary }) {
     );
   }
   const named = hl ? regionsAt(regions, hl.offset) : [];
+  const cursor = hl ? hl.offset : top * PER_ROW;
+  const columns = Array.from({ length: PER_ROW }, (_, k) => <span key={k} className="b">{hexPad(k, 2)}</span>);
 
   return (
     <section className="view hex" aria-label="Hex view">
       <div className="hex-toolbar">
         <label>Go to offset <input aria-label="go to offset" value={goto} placeholder="0x10000 or 64K" onChange={(e) => setGoto(e.target.value)} onKeyDown={(e) => { if (e.key === 'Enter') jump(); }} /></label>
         <button onClick={jump}>Go</button>
+        <StructurePicker regions={regions} onPick={pickRegion} />
         <span className="muted" data-testid="hex-position">rows {hexPad(top * PER_ROW, 8)}–{hexPad(Math.min(s.fileSize, (top + rows) * PER_ROW), 8)} of {s.fileSize} bytes</span>
-        {hl && <span data-testid="hex-selection">selected 0x{hl.offset.toString(16)} ({hl.length} byte{hl.length === 1 ? '' : 's'}){named.length > 0 ? ': ' + named.map((n) => n.name).join(', ') : ''}</span>}
+      </div>
+      <div className="hex-toolbar">
+        <SearchBar session={s.session.id} fileSize={s.fileSize} cursor={cursor} inputRef={searchBox}
+          onFound={(f) => { select({ kind: 'bytes', offset: f.offset, length: f.length }); reveal(f.offset); }} />
+        <RegionLegend kinds={kindsPresent} />
+      </div>
+      <div className="hex-selection" data-testid="hex-selection">
+        {hl ? <>selected <code>0x{hl.offset.toString(16)}</code> ({hl.length} byte{hl.length === 1 ? '' : 's'})
+          {named.length > 0 ? <>: {named.map((n, k) => <span key={n.name + n.offset}>{k > 0 && ', '}<button className="link" data-region={n.name} title="select this structure's bytes" onClick={() => pickRegion(n)}>{n.name}</button></span>)}</>
+            : <span className="muted"> — no decoded structure (guest data or free space)</span>}</>
+          : <span className="muted">Click a byte (Shift+click to extend) or pick a structure to select it.</span>}
       </div>
       {s.fileSize === 0 && <p className="note" data-testid="hex-empty">The file is empty (0 bytes).</p>}
       <div className="hex-body">
         <div className="hex-rows" ref={box} tabIndex={0} onKeyDown={onKey} onWheel={(e) => move(Math.sign(e.deltaY) * Math.max(1, Math.round(Math.abs(e.deltaY) / ROW_H)))} data-testid="hex-rows">
+          <div className="hex-row hex-colhead" aria-hidden="true" style={{ height: ROW_H }}>
+            <span className="addr">offset{' '.repeat(4)}</span>
+            <span className="bytes">{columns}</span>
+            <span className="ascii">ASCII</span>
+          </div>
           {lines}
         </div>
         <input className="hex-scroll" type="range" aria-label="position in file" min={0} max={maxTop} value={top}
           onChange={(e) => setTop(Number(e.target.value))} />
       </div>
+      {s.fileSize > 0 && <DecodePanel session={s.session.id} offset={Math.min(cursor, s.fileSize - 1)} fileSize={s.fileSize} dataVersion={dataVersion} />}
     </section>
+  );
+}
+
+/** Every structure the summary locates, by name: choosing one selects its bytes. */
+function StructurePicker({ regions, onPick }: { regions: readonly Region[]; onPick(r: Region): void }) {
+  const groups = new Map<RegionKind, Region[]>();
+  for (const r of regions) groups.set(r.kind, [...(groups.get(r.kind) ?? []), r]);
+  return (
+    <select aria-label="select a structure" value="" onChange={(e) => { const r = regions[Number(e.target.value)]; if (r) onPick(r); }} data-testid="structure-picker">
+      <option value="">Structure…</option>
+      {[...groups].map(([kind, list]) => (
+        <optgroup key={kind} label={REGION_KIND_LABEL[kind]}>
+          {list.map((r) => <option key={r.name + r.offset} value={regions.indexOf(r)}>{r.name} · 0x{r.offset.toString(16)} (+{r.length})</option>)}
+        </optgroup>
+      ))}
+    </select>
   );
 }

@@ -66,13 +66,18 @@ export function Inspector({ s }: { s: ImageSummary | null }) {
   else if (selection.kind === 'zone' && zones && selection.index < zones.nrZones) body = <ZoneDetail s={s} r={zones} i={selection.index} />;
   else if (selection.kind === 'field') {
     const f = s.headerFields.find((x) => x.name === selection.name);
+    // A part of a field (one byte of a feature mask): its own raw bytes, and the whole field beside them.
+    const part = f && f.present && (selection.offset !== f.offset || selection.size !== f.size) && selection.offset >= f.offset && selection.offset + selection.size <= f.offset + f.size;
+    const raw = f ? (part ? f.raw.slice(2 * (selection.offset - f.offset), 2 * (selection.offset - f.offset + selection.size)) : f.raw) : '';
     body = (
       <div data-testid="field-detail">
         <h3>{selection.label}</h3>
         <dl className="facts small">
           <dt>offset</dt><dd><Offset value={selection.offset} /> ({selection.offset})</dd>
-          <dt>size</dt><dd>{selection.size} byte(s)</dd>
-          {f && <><dt>raw</dt><dd><code>{f.raw}</code></dd><dt>value</dt><dd>{String(f.value)}</dd><dt>meaning</dt><dd>{f.description}</dd></>}
+          <dt>size</dt><dd data-testid="field-size">{selection.size} byte{selection.size === 1 ? '' : 's'}</dd>
+          {f && <><dt>raw</dt><dd><code data-testid="field-raw">{raw}</code></dd>
+            {part && <><dt>in field</dt><dd>byte {selection.offset - f.offset} of <code>{f.name}</code> ({f.size} bytes, raw <code>{f.raw}</code>)</dd></>}
+            <dt>{part ? 'field value' : 'value'}</dt><dd>{String(f.value)}</dd><dt>meaning</dt><dd>{f.description}</dd></>}
         </dl>
         <button onClick={() => showBytes(selection.offset, selection.size)}>Show bytes</button>
       </div>

@@ -1,4 +1,5 @@
-// Overview: what the file is, at a glance, with feature chips that flag danger. For a file that cannot be
+// Overview, the landing page: what the file is, its zones and its latest check at a glance, feature chips
+// that flag danger, and a way into every view. For a file that cannot be
 // decoded (a degraded session): why, where, the findings, and its first bytes.
 import { useEffect, useState } from 'react';
 import type { ImageSummary } from '../../shared/contract/dto';
@@ -10,6 +11,7 @@ import { Size } from '../components/common';
 import { hexOffset, hexPad } from '../format';
 import { errorSentence } from '../gate';
 import { useStore } from '../store';
+import { CheckCard, ViewShortcuts, ZoneSummaryCard } from './overview-cards';
 
 function Chip({ b }: { b: FeatureBit }) {
   const cls = b.dangerous ? 'chip danger' : b.unknown ? 'chip unknown' : 'chip';
@@ -23,29 +25,42 @@ export function Overview({ s }: { s: ImageSummary }) {
 
 function DecodedOverview({ s }: { s: ImageSummary }) {
   const zones = useStore((st) => st.zones);
+  const zonesError = useStore((st) => st.zonesError);
   const set = [...s.features.incompatible, ...s.features.compatible, ...s.features.autoclear].filter((b) => b.set);
   const errors = s.findings.filter((f) => f.severity === 'error').length;
   return (
     <section className="view overview" aria-label="Overview">
       <h2>{s.session.name}</h2>
       <p className="muted">{s.session.location}</p>
-      <dl className="facts">
-        <dt>Format</dt><dd data-testid="ov-version">qcow2 version {s.version}{s.version === 3 ? ' (compat 1.1)' : ' (compat 0.10)'}</dd>
-        <dt>Virtual size</dt><dd data-testid="ov-virtual-size"><Size bytes={s.virtualSize} /></dd>
-        <dt>File size</dt><dd><Size bytes={s.fileSize} /></dd>
-        <dt>Cluster size</dt><dd data-testid="ov-cluster-size"><Size bytes={s.clusterSize} /></dd>
-        <dt>Refcount width</dt><dd>{s.refcountBits} bits</dd>
-        <dt>Compression</dt><dd>{s.compressionType}</dd>
-        <dt>Zoned</dt>
-        <dd data-testid="ov-zoned">{s.zoned ? `yes: ${s.zoned.nrZones} zones of ${s.zoned.zoneSize} bytes, revision ${s.zoned.revision}` : 'no'}
-          {zones && <span className="muted"> · write pointers {zones.wpByteOrder}</span>}</dd>
-        <dt>Backing chain</dt>
-        <dd>{s.backingFile ? <>{s.session.name} → {s.backingFile}{s.backingFormat ? ` (${s.backingFormat})` : ''}</> : 'none (standalone image)'}</dd>
-        {s.dataFile && (<><dt>External data file</dt><dd>{s.dataFile}</dd></>)}
-        <dt>Findings</dt><dd>{s.findings.length === 0 ? 'none on opening' : `${s.findings.length} (${errors} error${errors === 1 ? '' : 's'})`}</dd>
-      </dl>
-      <h3>Features set</h3>
-      <div className="chips" data-testid="ov-features">{set.length === 0 ? <span className="muted">none</span> : set.map((b) => <Chip key={`${b.kind}${b.bit}`} b={b} />)}</div>
+      <div className="ov-grid">
+        <section className="card" aria-label="image facts">
+          <h3>Image</h3>
+          <dl className="facts">
+            <dt>Format</dt><dd data-testid="ov-version">qcow2 version {s.version}{s.version === 3 ? ' (compat 1.1)' : ' (compat 0.10)'}</dd>
+            <dt>Virtual size</dt><dd data-testid="ov-virtual-size"><Size bytes={s.virtualSize} /></dd>
+            <dt>File size</dt><dd><Size bytes={s.fileSize} /></dd>
+            <dt>Cluster size</dt><dd data-testid="ov-cluster-size"><Size bytes={s.clusterSize} /></dd>
+            <dt>Refcount width</dt><dd>{s.refcountBits} bits</dd>
+            <dt>Compression</dt><dd>{s.compressionType}</dd>
+            <dt>Zoned</dt>
+            <dd data-testid="ov-zoned">{s.zoned ? `yes: ${s.zoned.nrZones} zones of ${s.zoned.zoneSize} bytes, revision ${s.zoned.revision}` : 'no'}
+              {zones && <span className="muted"> · write pointers {zones.wpByteOrder}</span>}</dd>
+            <dt>Backing chain</dt>
+            <dd>{s.backingFile ? <>{s.session.name} → {s.backingFile}{s.backingFormat ? ` (${s.backingFormat})` : ''}</> : 'none (standalone image)'}</dd>
+            {s.dataFile && (<><dt>External data file</dt><dd>{s.dataFile}</dd></>)}
+            <dt>Findings</dt><dd>{s.findings.length === 0 ? 'none on opening' : `${s.findings.length} (${errors} error${errors === 1 ? '' : 's'})`}</dd>
+          </dl>
+          <h3>Features set</h3>
+          <div className="chips" data-testid="ov-features">{set.length === 0 ? <span className="muted">none</span> : set.map((b) => <Chip key={`${b.kind}${b.bit}`} b={b} />)}</div>
+        </section>
+        <div className="ov-side">
+          {zones && <ZoneSummaryCard r={zones} />}
+          {s.zoned && !zones && <section className="card" aria-label="zones summary"><h3>Zones <span className="muted">({s.zoned.nrZones})</span></h3><p className="muted">{zonesError ? `the zone report could not be read: ${zonesError.message}` : 'reading the zone report…'}</p></section>}
+          <CheckCard s={s} />
+        </div>
+      </div>
+      <h3>Views</h3>
+      <ViewShortcuts s={s} />
     </section>
   );
 }

@@ -10,6 +10,7 @@ import { PagedList } from '../components/paged-list';
 import { hexOffset, parseNumber } from '../format';
 import { viewOffReason } from '../gate';
 import { useStore } from '../store';
+import { useAllocatedL2 } from './l2-allocated';
 import type { AppError } from '../../shared/qcow2/findings';
 
 interface Meta { size: number; offset: number; label: string; extra: string }
@@ -56,6 +57,7 @@ function L1L2({ s }: { s: ImageSummary }) {
   const [l1, setL1, l1Error, setL1Error] = useMeta();
   const [l1Scroll, setL1Scroll] = useState<{ index: number; seq: number } | null>(null);
   const [l2Scroll, setL2Scroll] = useState<{ index: number; seq: number } | null>(null);
+  const [allocOnly, setAllocOnly] = useState(false);
   const snap = nav.snapshot === null ? {} : { snapshot: nav.snapshot };
   // Until the first page answers: the header's l1_size (a snapshot's size arrives with its first page).
   const l1Size = l1?.size ?? (nav.snapshot === null ? Number(s.headerFields.find((x) => x.name === 'l1_size')?.value ?? 0) : 1);
@@ -96,7 +98,7 @@ function L1L2({ s }: { s: ImageSummary }) {
         </div>
         {l1Error && <ErrorMessage error={l1Error} />}
         <PagedList<L1Row>
-          label="L1 entries" testId="l1-list" total={l1Size} resetKey={l1Key} columns="40px 84px 92px 46px minmax(0, 1fr)"
+          label="L1 entries" testId="l1-list" total={l1Size} resetKey={l1Key} columns="minmax(28px, 40px) minmax(0, 84px) minmax(0, 92px) minmax(0, 46px) minmax(0, 1fr)"
           header={<><span>index</span><span>L2 table</span><span>guest</span><span>copied</span><span>raw</span></>}
           fetchPage={(start, count) => pager(() => api['tables:l1'](id, { ...snap, start, count }), (p) => p.rows,
             (p) => ({ size: p.size, offset: p.offset, label: p.label, extra: `guest ${hexOffset(p.guestPerL1)} per entry` }), setL1, setL1Error)}
@@ -112,43 +114,52 @@ function L1L2({ s }: { s: ImageSummary }) {
               <span>{r.l2Offset ? <HostLink offset={r.l2Offset} length={s.clusterSize} /> : <span className="muted">none</span>}</span>
               <code className="muted">{hexOffset(r.guestOffset)}</code>
               <span>{r.copied ? 'yes' : r.l2Offset ? 'no' : ''}</span>
-              <code className={r.reservedBits ? 'invalid' : 'muted'} title={r.reservedBits ? 'reserved bits set' : undefined}>{r.raw}</code>
+              <code className={r.reservedBits ? 'invalid' : 'muted'} data-raw={r.raw} title={`raw 0x${r.raw}${r.reservedBits ? ' (reserved bits set)' : ''}`}>{r.raw}</code>
             </>
           )}
         />
       </section>
       {nav.l1Index === null
         ? <section className="table-pane" aria-label="L2 table"><h3>L2 table</h3><p className="muted">Choose an L1 entry to see its L2 table.</p></section>
-        : <L2Pane key={`${l1Key}:${nav.l1Index}`} s={s} l1Index={nav.l1Index} snap={snap} l2Entries={l2Entries} extended={extended} scroll={l2Scroll} onJump={jumpL2} />}
+        : <L2Pane key={`${l1Key}:${nav.l1Index}`} s={s} l1Index={nav.l1Index} snap={snap} l2Entries={l2Entries} extended={extended} scroll={l2Scroll} onJump={jumpL2} allocOnly={allocOnly} onAllocOnly={setAllocOnly} />}
     </div>
   );
 }
 
-function L2Pane({ s, l1Index, snap, l2Entries, extended, scroll, onJump }: {
+function L2Pane({ s, l1Index, snap, l2Entries, extended, scroll, onJump, allocOnly, onAllocOnly }: {
   s: ImageSummary; l1Index: number; snap: { snapshot?: number }; l2Entries: number; extended: boolean;
-  scroll: { index: number; seq: number } | null; onJump(text: string): void;
+  scroll: { index: number; seq: number } | null; onJump(text: string): void; allocOnly: boolean; onAllocOnly(on: boolean): void;
 }) {
   const nav = useStore((st) => st.tables);
   const setNav = useStore((st) => st.setTables);
   const select = useStore((st) => st.select);
   const [l2, setL2, l2Error, setL2Error] = useMeta();
+  const dataVersion = useStore((st) => st.dataVersion);
   const id = s.session.id;
+  const allocated = useAllocatedL2(id, snap.snapshot, l1Index, l2Entries, allocOnly, dataVersion);
+  // Filtered, the list's positions are positions among the allocated entries; the store keeps entry numbers.
+  const filtered = allocOnly && allocated?.complete ? allocated.rows : null;
+  const position = (entry: number | null): number | null => (entry === null || !filtered ? entry : filtered.findIndex((r) => r.index === entry));
   return (
     <section className="table-pane" aria-label="L2 table">
       <div className="pane-head">
         <h3>L2 table of L1 entry {l1Index}</h3>
-        <span className="muted small" data-testid="l2-meta">{l2 ? (l2.offset ? `at ${hexOffset(l2.offset)} · ${l2.size} entries` : 'unallocated: this guest range reads from the backing file or as zeros') : ''}</span>
+        <span className="muted small" data-testid="l2-meta">{l2 ? (l2.offset ? `at ${hexOffset(l2.offset)} · ${l2.size} entries` : 'unallocated: this guest range reads from the backing file or as zeros') : ''}
+          {filtered && ` · ${filtered.length} allocated`}{allocOnly && allocated && !allocated.complete && ` · reading ${allocated.read}/${allocated.total}…`}</span>
+        <label className="l2-filter"><input type="checkbox" checked={allocOnly} onChange={(e) => onAllocOnly(e.target.checked)} /> allocated only</label>
         <JumpBox label="go to L2 entry" onJump={onJump} />
       </div>
       {l2Error && <ErrorMessage error={l2Error} />}
+      {allocated?.error && <ErrorMessage error={allocated.error} />}
       <PagedList<L2Row>
-        label="L2 entries" testId="l2-list" total={l2 && l2.offset === 0 ? 0 : l2Entries} resetKey={`${id}:${l1Index}`}
-        columns="48px 96px 84px 96px 46px minmax(0, 1fr)"
+        label="L2 entries" testId="l2-list" total={filtered ? filtered.length : allocOnly ? 0 : l2 && l2.offset === 0 ? 0 : l2Entries} resetKey={`${id}:${l1Index}:${filtered ? `alloc${filtered.length}` : allocOnly ? 'reading' : 'all'}`}
+        columns="minmax(32px, 48px) minmax(0, 96px) minmax(0, 84px) minmax(0, 96px) minmax(0, 46px) minmax(0, 1fr)"
         header={<><span>index</span><span>guest offset</span><span>kind</span><span>host offset</span><span>copied</span><span>{extended ? 'subclusters' : 'raw'}</span></>}
-        fetchPage={(start, count) => pager(() => api['tables:l2'](id, { ...snap, l1Index, start, count }), (p) => p.rows,
+        fetchPage={(start, count) => filtered ? Promise.resolve(filtered.slice(start, start + count)) : pager(() => api['tables:l2'](id, { ...snap, l1Index, start, count }), (p) => p.rows,
           (p) => ({ size: p.size, offset: p.tableOffset, label: 'L2', extra: '' }), setL2, setL2Error)}
-        selected={nav.l2Index} scrollTo={scroll}
-        onSelect={(i, r) => {
+        selected={position(nav.l2Index)} scrollTo={scroll && filtered ? { index: Math.max(0, position(scroll.index) ?? 0), seq: scroll.seq } : scroll}
+        onSelect={(pos, r) => {
+          const i = filtered ? (r?.index ?? pos) : pos;
           setNav({ l2Index: i });
           const size = extended ? 16 : 8;
           if (r && l2?.offset) select({ kind: 'entry', title: `L2 entry ${i} of L1 entry ${l1Index}`, offset: l2.offset + i * size, size,
@@ -159,12 +170,12 @@ function L2Pane({ s, l1Index, snap, l2Entries, extended, scroll, onJump }: {
         }}
         renderRow={(r) => (
           <>
-            <span className="num">{r.index}</span>
-            <code>{hexOffset(r.guestOffset)}</code>
+            <span className="num" data-entry={r.index}>{r.index}</span>
+            <code title={`guest ${hexOffset(r.guestOffset)}`}>{hexOffset(r.guestOffset)}</code>
             <span className={`kind kind-${r.kind}`} data-kind={r.kind}>{r.kind}</span>
             <span>{r.hostOffset !== null ? <HostLink offset={r.hostOffset} length={r.compressedSize ?? s.clusterSize} /> : <span className="muted">—</span>}{r.compressedSize !== null && <span className="muted small"> {r.compressedSize} B</span>}</span>
             <span>{r.copied ? 'yes' : r.hostOffset !== null ? 'no' : ''}</span>
-            {r.subclusters !== null ? <code className="subclusters" title={`bitmap ${r.bitmap}`}>{r.subclusters}</code> : <code className="muted">{r.raw}</code>}
+            {r.subclusters !== null ? <code className="subclusters" data-raw={r.raw} title={`raw 0x${r.raw}, bitmap 0x${r.bitmap}`}>{r.subclusters}</code> : <code className="muted" data-raw={r.raw} title={`raw 0x${r.raw}`}>{r.raw}</code>}
           </>
         )}
       />
@@ -202,7 +213,7 @@ function Refcounts({ s }: { s: ImageSummary }) {
         </div>
         {rtError && <ErrorMessage error={rtError} />}
         <PagedList<RefcountTableRow>
-          label="refcount table entries" testId="reftable-list" total={rtSize} resetKey={key} columns="48px 100px 100px minmax(0, 1fr)"
+          label="refcount table entries" testId="reftable-list" total={rtSize} resetKey={key} columns="minmax(32px, 48px) minmax(0, 100px) minmax(0, 100px) minmax(0, 1fr)"
           header={<><span>index</span><span>block</span><span>clusters from</span><span>raw</span></>}
           fetchPage={(start, count) => pager(() => api['tables:refcounts'](id, { start, count }), (p) => p.rows, (p) => ({ size: p.size, offset: p.offset, label: 'refcounts', extra: '' }), setRt, setRtError)}
           selected={nav.refIndex} scrollTo={scroll}
@@ -216,7 +227,7 @@ function Refcounts({ s }: { s: ImageSummary }) {
               <span className="num">{r.index}</span>
               <span>{r.blockOffset ? <HostLink offset={r.blockOffset} length={s.clusterSize} /> : <span className="muted">none</span>}</span>
               <span className="num muted">{r.firstCluster}</span>
-              <code className="muted">{r.raw}</code>
+              <code className="muted" data-raw={r.raw} title={`raw 0x${r.raw}`}>{r.raw}</code>
             </>
           )}
         />

@@ -7,6 +7,7 @@ import { parseNumber, sizeExact } from '../format';
 import { drawZoneMap } from './draw';
 import { cellAt, clampView, ensureVisible, IDENTITY, layoutMap, moveSelection, zoomAt, type MapView } from './geometry';
 import { CONDITION_STYLE } from './palette';
+import { useEffectiveTheme } from '../theme';
 
 export interface ZoneMapProps {
   report: ZoneReport;
@@ -26,15 +27,8 @@ export function parseJump(text: string, r: ZoneReport): number {
 }
 
 function useDark(): boolean {
-  const q = typeof window !== 'undefined' && window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
-  const [dark, setDark] = useState(!!q?.matches);
-  useEffect(() => {
-    if (!q) return;
-    const on = (e: MediaQueryListEvent): void => setDark(e.matches);
-    q.addEventListener('change', on);
-    return () => q.removeEventListener('change', on);
-  }, [q]);
-  return dark;
+  // The in-app theme (renderer/theme.ts), which follows the OS under "system".
+  return useEffectiveTheme() === 'dark';
 }
 
 export function ZoneMap({ report, selected, onSelect, filter }: ZoneMapProps) {

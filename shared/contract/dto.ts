@@ -5,6 +5,7 @@ import type { FeatureBit } from '../qcow2/features';
 import type { AppError, Finding } from '../qcow2/findings';
 import type { HeaderExtension } from '../qcow2/extensions';
 import type { ZonedExtension } from '../qcow2/zoned-types';
+import type { ImageCheck } from '../qcow2/check';
 
 /** An image the main process holds open; the renderer only ever sees its id and display name. */
 export interface SessionInfo {
@@ -119,7 +120,12 @@ export interface CheckResult {
   findings: Finding[];
   /** True when the check ran to completion (false if it was cancelled). */
   complete: boolean;
+  /** The counts qemu-img check prints (its ImageCheck keys); partial when the walk was incomplete. */
+  counts: CheckCounts;
 }
+
+/** The engine's CheckReport counts as they cross the boundary (everything but the file name and format). */
+export type CheckCounts = Omit<ImageCheck, 'filename' | 'format'>;
 
 export interface RepairRequest {
   /** Which findings to repair: 'leaks' or 'all', as `qemu-img check -r`. */

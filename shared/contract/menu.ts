@@ -1,8 +1,8 @@
 // Commands the Electron menu (and its accelerators) send to the renderer; the browser build raises the same
 // commands from its own keyboard handler, so one code path serves both.
-export type MenuCommand = 'open' | 'new-image' | 'close' | 'reload' | 'about' | 'check' | 'toggle-editing';
+export type MenuCommand = 'open' | 'new-image' | 'close' | 'reload' | 'about' | 'check' | 'toggle-editing' | 'shortcuts';
 
-export const MENU_COMMANDS: readonly MenuCommand[] = ['open', 'new-image', 'close', 'reload', 'about', 'check', 'toggle-editing'];
+export const MENU_COMMANDS: readonly MenuCommand[] = ['open', 'new-image', 'close', 'reload', 'about', 'check', 'toggle-editing', 'shortcuts'];
 
 export function isMenuCommand(v: unknown): v is MenuCommand {
   return typeof v === 'string' && (MENU_COMMANDS as readonly string[]).includes(v);

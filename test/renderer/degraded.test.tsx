@@ -141,7 +141,9 @@ describe('a degraded session', () => {
     fireEvent.click(nav('check'));
     expect(screen.getByTestId('check-degraded').textContent).toContain('cannot be read as qcow2');
     expect(screen.queryByRole('button', { name: /Run full check|Check again|Repair/ })).toBeNull();
-    expect(screen.getByTestId('findings-error').textContent).toContain('cluster_bits');
+    const card = screen.getByTestId('finding-groups').querySelector('[data-finding="header.cluster_bits"]')!;
+    expect(card.textContent).toContain('cluster_bits');
+    expect(card.querySelector('[data-severity]')!.getAttribute('data-severity')).toBe('error');
     expect(screen.queryByTestId('no-findings')).toBeNull();
     fireEvent.click(nav('hex'));
     await settle();

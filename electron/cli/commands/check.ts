@@ -6,6 +6,7 @@
 // "this image format does not support checks", which never applies to a qcow2 file, so it is not used.
 // A walk that could not follow every table never exits 0 or 3: unproven leaks are not leaks.
 import type { CheckProgress, CheckReport } from '../../../shared/qcow2/check';
+import { allocationLine } from '../../../shared/qcow2/check-summary';
 import type { Finding } from '../../../shared/qcow2/findings';
 import { checkFile } from '../../engine/check';
 import type { RepairResult } from '../../engine/repair';
@@ -24,10 +25,6 @@ export function checkExitCode(r: CheckReport): number {
   if (!r.complete) return EXIT_CHECK_INCOMPLETE;
   if (r.leaks > 0) return EXIT_LEAKS;
   return 0;
-}
-
-function pct(n: number, total: number): string {
-  return total ? ((100 * n) / total).toFixed(2) : '0.00';
 }
 
 function findingText(f: Finding): string {
@@ -52,10 +49,8 @@ function humanReport(r: CheckReport): string {
     for (const w of r.incompleteWalks) s += `    the ${w.structure} at ${w.offset} (0x${w.offset.toString(16)}) ${w.why}\n`;
     if (r.unverified) s += `${r.unverified} clusters have a refcount above the references found; they are unverified, not leaks, and no repair frees them.\n`;
   }
-  if (r['total-clusters']) {
-    s += `${r['allocated-clusters']}/${r['total-clusters']} = ${pct(r['allocated-clusters'], r['total-clusters'])}% allocated, ` +
-      `${pct(r['fragmented-clusters'], r['allocated-clusters'])}% fragmented, ${pct(r['compressed-clusters'], r['allocated-clusters'])}% compressed clusters\n`;
-  }
+  const allocation = allocationLine(r);
+  if (allocation) s += allocation + '\n';
   if (r['image-end-offset']) s += `Image end offset: ${r['image-end-offset']}\n`;
   return s;
 }
