@@ -132,14 +132,17 @@ interface NvmeZone { slba: number; wp: number; cap: number; state: string; type:
 
 /**
  * One zone as nvme-cli prints a ZNS zone descriptor: a conventional zone (which ZNS does not have) as
- * descriptor type 1 and state 0 print, "Unknown" and "Unknown State"; its wp is its start.
+ * descriptor type 1 and state 0 print, "Unknown" and "Unknown State"; its wp is its start. A full zone's
+ * wp is start + capacity, as QEMU's NVMe ZNS device keeps it (hw/nvme/ctrl.c nvme_zrm_finish():
+ * w_ptr = nvme_zone_wr_boundary(zone) = zslba + zcap), however the qcow2 image stored it.
  */
 function nvmeZone(r: FormattableZoneReport, i: number, lba: number): NvmeZone {
   const conv = isConventionalZone(r, i);
   const cond = r.cond[i] & 0xf;
+  const wp = cond === ZONE_CONDITION_CODES.full && !conv ? i * r.zoneSize + modelZoneCapacity(r, i) : r.wp[i];
   return {
     slba: (i * r.zoneSize) / lba,
-    wp: Math.floor(r.wp[i] / lba),
+    wp: Math.floor(wp / lba),
     cap: Math.floor(modelZoneCapacity(r, i) / lba),
     state: conv ? 'Unknown State' : (NVME_ZONE_STATE_STR[cond] ?? 'Unknown State'),
     type: conv ? 'Unknown' : 'SEQWRITE_REQ',

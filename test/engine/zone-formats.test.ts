@@ -99,6 +99,10 @@ describe('nvme-json: nvme-cli nvme-print-json.c json_nvme_zns_report_zones(), js
     expect(Object.keys(out.zone_list[2])).toEqual(['slba', 'wp', 'cap', 'state', 'type', 'attrs', 'attrs_info']);
     expect(out.zone_list[2]).toEqual({ slba: 0x4000, wp: 0x4100, cap: 0x1800, state: 'CLOSED', type: 'SEQWRITE_REQ', attrs: 0, attrs_info: 0 });
   });
+  it('a full zone\'s wp is start + capacity however QEMU stored it, as QEMU\'s NVMe ZNS device keeps it (hw/nvme/ctrl.c nvme_zrm_finish)', () => {
+    expect(out.zone_list[3]).toMatchObject({ slba: 0x6000, wp: 0x6000 + 0x1800, state: 'FULL' });
+    expect(out.zone_list[4]).toMatchObject({ slba: 0x8000, wp: 0x8000 + 0x1800, state: 'FULL' });
+  });
   it('states by nvme_zone_state_to_string(); a conventional zone, which ZNS lacks, as type 1 / state 0 print', () => {
     expect(out.zone_list.map((z) => z.state)).toEqual(['Unknown State', 'Unknown State', 'CLOSED', 'FULL', 'FULL', 'EMPTY', 'IMP_OPENED', 'EMPTY', 'CLOSED']);
     expect(out.zone_list[0].type).toBe('Unknown');
