@@ -74,6 +74,15 @@ describe.each(['v7', 'v8'] as const)('an image written by the %s rules', (layout
     expect(z[9]).toMatchObject({ length: 2 * MiB, capacity: 2 * MiB, wp: 38 * MiB, 'wp-normalised': 38 * MiB, condition: 'full' });
   });
 
+  it('qzs zone IMAGE report carries the same model, in JSON and in its table', async () => {
+    const step = JSON.parse((await qzs(['zone', img, 'report', '--json'])).stdout) as { zones: ZoneJson[] };
+    expect(step.zones[0]).toMatchObject({ capacity: 4 * MiB, wp: 0, 'wp-defined': false, 'wp-normalised': null });
+    expect(step.zones[3]).toMatchObject({ wp: 15 * MiB, 'wp-defined': true, 'wp-normalised': 16 * MiB });
+    const table = (await qzs(['zone', img, 'report'])).stdout.split('\n');
+    expect(table[2].trim().split(/\s+/).slice(3, 6)).toEqual([String(4 * MiB), '—', 'not-wp']);
+    expect(table[5]).toContain(`${15 * MiB} (kernel: ${16 * MiB})`);
+  });
+
   it('human: "—" for a conventional zone, stored and kernel pointer for a zone full by writes', async () => {
     const lines = (await qzs(['zones', img])).stdout.split('\n');
     const row = (i: number) => lines[4 + i].trim().split(/\s{2,}/);
