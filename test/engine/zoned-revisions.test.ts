@@ -195,9 +195,10 @@ describe('zone reports from write pointers', () => {
 
   it('big-endian is chosen only when every big-endian pointer fits (all-empty BE images read the same either way)', async () => {
     const { r } = await zones({ ...BASE, layout: 'v8', conventionalZones: 0, wpOrder: 'big-endian', entry: () => 0n });
-    // Only zone 0 has start 0; the rest misfit in both orders: little-endian, the default, with a warning.
+    // Only zone 0 has start 0; the rest misfit in both orders: little-endian, the default. The misfits are
+    // out-of-range findings of their own, not a byte-order warning that finds what it expected (issue 11).
     expect(r.byteOrder).toBe('little-endian');
-    expect(ids(r.findings)).toContain('zoned.wp-byte-order');
+    expect(ids(r.findings)).not.toContain('zoned.wp-byte-order');
     expect(ids(r.findings)).toContain('zoned.wp-out-of-range');
   });
 
