@@ -5,6 +5,7 @@ import type { ZoneReport } from '../../shared/contract/dto';
 import { zoneCapacity as contractCapacity } from '../../shared/contract/zone-geometry';
 import { formatZoneReport, formatZoneRows, humanWp, ZONE_REPORT_FORMATS, type FormattableZoneReport } from '../../shared/qcow2/zone-formats';
 import { modelZoneCapacity, normalisedWp, wpDefined } from '../../shared/qcow2/zone-model';
+import { parseZoneReportText, shapeFromReport } from '../../shared/qcow2/zone-report-import';
 import { ZONE_CONDITION_CODES as C } from '../../shared/qcow2/zoned-types';
 
 const MiB = 1 << 20;
@@ -132,5 +133,28 @@ describe('json and csv', () => {
       const pieces = formatZoneRows(r, f, 0, 4, 0) + formatZoneRows(r, f, 4, 9, 0);
       expect(whole).toContain(pieces);
     }
+  });
+});
+
+describe('reading saved reports back (shared/qcow2/zone-report-import.ts)', () => {
+  it.each(['blkzone', 'nvme-json', 'zbd'] as const)('%s: the text this module prints gives back the geometry and the write pointers to restore', (format) => {
+    const shape = shapeFromReport(parseZoneReportText(formatZoneReport(report(), format)));
+    expect(shape).toMatchObject({ source: format, size: 8 * 4 * MiB + 2 * MiB, zoneSize: 4 * MiB, zoneCapacity: 3 * MiB, nrZones: 9, conventionalZones: 2 });
+    // Full zones to start + capacity, the others to their pointer; empty zones not at all.
+    expect(shape.writePointers).toEqual([
+      { zone: 2, wp: 8 * MiB + 128 * 1024 }, { zone: 3, wp: 15 * MiB }, { zone: 4, wp: 19 * MiB }, { zone: 6, wp: 24 * MiB + 512 }, { zone: 8, wp: 33 * MiB },
+    ]);
+    expect(shape.notes.join('\n')).toContain('1 open zone(s) will read as closed');
+  });
+  it('blkzone before Linux 5.9 (no cap field) and -v "Found" lines', () => {
+    const text = 'Found 2 zones from 0x0\n  start: 0x000000000, len 0x002000, wptr 0x000000 reset:0 non-seq:0, zcond: 1(em) [type: 2(SEQ_WRITE_REQUIRED)]\n' +
+      '  start: 0x000002000, len 0x002000, wptr 0x000100 reset:0 non-seq:0, zcond: 4(cl) [type: 2(SEQ_WRITE_REQUIRED)]\n';
+    const shape = shapeFromReport(parseZoneReportText(text));
+    expect(shape).toMatchObject({ zoneSize: 4 * MiB, zoneCapacity: 4 * MiB, writePointers: [{ zone: 1, wp: 4 * MiB + 128 * 1024 }] });
+    expect(shape.notes.join('\n')).toContain('no capacity column');
+  });
+  it('nvme: blocks of --lba-size bytes', () => {
+    const shape = shapeFromReport(parseZoneReportText(formatZoneReport(report(), 'nvme-json', { lbaSize: 4096 }), { lbaSize: 4096 }));
+    expect(shape).toMatchObject({ zoneSize: 4 * MiB, zoneCapacity: 3 * MiB, conventionalZones: 2 });
   });
 });
