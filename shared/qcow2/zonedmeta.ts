@@ -359,8 +359,9 @@ export async function readZonedmeta(
     detection = detector.result();
     if (detection.order !== preferred) decoded = await decodeZonedmeta(source, z, g, fileSize, detection.order === 'little-endian', null);
   }
-  const preferredMisfits = preferred === 'little-endian' ? detection.leMisfits : detection.beMisfits;
-  if (detection.order !== preferred || preferredMisfits > 0) {
+  // Only a byte order other than the revision's is a finding: a pointer that fits neither order is reported
+  // as its own finding (zoned.wp-out-of-range), not as a byte-order warning that finds what it expects.
+  if (detection.order !== preferred) {
     const declared = z.wpDeclaredOrder !== null;
     const expected = declared
       ? `${preferred} (what ${revisionLabel(z.revision)} writes, with the conventional flag in bit ${z.wpFlagBit})`

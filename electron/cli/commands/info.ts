@@ -2,19 +2,25 @@
 // extensions, feature names, findings and the zoned extension.
 import { statSync } from 'node:fs';
 import { SyncReadFileSource } from '../../engine/sync-file-source';
+import { emulatorEquivalents, emulatorGeometryFromExtension, emulatorText, type EmulatorTarget } from '../../../shared/qcow2/emulators';
+import { Qcow2Error } from '../../../shared/qcow2/findings';
 import { openImage } from '../../../shared/qcow2/image';
 import { imageWpByteOrder } from '../../../shared/qcow2/zoned-info';
 import { assertOpenable, buildInfoJson, collectInfoInputs, type InfoJson, type QzsFeatureJson } from '../../../shared/qcow2/info-json';
 import { EXIT_OK, EXIT_UNREADABLE, parse, printError, UsageError, type CliIo } from '../io';
 
-const USAGE = 'qzs info [--json] IMAGE';
+const USAGE = 'qzs info [--json] [--emulators] IMAGE';
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGE);
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, emulators: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGE);
   if (values.help) {
-    io.out(`usage: ${USAGE}\n\nPrints what qemu-img info prints (the same JSON keys with --json), plus every header field,\nheader extension, feature bit, finding and the zoned extension.\n`);
+    io.out(`usage: ${USAGE}\n\nPrints what qemu-img info prints (the same JSON keys with --json), plus every header field,\nheader extension, feature bit, finding and the zoned extension.\n` +
+      '  --emulators  instead: how to get the same zoned device elsewhere: the QEMU NVMe ZNS namespace options,\n' +
+      '               null_blk configfs attributes and the virtio-blk attachment of this image, each with what\n' +
+      '               does not carry over (--json: {"emulators": [{"id", "title", "lines", "issues", "accepted"}]})\n');
     return EXIT_OK;
   }
+  if (values.emulators) return runEmulators(positionals, values.json === true, io);
   if (positionals.length !== 1) throw new UsageError(`expected exactly one IMAGE\nusage: ${USAGE}`);
   const path = positionals[0];
   const json = values.json === true;
@@ -26,6 +32,28 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return EXIT_UNREADABLE;
   }
   io.out(json ? JSON.stringify(info, null, 4) + '\n' : humanInfo(info));
+  return EXIT_OK;
+}
+
+/** qzs info --emulators IMAGE (shared/qcow2/emulators.ts). */
+async function runEmulators(positionals: string[], json: boolean, io: CliIo): Promise<number> {
+  if (positionals.length !== 1) throw new UsageError(`expected exactly one IMAGE\nusage: ${USAGE}`);
+  const path = positionals[0];
+  let targets: EmulatorTarget[];
+  try {
+    const src = SyncReadFileSource.open(path);
+    try {
+      const img = await openImage(src);
+      if (!img.zoned) throw new Qcow2Error({ code: 'invalid-argument', file: path, message: 'not a zoned image: it has no zoned extension, so there is no zoned device to reproduce' });
+      targets = emulatorEquivalents(emulatorGeometryFromExtension(img.zoned, img.header.size), path);
+    } finally {
+      src.close();
+    }
+  } catch (e) {
+    printError(io, e, json, path);
+    return EXIT_UNREADABLE;
+  }
+  io.out(json ? JSON.stringify({ emulators: targets }, null, 2) + '\n' : emulatorText(targets));
   return EXIT_OK;
 }
 

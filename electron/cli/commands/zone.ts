@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { ZoneReport } from '../../../shared/contract/dto';
 import { conditionOf, zoneCapacity, zoneLength, zoneStart } from '../../../shared/contract/zone-geometry';
 import { Qcow2Error, toAppError, type AppError } from '../../../shared/qcow2/findings';
+import { normalisedWp } from '../../../shared/qcow2/zone-model';
 import { parseByteCount, parseScript, patternBytes, ScriptSyntaxError, type ScriptStep } from '../../../shared/qcow2/zone-script';
 import type { ZoneInfo } from '../../../shared/qcow2/zoned-types';
 import { ImageSession } from '../../engine/image-session';
@@ -22,7 +23,8 @@ Zone operations on a zoned qcow2 image (the image is written).
                reset-all, append Z LEN, write OFFSET LEN, report; # starts a comment
   --json       one JSON object per step and line:
                {"step":N,"op":"<line>","ok":true|false,"error":null|{code,message,details},"offset":N|null}
-               report steps add "zones": [{"index","start","length","capacity","wp","type","condition"}]
+               report steps add "zones": [{"index","start","length","capacity","wp","wp-defined",
+               "wp-normalised","type","condition"}] (the device model, as in qzs zones --json)
 Without --data, written bytes follow a pattern: the byte at guest offset o is (floor(o / 512) XOR o) mod 256.
 Sequential zones take writes only at their write pointer, in multiples of 512 bytes; appends return where
 the data landed. Open states (implicit/explicit) live only for the duration of one command.
@@ -34,7 +36,7 @@ interface StepOutcome {
   ok: boolean;
   error: AppError | null;
   offset: number | null;
-  zones?: ZoneInfo[];
+  zones?: ReportRow[];
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -120,12 +122,15 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   return failed === 0 ? EXIT_OK : EXIT_UNREADABLE;
 }
 
+/** A zone of a report step, with the device model's write pointer (zone-model.ts). */
+type ReportRow = ZoneInfo & { wpNormalised: number | null };
+
 /** The report as rows (the columnar report carries the session's open states). */
-function reportRows(r: ZoneReport): ZoneInfo[] {
-  const out: ZoneInfo[] = [];
+function reportRows(r: ZoneReport): ReportRow[] {
+  const out: ReportRow[] = [];
   for (let i = 0; i < r.nrZones; i++) {
     const conv = i < r.conventionalZones;
-    out.push({ index: i, start: zoneStart(r, i), length: zoneLength(r, i), capacity: zoneCapacity(r, i), wp: r.wp[i], type: conv ? 'conventional' : 'sequential', condition: conditionOf(r.cond[i]) });
+    out.push({ index: i, start: zoneStart(r, i), length: zoneLength(r, i), capacity: zoneCapacity(r, i), wp: r.wp[i], wpNormalised: normalisedWp(r, i, r.wp[i], r.cond[i]), type: conv ? 'conventional' : 'sequential', condition: conditionOf(r.cond[i]) });
   }
   return out;
 }
@@ -143,7 +148,7 @@ async function runStep(session: ImageSession, step: ScriptStep, data: Uint8Array
 function print(io: CliIo, json: boolean, n: number, step: ScriptStep, o: StepOutcome): void {
   if (json) {
     const obj: Record<string, unknown> = { step: n, op: step.text, ok: o.ok, error: o.error, offset: o.offset };
-    if (o.zones) obj.zones = o.zones.map((z) => ({ index: z.index, start: z.start, length: z.length, capacity: z.capacity, wp: z.wp, type: z.type, condition: z.condition }));
+    if (o.zones) obj.zones = o.zones.map((z) => ({ index: z.index, start: z.start, length: z.length, capacity: z.capacity, wp: z.wp, 'wp-defined': z.wpNormalised !== null, 'wp-normalised': z.wpNormalised, type: z.type, condition: z.condition }));
     io.out(JSON.stringify(obj) + '\n');
     return;
   }
@@ -155,7 +160,9 @@ function print(io: CliIo, json: boolean, n: number, step: ScriptStep, o: StepOut
     io.out(`${n}: ${step.text}:\n`);
     const row = (c: string[]): string => `  ${c[0].padStart(5)} ${c[1].padStart(14)} ${c[2].padStart(11)} ${c[3].padStart(11)} ${c[4].padStart(14)}  ${c[5].padEnd(13)} ${c[6]}\n`;
     io.out(row(['zone', 'start', 'length', 'capacity', 'wp', 'condition', 'type']));
-    for (const z of o.zones) io.out(row([String(z.index), String(z.start), String(z.length), String(z.capacity), String(z.wp), z.condition, z.type]));
+    // As qzs zones shows them: "—" without a write pointer, the kernel's beside the stored one for a full zone.
+    const wpCell = (z: ReportRow) => (z.wpNormalised === null ? '—' : z.wpNormalised === z.wp ? String(z.wp) : `${z.wp} (kernel: ${z.wpNormalised})`);
+    for (const z of o.zones) io.out(row([String(z.index), String(z.start), String(z.length), String(z.capacity), wpCell(z), z.condition, z.type]));
     return;
   }
   io.out(`${n}: ${step.text}: ok${o.offset !== null ? `, data at ${o.offset} (0x${o.offset.toString(16)})` : ''}\n`);
