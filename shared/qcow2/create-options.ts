@@ -552,6 +552,7 @@ const APPEND_CAPACITY_V8: ZoneRefusalRule = {
   code: 'zone-append', option: 'zone.max_append_bytes', broken: (v) => v.maxAppendBytes + SECTOR >= v.zoneCapacity,
   value: (v) => String(v.maxAppendBytes), limit: (v) => `below zone capacity - 512 (${v.zoneCapacity - SECTOR})`,
   message: (v) => `max append bytes ${v.maxAppendBytes}B exceeds zone capacity ${v.zoneCapacity}B by more than block size (max_append_bytes + 512 must be below the capacity)`,
+  qemu: (v) => `max append bytes ${v.maxAppendBytes}B exceeds zone capacity ${v.zoneCapacity}B by more than block size`,
 };
 const APPEND_CAPACITY_V11: ZoneRefusalRule = { ...APPEND_CAPACITY_V8, message: (v) => `max append bytes ${v.maxAppendBytes}B exceeds zone capacity ${v.zoneCapacity}B by more than block size` };
 const APPEND_ALIGNED_V11: ZoneRefusalRule = {
