@@ -56,8 +56,9 @@ async function writeAll(fh: Handle, bytes: Uint8Array, offset: number): Promise<
 /** Copy IN's data extents to OUT (holes stay holes); without an extent list, every non-zero chunk. */
 async function sparseCopy(src: FileByteSource, out: Handle, size: number): Promise<number> {
   const ext = await readExtents(src.name);
-  const ranges: [number, number][] = ext && ext.size === size ? ext.ranges : [[0, size]];
-  const skipZeros = !ext;
+  const known = !!ext && ext.size === size;
+  const ranges: [number, number][] = known && ext ? ext.ranges : [[0, size]];
+  const skipZeros = !known;
   let copied = 0;
   for (const [start, end] of ranges) {
     for (let off = start; off < end; off += CHUNK) {
