@@ -3,10 +3,11 @@
 import { lstatSync, realpathSync } from 'node:fs';
 import { isAbsolute, sep } from 'node:path';
 import { Qcow2Error } from '../../shared/qcow2/findings';
+import type { ZonedWriteLayout } from '../../shared/qcow2/zoned-types';
 import { createImage } from '../engine/create';
 import type { ProgressStep } from './jobs';
 
-export async function createImageFile(path: string, options: Record<string, string>, zonedLayout: 'v7' | 'v8' | undefined, signal?: AbortSignal, onProgress?: (p: ProgressStep) => void): Promise<void> {
+export async function createImageFile(path: string, options: Record<string, string>, zonedLayout: ZonedWriteLayout | undefined, signal?: AbortSignal, onProgress?: (p: ProgressStep) => void): Promise<void> {
   if (signal?.aborted) throw new Qcow2Error({ code: 'internal', message: 'creation cancelled', file: path });
   // Preallocated images are written table by table: progress per write, cancellation between writes
   // (the engine writes to a temporary file, so a cancelled create leaves nothing behind).

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   zone: { summary: 'zone operations: open, close, finish, reset, reset-all, append, write, or --script', load: () => import('./commands/zone') },
   io: { summary: 'the zone commands of a patched qemu-io: -c CMD or a qemu-io> session on stdin', load: () => import('./commands/io') },
   serve: { summary: 'serve the UI and the engine over HTTP on 127.0.0.1', load: () => import('./commands/serve') },
+  convert: { summary: 'rewrite a zoned image into another revision: --zoned-layout v7|v8|v11|respin IN OUT', load: () => import('./commands/convert') },
 };
 
 const USAGE = `usage: qzs <command> [options] IMAGE

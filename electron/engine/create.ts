@@ -25,6 +25,8 @@ export interface CreateRequest extends CreateInput {
   onProgress?: (p: { phase: string; done: number; total: number }) => void;
   /** Checked between writes: when aborted, creation stops and (as on any failure) no file is left. */
   signal?: { readonly aborted: boolean };
+  /** qemu-img create -u: do not open the backing file (the size must then be given). */
+  unsafeBacking?: boolean;
 }
 
 export interface CreateResult {
@@ -92,7 +94,7 @@ export async function createImage(req: CreateRequest): Promise<CreateResult> {
   const command = qemuImgCreateCommand(input, req.file);
   let validation = validateCreateOptions(input);
   const backing = req.options['backing_file'];
-  if (backing && validation.errors.length === 0) {
+  if (backing && !req.unsafeBacking && validation.errors.length === 0) {
     const size = await backingFileSize(req.file, backing, req.options['backing_fmt'] ?? null, validation.needsBackingSize);
     if (validation.needsBackingSize) validation = validateCreateOptions({ ...input, backingSize: size });
   }

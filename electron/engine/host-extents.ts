@@ -11,7 +11,7 @@ import type { AllocationProbe } from '../../shared/qcow2/map';
 const run = promisify(execFile);
 const FILEFRAG = ['filefrag', '/usr/sbin/filefrag', '/sbin/filefrag'];
 
-interface Extents {
+export interface Extents {
   /** Sorted, merged [start, end) byte ranges holding data. */
   ranges: [number, number][];
   size: number;
@@ -38,7 +38,7 @@ export function parseFilefrag(text: string): Extents | null {
   return { ranges, size };
 }
 
-async function readExtents(path: string): Promise<Extents | null> {
+export async function readExtents(path: string): Promise<Extents | null> {
   for (const bin of FILEFRAG) {
     try {
       const { stdout } = await run(bin, ['-v', '-e', path], { encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, LC_ALL: 'C' } });

@@ -57,7 +57,7 @@ export interface ImageSessionOptions {
   durable?: boolean;
 }
 
-export type ChangeKind = 'zones' | 'header' | 'repair' | 'editing' | 'external';
+export type ChangeKind = 'zones' | 'header' | 'repair' | 'editing' | 'external' | 'data';
 
 export interface SessionChange {
   kind: ChangeKind;
@@ -236,6 +236,25 @@ export class ImageSession {
         throw e;
       }
     }).then(async (result) => ({ result, report: await this.zoneReport() }));
+  }
+
+  /**
+   * A guest write to an image that is not zoned (qzs io's write on a plain image, as qemu-io writes it):
+   * through the data path (allocation, copy-on-write, refcounts), under the same queue, gate and lock as
+   * every mutation. Zoned images go through zoneOp, which keeps the write pointers.
+   */
+  guestWrite(offset: number, bytes: Uint8Array): Promise<void> {
+    return this.mutate('data', 'guest write', async () => {
+      const img = await this.image();
+      if (img.zoned) throw new Qcow2Error({ code: 'invalid-argument', file: this.path, message: 'guest write: the image is zoned: write through a zone operation, which keeps the write pointer' });
+      const writer = await ImageWriter.fromSource(this.file, { durable: this.opts.durable });
+      // close() flushes and clears the dirty bit a lazy-refcount write set; the session's file stays open.
+      try {
+        await writer.write(offset, bytes);
+      } finally {
+        await writer.close();
+      }
+    });
   }
 
   /** A header field or feature bit, after a copy of the first cluster is written beside the image. */

@@ -1,19 +1,23 @@
 // Create wizard: Basics, Zoned, Review. Every keystroke runs the engine's own validation function
-// (shared/qcow2/create-options.ts, never a copy); its messages appear under the field they concern and
-// the derived numbers stay visible on the right.
+// (shared/qcow2/create-options.ts, never a copy); its messages appear under the field they concern, worded
+// for the form (the control to change, not a CLI flag: wizard-text.ts), and the derived numbers stay
+// visible on the right in the unit the user typed.
 import { useMemo, useState } from 'react';
 import { validateCreateOptions, type CreateMessage, type CreateValidation } from '../../shared/qcow2/create-options';
 import { qemuImgCreateCommand } from '../../shared/qcow2/qemu-img-command';
-import type { ZonedLayout } from '../../shared/qcow2/zoned-types';
+import type { ZonedWriteLayout } from '../../shared/qcow2/zoned-types';
+import { ZONED_TARGETS, zonedTarget } from '../../shared/qcow2/zoned-targets';
+import { controlLabel, forUi, inUnit, unitOf, type SizeUnit } from './wizard-text';
 import { isCancelled } from '../../shared/contract/channels';
 import { copyText, Size } from '../components/common';
+import { human } from '../format';
 import { useStore } from '../store';
 
 export interface WizardPreset {
   id: string;
   label: string;
   options: Record<string, string>;
-  layout?: ZonedLayout;
+  layout?: ZonedWriteLayout;
 }
 
 export const PRESETS: WizardPreset[] = [
@@ -40,23 +44,26 @@ const BASICS: FieldSpec[] = [
 ];
 
 const ZONED: FieldSpec[] = [
-  { key: 'zone.size', label: 'Zone size', kind: 'text', placeholder: '256M', help: 'zone.size (v8 default 256 MiB; mandatory for v7)' },
+  { key: 'zone.size', label: 'Zone size', kind: 'text', placeholder: '256M', help: 'default 256 MiB from v8 on; required for the seed v7' },
   { key: 'zone.capacity', label: 'Zone capacity', kind: 'text', placeholder: '= zone size', help: 'writable bytes per zone' },
   { key: 'zone.conventional_zones', label: 'Conventional zones', kind: 'text', placeholder: '0', help: 'the first zones, randomly writable' },
   { key: 'zone.max_open_zones', label: 'Max open zones', kind: 'text', placeholder: '0 (no limit)', help: 'taken only together with max active zones' },
   { key: 'zone.max_active_zones', label: 'Max active zones', kind: 'text', placeholder: '0 (no limit)', help: 'open + closed zones' },
-  { key: 'zone.max_append_bytes', label: 'Max append bytes', kind: 'text', placeholder: '(revision default)', help: 'largest zone append (v7 default 0, v8 default 64 KiB)' },
+  { key: 'zone.max_append_bytes', label: 'Max append bytes', kind: 'text', placeholder: '(revision default)', help: 'largest zone append (seed v7 default 0, v8 and v11 default 64 KiB; the respin has no limit)' },
 ];
 
+/** "Invalid zoned device options" sums up the refusals shown at their own controls: listed in the review only. */
+const isSummary = (m: CreateMessage): boolean => m.code === 'zone-invalid';
+
 function Messages({ v, keys }: { v: CreateValidation; keys: string[] }) {
-  const match = (m: CreateMessage): boolean => keys.includes(m.option);
+  const match = (m: CreateMessage): boolean => keys.includes(m.option) && !isSummary(m);
   const errs = v.errors.filter(match);
   const warns = v.warnings.filter(match);
   if (errs.length + warns.length === 0) return null;
   return (
     <div className="msgs">
-      {errs.map((m) => <p key={m.code + m.message} className="invalid" role="alert" data-option={m.option}>{m.message}</p>)}
-      {warns.map((m) => <p key={m.code + m.message} className="warning-text" data-option={m.option}>⚠ {m.message}</p>)}
+      {errs.map((m) => <p key={m.code + m.message} className="invalid" role="alert" data-option={m.option}>{forUi(m.message)}</p>)}
+      {warns.map((m) => <p key={m.code + m.message} className="warning-text" data-option={m.option}>⚠ {forUi(m.message)}</p>)}
     </div>
   );
 }
@@ -82,29 +89,35 @@ function Field({ f, options, set, v }: { f: FieldSpec; options: Record<string, s
   );
 }
 
-export function Derived({ v, layout }: { v: CreateValidation; layout: ZonedLayout }) {
+export function Derived({ v, layout, unit, zoneUnit }: { v: CreateValidation; layout: ZonedWriteLayout; unit: SizeUnit | null; zoneUnit: SizeUnit | null }) {
   const d = v.derived;
   const n = v.normalized;
+  const z = n?.zoned ?? null;
   return (
     <aside className="derived" aria-label="derived values" data-testid="derived">
       <h3>Derived</h3>
       {!d || !n ? <p className="muted">Fix the errors to see the layout.</p> : (
         <dl className="facts small">
-          <dt>virtual size</dt><dd><Size bytes={n.size} /></dd>
+          <dt>virtual size</dt><dd data-testid="derived-size">{inUnit(n.size, unit)}</dd>
           <dt>cluster size</dt><dd><Size bytes={n.clusterSize} /></dd>
           <dt>version</dt><dd>{n.version}</dd>
           <dt>L1 entries</dt><dd>{d.l1Entries} at 0x{d.l1Offset.toString(16)}</dd>
-          <dt>metadata</dt><dd data-testid="derived-metadata"><Size bytes={d.metadataBytes} /></dd>
-          <dt>new file size</dt><dd><Size bytes={d.fileSize} /></dd>
+          <dt>metadata</dt><dd data-testid="derived-metadata">{inUnit(d.metadataBytes, unit)}</dd>
+          <dt>new file size</dt><dd data-testid="derived-file-size">{inUnit(d.fileSize, unit)}</dd>
+          <dd className="muted small explain" data-testid="derived-explain">
+            metadata: the whole clusters reserved for the header, refcounts, L1/L2 tables{z ? ' and write pointers' : ''} ({d.metadataBytes / n.clusterSize} clusters of {human(n.clusterSize)}).
+            New file size: the bytes actually written; the file ends where its last table ends, so it can be shorter than the clusters reserved{n.preallocation === 'metadata' ? '' : ', and it grows as the guest writes'}.
+          </dd>
           {d.nrZones !== null && <>
             <dt>nr_zones</dt><dd data-testid="derived-nr-zones">{d.nrZones}</dd>
             <dt>sequential zones</dt><dd>{d.sequentialZones}</dd>
             <dt>zonedmeta</dt><dd>{d.zonedmetaSize} bytes in {d.zonedmetaClusters} cluster(s) at 0x{(d.zonedmetaOffset ?? 0).toString(16)}</dd>
-            <dt>target revision</dt><dd data-testid="derived-revision">{layout === 'v8' ? 'v8/v9 layout (56 bytes, 64-bit zone size)' : 'seed v7 layout (48 bytes)'}</dd>
+            {z && <><dt>zone size</dt><dd data-testid="derived-zone-size">{inUnit(z.zoneSize, zoneUnit)}{z.zoneCapacity !== z.zoneSize ? `, capacity ${inUnit(z.zoneCapacity, zoneUnit)}` : ''}</dd></>}
+            <dt>target revision</dt><dd data-testid="derived-revision">{zonedTarget(layout).name}</dd>
           </>}
         </dl>
       )}
-      {v.errors.length > 0 && <p className="invalid" data-testid="error-count">{v.errors.length} problem(s) to fix</p>}
+      {v.errors.length > 0 && <p className="invalid" data-testid="error-count">{v.errors.length} problem(s) to fix: {[...new Set(v.errors.filter((m) => !isSummary(m)).map((m) => controlLabel(m.option)))].join(', ')}</p>}
     </aside>
   );
 }
@@ -116,7 +129,7 @@ export function CreateWizard() {
   const [step, setStep] = useState(0);
   const [fileName, setFileName] = useState('new-image.qcow2');
   const [options, setOptions] = useState<Record<string, string>>({ size: '10G' });
-  const [layout, setLayout] = useState<ZonedLayout>('v7');
+  const [layout, setLayout] = useState<ZonedWriteLayout>('v7');
   const [problem, setProblem] = useState<string | null>(null);
   const clean = useMemo(() => Object.fromEntries(Object.entries(options).filter(([, x]) => x !== '')), [options]);
   const v = useMemo(() => validateCreateOptions({ options: clean, zonedLayout: layout }), [clean, layout]);
@@ -125,6 +138,9 @@ export function CreateWizard() {
   const nameOk = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$/.test(fileName);
   const canCreate = !!info?.capabilities.create && v.ok && nameOk;
   const command = qemuImgCreateCommand({ options: clean, zonedLayout: layout }, nameOk ? fileName : 'IMAGE.qcow2');
+  const unit = unitOf(options.size);
+  const zoneUnit = unitOf(options['zone.size']) ?? unit;
+  const target = zonedTarget(layout);
 
   const create = async (): Promise<void> => {
     setProblem(null);
@@ -162,29 +178,33 @@ export function CreateWizard() {
                 <span className="muted small"> zone.mode=host-managed: the image emulates a zoned block device</span></div>
               <Messages v={v} keys={['zone.mode']} />
             </div>
-            <div className="form-row">
-              <label htmlFor="zone-layout">Target revision</label>
+            <fieldset className="form-row targets" disabled={!zoned} data-testid="zone-targets">
+              <legend>Target revision</legend>
               <div>
-                <select id="zone-layout" value={layout} onChange={(e) => setLayout(e.target.value as ZonedLayout)} disabled={!zoned}>
-                  <option value="v7">seed v7 (48-byte extension)</option>
-                  <option value="v8">v8/v9 (56-byte extension)</option>
-                </select>
-                <span className="muted small"> the two are not cross-readable by QEMU</span>
+                {ZONED_TARGETS.map((t) => (
+                  <label key={t.layout} className="target" data-layout={t.layout}>
+                    {/* Named by the target alone (its description mentions "zone size", which must not match the Zone size field). */}
+                    <input type="radio" name="zone-layout" value={t.layout} aria-label={t.name} aria-describedby={`target-${t.layout}`} checked={layout === t.layout} onChange={() => setLayout(t.layout)} />
+                    <span id={`target-${t.layout}`} className="small"><strong>{t.name}</strong>: {t.what}<br /><span className="muted">Read by: {t.readBy}.</span></span>
+                  </label>
+                ))}
+                <span className="muted small">The revisions are not cross-readable: pick the one your QEMU build carries.</span>
               </div>
-            </div>
+              <Messages v={v} keys={['layout']} />
+            </fieldset>
             {ZONED.map((f) => <Field key={f.key} f={f} options={options} set={set} v={v} />)}
           </>}
           {step === 2 && <>
             <h3>Review</h3>
-            <p>Creates <code>{fileName}</code> as qcow2 {v.normalized ? `version ${v.normalized.version}` : ''}{zoned ? `, zoned with the ${layout === 'v8' ? 'v8/v9' : 'seed v7'} layout` : ', not zoned'}.</p>
-            {v.errors.length > 0 && <ul data-testid="review-errors">{v.errors.map((m) => <li key={m.message} className="invalid">{m.option}: {m.message}</li>)}</ul>}
-            {v.warnings.length > 0 && <ul>{v.warnings.map((m) => <li key={m.message} className="warning-text">⚠ {m.option}: {m.message}</li>)}</ul>}
+            <p>Creates <code>{fileName}</code> as qcow2 {v.normalized ? `version ${v.normalized.version}, ${inUnit(v.normalized.size, unit)}` : ''}{zoned ? `, zoned with the ${target.name} layout` : ', not zoned'}.</p>
+            {v.errors.length > 0 && <ul data-testid="review-errors">{v.errors.map((m) => <li key={m.message} className="invalid"><strong>{controlLabel(m.option)}</strong>: {forUi(m.message)}</li>)}</ul>}
+            {v.warnings.length > 0 && <ul data-testid="review-warnings">{v.warnings.map((m) => <li key={m.message} className="warning-text">⚠ <strong>{controlLabel(m.option)}</strong>: {forUi(m.message)}</li>)}</ul>}
             <h4>Equivalent command</h4>
             <div className="command">
               <code data-testid="qemu-img-command">{command}</code>
               <button onClick={() => copyText(command)} aria-label="copy the qemu-img command">Copy</button>
             </div>
-            <p className="muted small">{zoned ? `Runs on a qemu-img carrying the zoned series (${layout === 'v8' ? 'v8/v9' : 'v7'} layout); stock qemu-img rejects the zone options.` : 'Runs on stock qemu-img.'}</p>
+            <p className="muted small">{zoned ? `Runs on a qemu-img carrying the zoned series (${target.name}): ${target.readBy}. Stock qemu-img rejects the zone options.` : 'Runs on stock qemu-img.'}</p>
             {!info?.capabilities.create && <p className="muted">Creating images is not available here{info?.capabilities.transport === 'http' ? ' (start qzs serve with --create-dir)' : ''}.</p>}
             <button className="primary" disabled={!canCreate} onClick={() => void create()}>Create and open</button>
             {problem && <p className="invalid" role="alert">{problem}</p>}
@@ -194,7 +214,7 @@ export function CreateWizard() {
             {step < 2 && <button onClick={() => setStep(step + 1)}>Next</button>}
           </div>
         </div>
-        <Derived v={v} layout={layout} />
+        <Derived v={v} layout={layout} unit={unit} zoneUnit={zoneUnit} />
       </div>
     </section>
   );

@@ -10,6 +10,7 @@ import {
   args, isBoolean, isJobId, isSafeFileName, isSessionId, literal, nonNegInt, oneOf, positiveInt, record, shape, shortString, union, type Guard,
 } from './guards';
 import type { AppError } from '../qcow2/findings';
+import { ZONED_WRITE_LAYOUTS } from '../qcow2/zoned-types';
 import type { Result } from './result';
 
 /** Largest byte range one read returns (the hex view pages through bigger files). */
@@ -93,7 +94,7 @@ export const GUARDS: { [C in Channel]: Guard } = {
   'edit:undo': args(sid),
   'edit:history': args(sid),
   'create:target': args(),
-  'create:run': args(shape({ fileName: isSafeFileName, options: record(/^[a-z][a-z0-9_.]{0,40}$/, shortString(200)), zonedLayout: oneOf(['v7', 'v8'] as const) }, ['zonedLayout']), isJobId),
+  'create:run': args(shape({ fileName: isSafeFileName, options: record(/^[a-z][a-z0-9_.]{0,40}$/, shortString(200)), zonedLayout: oneOf(ZONED_WRITE_LAYOUTS) }, ['zonedLayout']), isJobId),
   'session:openDropped': args(shortString(4096)),
 };
 

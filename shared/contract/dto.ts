@@ -4,7 +4,7 @@ import type { Field } from '../qcow2/field';
 import type { FeatureBit } from '../qcow2/features';
 import type { AppError, Finding } from '../qcow2/findings';
 import type { HeaderExtension } from '../qcow2/extensions';
-import type { ZonedExtension } from '../qcow2/zoned-types';
+import type { ZonedExtension, ZonedWriteLayout } from '../qcow2/zoned-types';
 import type { ImageCheck } from '../qcow2/check';
 
 /** An image the main process holds open; the renderer only ever sees its id and display name. */
@@ -177,8 +177,8 @@ export interface CreateRequest {
   fileName: string;
   /** Options as qemu-img spells them (size, cluster_size, compat, zone.mode, zone.size, ...). */
   options: Record<string, string>;
-  /** Zoned layout to write (ZONED-FORMAT.md section 8 item 2); default the seed's v7. */
-  zonedLayout?: 'v7' | 'v8';
+  /** Zoned layout to write (ZONED-FORMAT.md section 8 item 2; docs/DECISIONS.md 4); default the seed's v7. */
+  zonedLayout?: ZonedWriteLayout;
 }
 
 /** One run of a zone's guest range with the same mapping: where its clusters are in the file. */

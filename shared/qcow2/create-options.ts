@@ -39,7 +39,9 @@ export type CreateMessageCode =
   | 'zone-option-without-mode' | 'zone-size-missing' | 'zone-size' | 'zone-capacity' | 'zone-append'
   | 'zone-conventional' | 'zone-32bit' | 'zone-clamp' | 'zone-ignored' | 'zone-advice' | 'zone-overflow' | 'plan-too-large'
   /** v11/respin: the create fails after refusal warnings ("Invalid zoned device options"). */
-  | 'zone-invalid';
+  | 'zone-invalid'
+  /** v8: a clamp that the revision reports through errp, so its qemu-img exits 1 although it leaves the image. */
+  | 'zone-qemu-fails';
 
 export interface CreateMessage {
   code: CreateMessageCode;
@@ -52,6 +54,11 @@ export interface CreateMessage {
   message: string;
   /** For zone rules: the text the targeted revision prints, with "warning: " where it uses warn_report. */
   qemu?: string;
+  /**
+   * The qemu text goes through errp, so qemu-img prints it as `qemu-img: FILE: <qemu>` (else as
+   * `qemu-img: <qemu>`, error_report and warn_report having no file name).
+   */
+  qemuErrp?: boolean;
 }
 
 /** The zone fields a create writes: the decoder's own field set, plus the layout chosen. */
@@ -111,6 +118,11 @@ export interface CreateValidation {
   derived: DerivedValues | null;
   /** The size must come from the backing file, which the caller has not looked up yet. */
   needsBackingSize: boolean;
+  /**
+   * The targeted revision's qemu-img writes this very image yet exits 1 (v8: a clamp reported through
+   * errp after the header is written); `qzs create --strict` exits 1 too.
+   */
+  qemuExitsNonZero?: boolean;
 }
 
 export const KIB = 1024;
@@ -190,11 +202,11 @@ function fmtBytes(v: number): string {
 class Collector {
   errors: CreateMessage[] = [];
   warnings: CreateMessage[] = [];
-  error(code: CreateMessageCode, option: string, value: string | null, limit: string | null, message: string, qemu?: string): void {
-    this.errors.push({ code, option, value, limit, message, ...(qemu !== undefined ? { qemu } : {}) });
+  error(code: CreateMessageCode, option: string, value: string | null, limit: string | null, message: string, qemu?: string, qemuErrp = false): void {
+    this.errors.push({ code, option, value, limit, message, ...(qemu !== undefined ? { qemu } : {}), ...(qemuErrp ? { qemuErrp } : {}) });
   }
-  warn(code: CreateMessageCode, option: string, value: string | null, limit: string | null, message: string, qemu?: string): void {
-    this.warnings.push({ code, option, value, limit, message, ...(qemu !== undefined ? { qemu } : {}) });
+  warn(code: CreateMessageCode, option: string, value: string | null, limit: string | null, message: string, qemu?: string, qemuErrp = false): void {
+    this.warnings.push({ code, option, value, limit, message, ...(qemu !== undefined ? { qemu } : {}), ...(qemuErrp ? { qemuErrp } : {}) });
   }
 }
 
@@ -442,7 +454,8 @@ export function validateCreateOptions(input: CreateInput): CreateValidation {
   if (derived.v7WrapsPast4GiB) {
     c.warn('zone-overflow', 'size', String(size), '4 GiB with the v7 layout', `the image is larger than 4 GiB: we write correct 64-bit write pointers, but a v7 QEMU computes zone starts in 32 bits and misreads the zones that start at or beyond 4 GiB (use --zoned-layout v8 for a v8 QEMU)`);
   }
-  return { ok: true, errors: c.errors, warnings: c.warnings, normalized, derived, needsBackingSize: false };
+  const qemuExitsNonZero = c.warnings.some((w) => w.code === 'zone-qemu-fails');
+  return { ok: true, errors: c.errors, warnings: c.warnings, normalized, derived, needsBackingSize: false, ...(qemuExitsNonZero ? { qemuExitsNonZero } : {}) };
 }
 
 interface ZoneOptionValues {
@@ -475,6 +488,8 @@ export interface ZoneRefusalRule {
   value(v: ZoneRuleValues): string;
   limit(v: ZoneRuleValues): string;
   message(v: ZoneRuleValues): string;
+  /** What the revision prints, where it differs from `message` (the seed's own wording); null: it prints nothing. */
+  qemu?: ((v: ZoneRuleValues) => string) | null;
 }
 
 /** A create-time clamp: when it applies, the field is written as `to`, with the revision's warning. */
@@ -485,6 +500,8 @@ export interface ZoneClampRule {
   to(v: ZoneRuleValues): number;
   limit(v: ZoneRuleValues): string;
   message(v: ZoneRuleValues, to: number): string;
+  /** What the revision prints, where it differs from `message` (the seed's own wording). */
+  qemu?: (v: ZoneRuleValues, to: number) => string;
 }
 
 /** Our own advice beyond QEMU (never a refusal), skipped where the revision itself refuses. */
@@ -510,8 +527,15 @@ export interface ZoneRevisionRules {
   /** Checked in this order; we report every broken one (qemu-img stops at the first). */
   refusals: readonly ZoneRefusalRule[];
   clamps: readonly ZoneClampRule[];
-  /** v11/respin: refusals are warn_report lines, then create fails with this error. */
+  /** v11/respin: refusals are warn_report lines, then create fails with this error (through errp). */
   refusalError: string | null;
+  /**
+   * The seed: refusals are error_report lines and qcow2_co_create returns -EINVAL without setting errp, so
+   * bdrv_co_create adds "Could not create image: Invalid argument" (qemu-img: FILE: …).
+   */
+  refusalQemuLine: string | null;
+  /** v8/v9: each clamp is error_setg on errp, so qemu-img exits 1 after writing the clamped image. */
+  clampsFail: boolean;
   /** Refusal messages are printed as warnings by the revision (qemu-img: warning: …). */
   refusalsAreWarnings: boolean;
   advice: readonly Advice[];
@@ -528,6 +552,7 @@ const APPEND_CAPACITY_V8: ZoneRefusalRule = {
   code: 'zone-append', option: 'zone.max_append_bytes', broken: (v) => v.maxAppendBytes + SECTOR >= v.zoneCapacity,
   value: (v) => String(v.maxAppendBytes), limit: (v) => `below zone capacity - 512 (${v.zoneCapacity - SECTOR})`,
   message: (v) => `max append bytes ${v.maxAppendBytes}B exceeds zone capacity ${v.zoneCapacity}B by more than block size (max_append_bytes + 512 must be below the capacity)`,
+  qemu: (v) => `max append bytes ${v.maxAppendBytes}B exceeds zone capacity ${v.zoneCapacity}B by more than block size`,
 };
 const APPEND_CAPACITY_V11: ZoneRefusalRule = { ...APPEND_CAPACITY_V8, message: (v) => `max append bytes ${v.maxAppendBytes}B exceeds zone capacity ${v.zoneCapacity}B by more than block size` };
 const APPEND_ALIGNED_V11: ZoneRefusalRule = {
@@ -535,11 +560,19 @@ const APPEND_ALIGNED_V11: ZoneRefusalRule = {
   value: (v) => String(v.maxAppendBytes), limit: () => 'a multiple of 512',
   message: (v) => `max append bytes ${v.maxAppendBytes}B is not aligned to 512`,
 };
+// The seed (zoned-format-patch.txt, qcow2_check_zone_options) prints its own wording through error_report.
+const CAPACITY_SEED: ZoneRefusalRule = { ...CAPACITY, qemu: (v) => `zone capacity ${v.zoneCapacity}B exceeds zone size ${v.zoneSize}B` };
+const APPEND_CAPACITY_SEED: ZoneRefusalRule = {
+  ...APPEND_CAPACITY_V8,
+  message: (v) => `${APPEND_CAPACITY_V8.message(v)}; the seed's own message prints the two numbers swapped (the capacity as "max append bytes", the limit as "zone capacity")`,
+  qemu: (v) => `max append bytes ${v.zoneCapacity}B exceeds zone capacity ${v.maxAppendBytes}B by more than block size`,
+};
 const CONVENTIONAL_V7: ZoneRefusalRule = {
   // v7 QEMU has no check and corrupts memory here; we cannot write more write pointers than zones.
   code: 'zone-conventional', option: 'zone.conventional_zones', broken: (v) => v.conventionalZones > v.nrZones,
   value: (v) => String(v.conventionalZones), limit: (v) => `at most nr_zones (${v.nrZones})`,
   message: (v) => `conventional_zones ${v.conventionalZones} exceeds nr_zones ${v.nrZones} (a v7 QEMU does not check this and corrupts memory)`,
+  qemu: null,
 };
 const CONVENTIONAL_V8: ZoneRefusalRule = {
   code: 'zone-conventional', option: 'zone.conventional_zones', broken: (v) => v.conventionalZones >= v.nrZones,
@@ -577,6 +610,10 @@ const OPEN_TO_SEQ_V7: ZoneClampRule = {
   option: 'zone.max_open_zones', field: 'maxOpenZones', applies: (v) => v.maxOpenZones > seqZones(v), to: seqZones,
   limit: (v) => `sequential zones (${seqZones(v)})`, message: (v, to) => `Max_open_zones ${v.maxOpenZones} can not be larger than the number of SWR zones. Set it to number of SWR zones ${to}: written as ${to}`,
 };
+// The seed's clamp lines, verbatim (error_report; create still succeeds). v8/v9 keep the wording [I].
+const ACTIVE_TO_NR_SEED: ZoneClampRule = { ...ACTIVE_TO_NR_V7, qemu: (v) => `Max_active_zones ${v.maxActiveZones} exceeds nr_zones ${v.nrZones}. Set it to nr_zones.` };
+const OPEN_TO_ACTIVE_SEED: ZoneClampRule = { ...OPEN_TO_ACTIVE_V7, qemu: (v) => `Max_open_zones ${v.maxOpenZones} exceeds max_active_zones ${v.maxActiveZones}. Set it to max_active_zones.` };
+const OPEN_TO_SEQ_SEED: ZoneClampRule = { ...OPEN_TO_SEQ_V7, qemu: (v) => `Max_open_zones field can not be larger than the number of SWR zones. Set it to number of SWR zones ${seqZones(v)}.` };
 const ACTIVE_TO_NR_V11: ZoneClampRule = { ...ACTIVE_TO_NR_V7, message: (v) => `max_active_zones ${v.maxActiveZones} exceeds nr_zones ${v.nrZones}, clamping to nr_zones` };
 const OPEN_TO_SEQ_V11: ZoneClampRule = { ...OPEN_TO_SEQ_V7, message: (v, to) => `max_open_zones ${v.maxOpenZones} exceeds the number of SWR zones, clamping to ${to}` };
 const OPEN_TO_ACTIVE_V11: ZoneClampRule = {
@@ -590,25 +627,25 @@ const OPEN_TO_ACTIVE_V11: ZoneClampRule = {
 export const ZONE_REVISION_RULES: Readonly<Record<ZonedWriteLayout, ZoneRevisionRules>> = {
   v7: {
     layout: 'v7', label: 'the v7 (seed) revision', defaultZoneSize: null, defaultMaxAppend: 0, maxOpenNeedsActive: true, fields32: true,
-    refusals: [CAPACITY, APPEND_CAPACITY_V8, CONVENTIONAL_V7], clamps: [ACTIVE_TO_NR_V7, OPEN_TO_ACTIVE_V7, OPEN_TO_SEQ_V7],
-    refusalError: null, refusalsAreWarnings: false, advice: ['power-of-two', 'cluster-multiple', 'append-aligned', 'append-zero'],
+    refusals: [CAPACITY_SEED, APPEND_CAPACITY_SEED, CONVENTIONAL_V7], clamps: [ACTIVE_TO_NR_SEED, OPEN_TO_ACTIVE_SEED, OPEN_TO_SEQ_SEED],
+    refusalError: null, refusalQemuLine: 'Could not create image: Invalid argument', clampsFail: false, refusalsAreWarnings: false, advice: ['power-of-two', 'cluster-multiple', 'append-aligned', 'append-zero'],
   },
   v8: {
     layout: 'v8', label: 'the v8/v9/v10 family', defaultZoneSize: V8_DEFAULT_ZONE_SIZE, defaultMaxAppend: V8_DEFAULT_MAX_APPEND, maxOpenNeedsActive: true, fields32: false,
-    refusals: [CAPACITY, APPEND_CAPACITY_V8, CONVENTIONAL_V8], clamps: [ACTIVE_TO_NR_V7, OPEN_TO_SEQ_V7, OPEN_TO_ACTIVE_V7],
-    refusalError: null, refusalsAreWarnings: false, advice: ['power-of-two', 'cluster-multiple', 'append-aligned', 'append-zero'],
+    refusals: [CAPACITY, APPEND_CAPACITY_V8, CONVENTIONAL_V8], clamps: [ACTIVE_TO_NR_SEED, OPEN_TO_SEQ_SEED, OPEN_TO_ACTIVE_SEED],
+    refusalError: null, refusalQemuLine: null, clampsFail: true, refusalsAreWarnings: false, advice: ['power-of-two', 'cluster-multiple', 'append-aligned', 'append-zero'],
   },
   v11: {
     layout: 'v11', label: 'the v11 family', defaultZoneSize: V8_DEFAULT_ZONE_SIZE, defaultMaxAppend: V8_DEFAULT_MAX_APPEND, maxOpenNeedsActive: false, fields32: false,
     refusals: [POWER_OF_TWO_V11, NR_ZONES_MAX_V11, CAPACITY, APPEND_ALIGNED_V11, APPEND_CAPACITY_V11, CONVENTIONAL_V11],
     clamps: [ACTIVE_TO_NR_V11, OPEN_TO_SEQ_V11, OPEN_TO_ACTIVE_V11],
-    refusalError: 'Invalid zoned device options', refusalsAreWarnings: true, advice: ['cluster-multiple', 'append-zero'],
+    refusalError: 'Invalid zoned device options', refusalQemuLine: null, clampsFail: false, refusalsAreWarnings: true, advice: ['cluster-multiple', 'append-zero'],
   },
   respin: {
     layout: 'respin', label: 'the Cassel respin', defaultZoneSize: V8_DEFAULT_ZONE_SIZE, defaultMaxAppend: null, maxOpenNeedsActive: false, fields32: false,
     refusals: [POWER_OF_TWO_V11, NR_ZONES_MAX_V11, CLUSTER_MULTIPLE_RESPIN, CAPACITY, CONVENTIONAL_V11],
     clamps: [ACTIVE_TO_NR_V11, OPEN_TO_SEQ_V11, OPEN_TO_ACTIVE_V11],
-    refusalError: 'Invalid zoned device options', refusalsAreWarnings: true, advice: [],
+    refusalError: 'Invalid zoned device options', refusalQemuLine: null, clampsFail: false, refusalsAreWarnings: true, advice: [],
   },
 };
 
@@ -676,22 +713,35 @@ function checkZoneOptions(c: Collector, layout: ZonedWriteLayout, size: number |
   const vals: ZoneRuleValues = { size, clusterSize, zoneSize, zoneCapacity, conventionalZones, nrZones, maxActiveZones, maxOpenZones, maxAppendBytes };
 
   let failed = fatal32;
+  let qemuRefused = false;
   for (const r of rules.refusals) {
     if (!hasAppend && r.option === 'zone.max_append_bytes') continue;
     if (!r.broken(vals)) continue;
     const text = r.message(vals);
-    c.error(r.code, r.option, r.value(vals), r.limit(vals), rules.refusalsAreWarnings ? `${text} (${rules.label} warns this and refuses the options)` : text, rules.refusalsAreWarnings ? `warning: ${text}` : text);
+    const qemuText = r.qemu === null ? undefined : r.qemu ? r.qemu(vals) : text;
+    if (qemuText !== undefined) qemuRefused = true;
+    c.error(r.code, r.option, r.value(vals), r.limit(vals), rules.refusalsAreWarnings ? `${text} (${rules.label} warns this and refuses the options)` : text, qemuText !== undefined && rules.refusalsAreWarnings ? `warning: ${qemuText}` : qemuText);
     failed = true;
   }
-  if (failed && rules.refusalError) c.error('zone-invalid', 'zone.mode', 'host-managed', null, rules.refusalError, rules.refusalError);
+  if (failed && rules.refusalError) c.error('zone-invalid', 'zone.mode', 'host-managed', null, rules.refusalError, rules.refusalError, true);
+  if (qemuRefused && rules.refusalQemuLine) c.error('zone-invalid', 'zone.mode', 'host-managed', null, `${rules.label} then fails the create with "${rules.refusalQemuLine}"`, rules.refusalQemuLine, true);
   if (failed) return null;
 
+  const clamped: string[] = [];
   for (const k of rules.clamps) {
     if (!k.applies(vals)) continue;
     const to = k.to(vals);
     const text = k.message(vals, to);
-    c.warn('zone-clamp', k.option, String(vals[k.field]), k.limit(vals), text, rules.refusalsAreWarnings ? `warning: ${text}` : text);
+    const qemuText = k.qemu ? k.qemu(vals, to) : text;
+    c.warn('zone-clamp', k.option, String(vals[k.field]), k.limit(vals), text, rules.refusalsAreWarnings ? `warning: ${qemuText}` : qemuText, rules.clampsFail);
+    clamped.push(k.option);
     vals[k.field] = to;
+  }
+  if (rules.clampsFail && clamped.length > 0) {
+    // The header is already written when the clamp sets errp: the image stays, the status says failure.
+    c.warn('zone-qemu-fails', clamped[0], null, 'exit status 0', clamped.length > 1
+      ? `QEMU v8 reports a clamp as an error through errp: with ${clamped.length} clamps its second error_setg trips QEMU's errp assertion (qemu-img aborts), so a script checking qemu-img's status sees a failure, and what that build leaves behind is not known; qzs writes the image the clamps describe (use --strict to exit 1, keeping it)`
+      : `QEMU v8 prints this clamp as an error and exits 1, although it leaves this very image behind: a script that checks qemu-img's status sees a failure (use --strict to make qzs exit 1 too, keeping the image)`);
   }
   maxActiveZones = vals.maxActiveZones;
   maxOpenZones = vals.maxOpenZones;

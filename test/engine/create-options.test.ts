@@ -122,7 +122,9 @@ describe('zoned options, seed revision (v7)', () => {
 
   it('rejects capacity > size (rule 2) and append + 512 >= capacity (rule 3), in that order', () => {
     const r = zoned({ 'zone.size': '8M', 'zone.capacity': '9M', 'zone.max_append_bytes': '10M' });
-    expect(r.errors.map((e) => e.code)).toEqual(['zone-capacity', 'zone-append']);
+    // The seed then fails the create without setting errp: bdrv_co_create's "Could not create image".
+    expect(r.errors.map((e) => e.code)).toEqual(['zone-capacity', 'zone-append', 'zone-invalid']);
+    expect(r.errors[2]).toMatchObject({ qemu: 'Could not create image: Invalid argument', qemuErrp: true });
     expect(r.errors[0]).toMatchObject({ option: 'zone.capacity', value: String(9 * M), limit: `at most zone.size (${8 * M})` });
     expect(r.errors[0].message).toMatch(/zone capacity 9437184B exceeds zone size 8388608B/);
     expect(r.errors[1]).toMatchObject({ option: 'zone.max_append_bytes', value: String(10 * M) });

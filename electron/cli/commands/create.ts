@@ -1,15 +1,23 @@
 // qzs create: qemu-img's qcow2 create options plus the zone.* options of the zoned series. Validation is
 // the shared validateCreateOptions (the wizard calls the same function); writing is engine/create.ts.
 import { ZONED_LAYOUT_ALIASES, type CreateMessage, type CreateValidation, type DerivedValues, type NormalizedCreateOptions } from '../../../shared/qcow2/create-options';
+import type { ZonedWriteLayout } from '../../../shared/qcow2/zoned-types';
 import { createImage, type CreateResult } from '../../engine/create';
 import { planLike, restoreWritePointers, type LikePlan } from './create-like';
 import { EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, parse, printError, UsageError, type CliIo } from '../io';
 
-const USAGE = 'qzs create [-o key=value[,key=value…]]… [--zoned-layout v7|v8|v11|respin] [--print-qemu-img] [--dry-run] [--json] [--force] [--like REPORT [--with-write-pointers] [--lba-size N]] FILE [SIZE]';
+const USAGE = 'qzs create [-f qcow2] [-q] [-b BACKING [-F FMT]] [-u] [-o key=value[,key=value…]]… [--zoned-layout v7|v8|v11|respin] [--strict] [--print-qemu-img] [--dry-run] [--json] [--force] [--like REPORT [--with-write-pointers] [--lba-size N]] FILE [SIZE]';
 
 const HELP = `usage: ${USAGE}
 
-Create a qcow2 image exactly as qemu-img create -f qcow2 does, or a zoned image.
+Create a qcow2 image exactly as qemu-img create -f qcow2 does, or a zoned image. qemu-img's create syntax
+is taken unchanged (qzs create -f qcow2 FILE -o size=768M -o zone.mode=host-managed,zone.size=64M), so
+scripts written for qemu-img run as they are.
+
+  -f FMT             the image format: qcow2 (the only one qzs creates; any other is refused).
+  -q                 quiet: print nothing on success (errors and warnings still go to stderr).
+  -b FILE, -F FMT    backing file and its format (as -o backing_file=FILE,backing_fmt=FMT; -b wins).
+  -u                 do not open the backing file (the size must then be given).
 
   -o key=value,…     qemu-img qcow2 options: size, cluster_size, compat (0.10, 1.1, v2, v3), lazy_refcounts,
                      refcount_bits, extended_l2, compression_type (zlib, zstd), preallocation (off, metadata),
@@ -37,9 +45,13 @@ Create a qcow2 image exactly as qemu-img create -f qcow2 does, or a zoned image.
   --with-write-pointers  with --like: write zeros up to each zone's write pointer (full zones up to their
                      capacity) through the zone write path, so a guest sees the drive's state.
   --lba-size N       with --like of an nvme report: its logical block size (default 512).
+  --strict           exit 1 where the targeted revision's qemu-img exits 1 although it writes the image
+                     (v8: a clamp reported through errp); the image is kept, as QEMU keeps it.
 
 SIZE takes qemu-img's suffixes (k, M, G, T, P, E); without SIZE the size comes from -o size or the backing
-file. Exit status: 0 ok, 1 failure (e.g. the file exists), 2 usage or validation errors.
+file. Where a zone rule fires, the line the targeted revision's qemu-img prints is quoted beside ours.
+Exit status: 0 ok, 1 failure (e.g. the file exists; with --strict, a create QEMU reports as failed),
+2 usage or validation errors.
 `;
 
 /** Split one -o argument the way qemu's option parser does: "," separates, ",," is a literal comma. */
@@ -64,7 +76,23 @@ export function parseOptionList(text: string, into: Record<string, string>): voi
 }
 
 function messageJson(m: CreateMessage): CreateMessage {
-  return { code: m.code, option: m.option, value: m.value, limit: m.limit, message: m.message, ...(m.qemu !== undefined ? { qemu: m.qemu } : {}) };
+  return { code: m.code, option: m.option, value: m.value, limit: m.limit, message: m.message, ...(m.qemu !== undefined ? { qemu: m.qemu } : {}), ...(m.qemuErrp ? { qemuErrp: true } : {}) };
+}
+
+/** Formats qemu-img knows and creates itself: refused here with a pointer to qemu-img, not as unknown. */
+const QEMU_IMG_FORMATS = ['raw', 'qcow', 'qed', 'vdi', 'vmdk', 'vhdx', 'vpc', 'parallels', 'luks', 'cloop', 'dmg', 'bochs', 'vvfat', 'file', 'host_device'];
+
+/** qemu-img -f: only qcow2, refused in qemu-img's words ("FILE: Unknown file format 'X'") otherwise. */
+function checkFormat(fmt: string | undefined, file: string): void {
+  if (fmt === undefined || fmt === 'qcow2') return;
+  const known = QEMU_IMG_FORMATS.includes(fmt);
+  throw new UsageError(`${file}: Unknown file format '${fmt}'${known ? ` (qemu-img creates ${fmt} images; qzs creates qcow2 only: use -f qcow2)` : ' (qzs creates qcow2 images: use -f qcow2)'}`);
+}
+
+/** The line qemu-img prints for a zone rule: errp-level messages carry the file name, error_report ones do not. */
+function qemuLine(m: CreateMessage, file: string): string | null {
+  if (m.qemu === undefined) return null;
+  return m.qemuErrp ? `qemu-img: ${file}: ${m.qemu}` : `qemu-img: ${m.qemu}`;
 }
 
 function reportJson(r: CreateResult, dryRun: boolean): string {
@@ -75,6 +103,7 @@ function reportJson(r: CreateResult, dryRun: boolean): string {
     options: v.normalized, derived: v.derived,
     fileSize: r.fileSize, dataFile: r.dataFile, dataFileSize: r.dataFileSize,
     qemuImg: r.qemuImgCommand,
+    qemuExitsNonZero: !!v.qemuExitsNonZero,
   }, null, 2) + '\n';
 }
 
@@ -105,9 +134,14 @@ function describeDerived(d: DerivedValues): string {
   return lines.join('\n') + '\n';
 }
 
-function printMessages(io: CliIo, v: CreateValidation): void {
-  for (const w of v.warnings) io.err(`qzs create: warning: ${w.message}\n`);
-  for (const e of v.errors) io.err(`qzs create: error: ${e.message}\n  option: ${e.option}, value: ${e.value ?? '(none)'}${e.limit ? `, limit: ${e.limit}` : ''}\n`);
+function printMessages(io: CliIo, v: CreateValidation, file: string, layout: ZonedWriteLayout): void {
+  const who = layout === 'v7' ? 'the seed\'s qemu-img (v7)' : layout === 'respin' ? 'the respin\'s qemu-img' : `QEMU ${layout}'s qemu-img`;
+  const quote = (m: CreateMessage): string => {
+    const line = qemuLine(m, file);
+    return line ? `  ${who} prints: ${line}\n` : '';
+  };
+  for (const w of v.warnings) io.err(`qzs create: warning: ${w.message}\n${quote(w)}`);
+  for (const e of v.errors) io.err(`qzs create: error: ${e.message}\n  option: ${e.option}, value: ${e.value ?? '(none)'}${e.limit ? `, limit: ${e.limit}` : ''}\n${quote(e)}`);
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -125,6 +159,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     like: { type: 'string' },
     'with-write-pointers': { type: 'boolean' },
     'lba-size': { type: 'string' },
+    strict: { type: 'boolean' },
+    f: { type: 'string', short: 'f' },
+    q: { type: 'boolean', short: 'q' },
+    b: { type: 'string', short: 'b' },
+    F: { type: 'string', short: 'F' },
+    u: { type: 'boolean', short: 'u' },
   }, USAGE);
   const json = !!values.json;
   if (positionals.length < 1 || positionals.length > 2) throw new UsageError(`expected FILE [SIZE]\nusage: ${USAGE}`);
@@ -134,6 +174,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const options: Record<string, string> = {};
   for (const o of values.o ?? []) parseOptionList(o, options);
   const [file, size] = positionals;
+  checkFormat(values.f, file);
+  // qemu-img: -b and -F are set over the -o values (bdrv_img_create).
+  if (values.b !== undefined) options['backing_file'] = values.b;
+  if (values.F !== undefined) options['backing_fmt'] = values.F;
+  const unsafe = !!values.u;
+  if (unsafe && size === undefined && options['size'] === undefined) throw new UsageError(`${file}: Image creation needs a size parameter (-u does not open the backing file to take it from)`);
+  const quiet = !!values.q;
   const printOnly = !!values['print-qemu-img'];
   const dryRun = !!values['dry-run'] || printOnly;
   // --like REPORT: the geometry of a saved zone report (create-like.ts).
@@ -153,7 +200,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 
   let result: CreateResult;
   try {
-    result = await createImage({ file, size: like?.size ?? size, options, zonedLayout: layout, force: !!values.force, dryRun });
+    result = await createImage({ file, size: like?.size ?? size, options, zonedLayout: layout, force: !!values.force, dryRun, unsafeBacking: unsafe });
   } catch (e) {
     // A backing file that cannot be opened is a bad option (2); anything else is a failure (1).
     const err = printError(io, e, json, file);
@@ -171,20 +218,26 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const v = result.validation;
   if (printOnly && !json) {
-    printMessages(io, v);
+    printMessages(io, v, file, layout);
     io.out(result.qemuImgCommand + '\n');
     return result.ok ? EXIT_OK : EXIT_USAGE;
   }
   if (json) {
     io.out(reportJson(result, dryRun));
   } else {
-    printMessages(io, v);
-    if (result.ok && v.normalized && v.derived) {
+    printMessages(io, v, file, layout);
+    if (result.ok && v.normalized && v.derived && !quiet) {
       io.out(`${result.written ? 'Created' : 'Would create (dry run)'} '${file}': ${describeOptions(v.normalized)}\n`);
       io.out(describeDerived(v.derived));
       if (result.dataFile) io.out(`  data file: ${result.dataFile} (${result.dataFileSize} bytes)\n`);
       if (restored) io.out(restored);
     }
   }
-  return result.ok ? EXIT_OK : EXIT_USAGE;
+  if (!result.ok) return EXIT_USAGE;
+  // --strict: fail where the revision's qemu-img fails, after writing the same image (QEMU keeps it too).
+  if (values.strict && v.qemuExitsNonZero) {
+    if (!json) io.err(`qzs create: --strict: exit 1, as QEMU v8 exits here; '${file}' ${result.written ? 'was written and is kept' : 'would be written'}\n`);
+    return EXIT_UNREADABLE;
+  }
+  return EXIT_OK;
 }

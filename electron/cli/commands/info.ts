@@ -153,7 +153,9 @@ export function humanInfo(info: InfoJson): string {
     s += 'Zoned:\n';
     s += `    revision: ${z.revision} (${z['revision-reason']})\n    mode: ${z.mode}\n`;
     s += `    zones: ${z['nr-zones']} of ${z['zone-size']} bytes (capacity ${z['zone-capacity']}), ${z['conventional-zones']} conventional\n`;
-    s += `    limits: max open ${z['max-open-zones']}, max active ${z['max-active-zones']}, max append ${z['max-append-bytes']} bytes\n`;
+    // The respin stores no append limit: its 0 is "none", not a limit of 0 bytes (which would refuse every append).
+    const append = z['has-append-limit'] ? `max append ${z['max-append-bytes']} bytes` : 'no append limit (this revision stores none: an append may fill a zone up to its capacity)';
+    s += `    limits: max open ${z['max-open-zones']}, max active ${z['max-active-zones']}, ${append}\n`;
     if (z.effective.clamps.length > 0) s += `    effective: ${z.effective.clamps.join('; ')}\n`;
     s += `    zonedmeta: ${z['zonedmeta-size']} bytes at offset ${z['zonedmeta-offset']}, write pointers ${z['wp-byte-order']}\n`;
   }

@@ -12,7 +12,7 @@ import {
   isErrno, parsePattern, parseSize, patternError, printReport, QEMU_IO_PROMPT, strerror, zoneLine,
   type CommandInfo, type Errno,
 } from '../../../shared/qcow2/qemu-io-format';
-import { checkAppend, checkMgmt, checkMgmtResources, checkReport, checkWrite, engineErrno, reportedCap, resetZones, type QemuRefusal } from '../../../shared/qcow2/qemu-io-zoned';
+import { checkAppend, checkMgmt, checkMgmtResources, checkReport, checkWrite, engineErrno, qemuIoDialect, reportedCap, resetZones, type QemuRefusal } from '../../../shared/qcow2/qemu-io-zoned';
 import type { ZoneOp } from '../../../shared/qcow2/zone-state';
 import { ImageSession } from '../../engine/image-session';
 import { ImageWriter } from '../../engine/image-writer';
@@ -296,11 +296,11 @@ class Shell {
     if (!this.zoned) return this.refused({ errno: 'ENOTSUP', reports: [] }, what);
     if (this.readOnly) return this.refused({ errno: 'EPERM', reports: [] }, what);
     const r = await this.zoneState();
-    const bad = checkMgmt(r, offset, len);
+    const bad = checkMgmt(r, offset, len, qemuIoDialect(this.revision), op);
     if (bad) return this.refused(bad, what);
     const zone = Math.floor(offset / r.zoneSize);
     if (op !== 'reset') {
-      const busy = checkMgmtResources(r, op, zone);
+      const busy = checkMgmtResources(r, op, zone, qemuIoDialect(this.revision));
       if (busy) return this.refused(busy, what);
       const res = await this.engine({ op, zone }, undefined, 'mgmt');
       return res.ok ? 0 : this.engineFailed(res, what);
@@ -335,7 +335,7 @@ class Shell {
     if (!this.zoned) return this.refused({ errno: 'ENOTSUP', reports: [] }, 'zone append');
     if (this.readOnly) return this.refused({ errno: 'EPERM', reports: [] }, 'zone append');
     const r = await this.zoneState();
-    const bad = checkAppend(r, offset, lens);
+    const bad = checkAppend(r, offset, lens, qemuIoDialect(this.revision));
     if (bad) return this.refused(bad, 'zone append');
     const total = lens.reduce((a, b) => a + b, 0);
     const res = await this.engine({ op: 'append', zone: Math.floor(offset / r.zoneSize), length: total }, new Uint8Array(total).fill(0xcd), 'write');
@@ -363,10 +363,18 @@ class Shell {
     if (!this.zoned) {
       if (offset + count > this.size) return { ok: false, errno: 'EIO', reports: [] };
       if (count === 0) return { ok: true, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
-      return { ok: false, errno: 'ENOTSUP', reports: [], why: 'writes to a non-zoned image are not supported by this engine (ImageSession has zone writes only)' };
+      if (!this.session) return { ok: false, errno: 'ENOMEDIUM', reports: [] };
+      try {
+        await this.session.guestWrite(offset, new Uint8Array(count).fill(pattern));
+      } catch (e) {
+        const code = e instanceof Qcow2Error ? e.code : null;
+        const errno: Errno = code === 'read-only' || code === 'locked' ? 'EPERM' : code === 'unsupported-feature' ? 'ENOTSUP' : 'EIO';
+        return { ok: false, errno, reports: [], why: messageOf(e) };
+      }
+      return { ok: true, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
     }
     const r = await this.zoneState();
-    const bad = checkWrite(r, offset, count);
+    const bad = checkWrite(r, offset, count, qemuIoDialect(this.revision));
     if (bad) return { ok: false, errno: bad.errno, reports: bad.reports };
     if (count === 0) return { ok: true, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
     const res = await this.engine({ op: 'write', offset, length: count }, new Uint8Array(count).fill(pattern), 'write');
