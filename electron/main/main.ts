@@ -3,20 +3,19 @@
 // second instance), the open dialog, drag and drop (via the preload) and recent files.
 import { app, BrowserWindow, dialog } from 'electron';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { SESSION_OPENED_EVENT } from '../../shared/contract/menu';
 import { demoPathFor, ensureDemoImage, openDemoStates } from '../app/demo-image';
 import { createHandlers, type HandlerTable } from '../app/handlers';
 import { SessionRegistry } from '../app/sessions';
 import { setupIpc } from './ipc';
 import { buildMenu } from './menu';
-import { securePreferences, setupSecurity } from './security';
+import { APP_URL, openDocs, registerAppScheme, securePreferences, setupSecurity } from './security';
 import { Settings } from './settings';
 
 const VERSION = '0.1.0';
-const rendererIndex = join(__dirname, '../renderer/index.html');
+const rendererDir = join(__dirname, '../renderer');
 const preload = join(__dirname, 'preload.cjs');
-const appUrl = pathToFileURL(rendererIndex).href;
+const appUrl = APP_URL;
 
 const store = new SessionRegistry();
 const trusted = new Set<number>();
@@ -43,7 +42,7 @@ async function openPath(path: string, announce: boolean): Promise<void> {
 /** `npm start` with no image: the bundled demo, made by the engine on first start (dist/demo). */
 async function openDemo(): Promise<void> {
   try {
-    const path = demoPathFor(join(__dirname, '../renderer'));
+    const path = demoPathFor(rendererDir);
     await ensureDemoImage(path);
     const e = await store.open(path);
     await openDemoStates(e.session);
@@ -74,6 +73,7 @@ async function setupHandlers(): Promise<void> {
         const r = await dialog.showSaveDialog(win!, { defaultPath: name, filters: [{ name: 'qcow2 images', extensions: ['qcow2'] }] });
         return r.canceled || !r.filePath ? null : r.filePath;
       },
+      openExternal: openDocs,
     });
   setupIpc(table, { trustedWebContents: trusted, appUrl });
 }
@@ -113,8 +113,9 @@ if (!app.requestSingleInstanceLock()) {
     else pending.push(path);
   });
   const pending: string[] = [];
+  registerAppScheme();
   app.whenReady().then(async () => {
-    setupSecurity();
+    setupSecurity(rendererDir);
     await setupHandlers();
     if (process.argv.includes('--qzs-demo')) await openDemo();
     for (const p of [...imageArgs(process.argv), ...pending]) await openPath(p, false);

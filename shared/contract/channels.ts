@@ -10,6 +10,8 @@ import {
   args, isBoolean, isJobId, isSafeFileName, isSessionId, literal, nonNegInt, oneOf, positiveInt, record, shape, shortString, union, type Guard,
 } from './guards';
 import type { AppError } from '../qcow2/findings';
+import { relPathProblem, type DirListing } from './browse';
+import { docsUrlProblem } from './docs-links';
 import type { Result } from './result';
 
 /** Largest byte range one read returns (the hex view pages through bigger files). */
@@ -48,6 +50,12 @@ export interface Contract {
   'create:target': { args: []; result: { directory: string; dialog: boolean } };
   'create:run': { args: [request: CreateRequest, job: string]; result: SessionInfo };
   'session:openDropped': { args: [path: string]; result: SessionInfo };
+  /** Open a documentation page (shared/contract/docs-links.ts allowlist) in the user's browser. */
+  'app:openDocs': { args: [url: string]; result: null };
+  /** `qzs serve --open-dir`: one folder of the open folder, by its path relative to it ('' = the folder). */
+  'files:list': { args: [dir: string]; result: DirListing };
+  /** `qzs serve --open-dir`: open an image by its path relative to the open folder. */
+  'session:openListed': { args: [path: string]; result: SessionInfo };
 }
 
 export type Channel = keyof Contract;
@@ -95,6 +103,9 @@ export const GUARDS: { [C in Channel]: Guard } = {
   'create:target': args(),
   'create:run': args(shape({ fileName: isSafeFileName, options: record(/^[a-z][a-z0-9_.]{0,40}$/, shortString(200)), zonedLayout: oneOf(['v7', 'v8'] as const) }, ['zonedLayout']), isJobId),
   'session:openDropped': args(shortString(4096)),
+  'app:openDocs': args(docsUrlProblem),
+  'files:list': args(relPathProblem),
+  'session:openListed': args(relPathProblem),
 };
 
 export const CHANNELS = Object.keys(GUARDS) as Channel[];
