@@ -14,6 +14,7 @@ import { FeaturesView } from './views/features-view';
 import { HeaderView, ExtensionsList } from './views/header-view';
 import { HexView } from './views/hex-view';
 import { Inspector } from './views/inspector';
+import { OpenDirButton } from './views/open-dir-dialog';
 import { Overview } from './views/overview';
 import { TablesView } from './views/tables-view';
 import { ZonesView } from './views/zones-view';
@@ -41,6 +42,7 @@ function Toolbar({ onCommand }: { onCommand(c: MenuCommand): void }) {
   return (
     <header className="toolbar" role="toolbar" aria-label="main toolbar">
       {info?.capabilities.openDialog && <button onClick={() => onCommand('open')} title="Open an image (Ctrl+O)">Open</button>}
+      {info?.capabilities.openDir && <OpenDirButton />}
       <button onClick={() => onCommand('new-image')} title="Create an image (Ctrl+N)">New image</button>
       <button onClick={() => onCommand('check')} disabled={!summary || !!degraded}
         title={degraded ? 'This file cannot be read as qcow2: there are no tables to check (its findings are in Check)' : 'Check the image (Ctrl+Shift+C)'}>Check</button>

@@ -8,6 +8,9 @@ import { MAX_DIR_ENTRIES, relPathProblem, type DirEntry, type DirListing } from 
 import { Qcow2Error } from '../../shared/qcow2/findings';
 import { QCOW_MAGIC } from '../../shared/qcow2/header';
 
+/** Folders first, then by name as a person reads it (disk2 before disk10), the same on every host locale. */
+const NAME_ORDER = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+
 function refused(why: string): Qcow2Error {
   return new Qcow2Error({ code: 'invalid-argument', message: why });
 }
@@ -42,7 +45,7 @@ export class OpenDir {
   async list(rel: string): Promise<DirListing> {
     const dir = await this.resolve(rel);
     if (!(await stat(dir)).isDirectory()) throw refused(`${rel}: not a folder`);
-    const names = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort((a, b) => a.localeCompare(b));
+    const names = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort(NAME_ORDER.compare);
     const entries: DirEntry[] = [];
     for (const name of names.slice(0, MAX_DIR_ENTRIES)) {
       // Symlinks are listed only when they land inside the folder, as what they point to.
@@ -53,6 +56,7 @@ export class OpenDir {
       if (st.isDirectory()) entries.push({ name, kind: 'dir', size: 0, qcow2: false });
       else if (st.isFile()) entries.push({ name, kind: 'file', size: st.size, qcow2: await hasQcowMagic(real) });
     }
+    entries.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'dir' ? -1 : 1));
     const relDir = rel.split('/').filter((p) => p !== '' && p !== '.').join('/');
     return { rootName: basename(this.root), dir: relDir, entries, truncated: names.length > MAX_DIR_ENTRIES };
   }

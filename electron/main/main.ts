@@ -1,7 +1,7 @@
 // Electron main: a flat list of setupX() calls, the window last so every listener exists first (Fiddle).
 // Images to open come from the command line (`npm start -- disk.qcow2`), file association (open-file,
 // second instance), the open dialog, drag and drop (via the preload) and recent files.
-import { app, BrowserWindow, dialog } from 'electron';
+import { app, BrowserWindow, dialog, screen } from 'electron';
 import { join, resolve } from 'node:path';
 import { SESSION_OPENED_EVENT } from '../../shared/contract/menu';
 import { demoPathFor, ensureDemoImage, openDemoStates } from '../app/demo-image';
@@ -10,7 +10,7 @@ import { SessionRegistry } from '../app/sessions';
 import { setupIpc } from './ipc';
 import { buildMenu } from './menu';
 import { APP_URL, openDocs, registerAppScheme, securePreferences, setupSecurity } from './security';
-import { Settings } from './settings';
+import { placeWindow, Settings } from './settings';
 
 const VERSION = '0.1.0';
 const rendererDir = join(__dirname, '../renderer');
@@ -79,20 +79,20 @@ async function setupHandlers(): Promise<void> {
 }
 
 function createWindow(): void {
-  const b = settings.bounds;
+  const min = { width: 900, height: 560 };
+  const b = placeWindow(settings.bounds, screen.getAllDisplays().map((d) => d.workArea), { width: 1400, height: 900 }, min);
   win = new BrowserWindow({
-    width: b?.width ?? 1400,
-    height: b?.height ?? 900,
-    ...(b?.x !== undefined && b?.y !== undefined ? { x: b.x, y: b.y } : {}),
-    minWidth: 900,
-    minHeight: 560,
+    ...b,
+    minWidth: min.width,
+    minHeight: min.height,
     title: 'Qcow2 Zone Studio',
     show: false,
     webPreferences: securePreferences(preload),
   });
-  if (settings.maximized) win.maximize();
   trusted.add(win.webContents.id);
-  win.once('ready-to-show', () => win?.show());
+  // Maximised before the first show (maximize() on a hidden window shows it early on Windows).
+  win.once('ready-to-show', () => { if (settings.maximized) win?.maximize(); win?.show(); });
+  // The restored (normal) bounds are kept even when maximised, so un-maximising next time lands right.
   win.on('close', () => { if (win) settings.setBounds(win.getNormalBounds(), win.isMaximized()); });
   win.on('closed', () => { win = null; });
   rebuildMenu();

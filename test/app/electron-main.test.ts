@@ -1,6 +1,6 @@
 // The Electron shell with Electron faked: the window's security settings, permission and navigation
 // denial, one ipcMain handler per contract channel behind the sender check. Runs in plain Node.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -11,7 +11,11 @@ const userData = mkdtempSync(join(tmpdir(), 'qzs-electron-'));
 const fake = vi.hoisted(() => {
   const handlers = new Map<string, (...a: unknown[]) => Promise<unknown>>();
   const appEvents = new Map<string, Listener>();
-  const windows: { options: Record<string, unknown>; url: string | null; webContents: { id: number; mainFrame: object; send: Listener } }[] = [];
+  interface FakeWindow {
+    options: Record<string, unknown>; url: string | null; webContents: { id: number; mainFrame: object; send: Listener };
+    listeners: Map<string, Listener>; maximized: boolean; shown: boolean; normalBounds: object;
+  }
+  const windows: FakeWindow[] = [];
   const session = {
     permissionRequest: null as Listener | null, permissionCheck: null as Listener | null, devicePermission: null as Listener | null,
     headers: null as Listener | null, beforeRequest: null as Listener | null, events: new Map<string, Listener>(),
@@ -32,9 +36,16 @@ vi.mock('electron', () => {
       fake.windows.push(this as unknown as (typeof fake.windows)[number]);
     }
     url: string | null = null;
-    once(): void {}
-    on(): void {}
-    maximize(): void {}
+    listeners = new Map<string, Listener>();
+    maximized = false;
+    shown = false;
+    normalBounds = { x: 10, y: 20, width: 1000, height: 700 };
+    once(e: string, f: Listener): void { this.listeners.set(e, f); }
+    on(e: string, f: Listener): void { this.listeners.set(e, f); }
+    maximize(): void { this.maximized = true; }
+    show(): void { this.shown = true; }
+    isMaximized(): boolean { return this.maximized; }
+    getNormalBounds(): object { return this.normalBounds; }
     loadURL(u: string): Promise<void> { this.url = u; return Promise.resolve(); }
     static getAllWindows(): unknown[] { return fake.windows; }
   }
@@ -49,6 +60,8 @@ vi.mock('electron', () => {
       quit: () => {},
     },
     BrowserWindow,
+    // Two side-by-side displays; the saved window sits on the second.
+    screen: { getAllDisplays: () => [{ workArea: { x: 0, y: 0, width: 1920, height: 1050 } }, { workArea: { x: 1920, y: 0, width: 1280, height: 1024 } }] },
     Menu: { setApplicationMenu: () => {}, buildFromTemplate: (t: unknown) => t },
     dialog: { showErrorBox: () => {}, showOpenDialog: async () => ({ canceled: true, filePaths: [] }), showSaveDialog: async () => ({ canceled: true }) },
     ipcMain: { handle: (c: string, f: (...a: unknown[]) => Promise<unknown>) => { fake.handlers.set(c, f); } },
@@ -74,6 +87,10 @@ vi.mock('electron', () => {
 
 afterAll(() => rmSync(userData, { recursive: true, force: true }));
 
+// The window state a previous run left: on the second display, maximised.
+mkdirSync(userData, { recursive: true });
+writeFileSync(join(userData, 'settings.json'), JSON.stringify({ recent: [], bounds: { x: 2000, y: 40, width: 1100, height: 800 }, maximized: true }));
+
 async function boot(): Promise<void> {
   await import('../../electron/main/main');
   fake.ready();
@@ -88,6 +105,19 @@ describe('Electron main (faked Electron)', () => {
     expect(prefs).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false });
     expect(String(prefs.preload)).toMatch(/preload\.cjs$/);
     expect(fake.windows[0].url).toBe('qzs://app/index.html');
+  });
+
+  it('reopens where the last run closed: size, position, maximised (before the first show); saves the state on close', () => {
+    const w = fake.windows[0];
+    expect(w.options).toMatchObject({ x: 2000, y: 40, width: 1100, height: 800, show: false });
+    expect(w.maximized).toBe(false);
+    w.listeners.get('ready-to-show')!();
+    expect(w.maximized).toBe(true);
+    expect(w.shown).toBe(true);
+    w.maximized = false;
+    w.normalBounds = { x: 1950, y: 30, width: 1024, height: 720 };
+    w.listeners.get('close')!();
+    expect(JSON.parse(readFileSync(join(userData, 'settings.json'), 'utf8'))).toMatchObject({ bounds: w.normalBounds, maximized: false });
   });
 
   it('registers the app scheme as privileged before ready: standard and secure, not a CSP bypass, not CORS', () => {
