@@ -13,10 +13,10 @@ afterAll(() => dir.cleanup());
 
 /** An errno name said twice in one message (ENOENT … ENOENT), or a path said twice. */
 function doubled(text: string): string | null {
-  const codes = text.match(/\bE[A-Z0-9]{2,}\b/g) ?? [];
+  const codes: string[] = text.match(/\bE[A-Z0-9]{2,}\b/g) ?? [];
   const twice = codes.find((c, i) => codes.indexOf(c) !== i);
   if (twice) return twice;
-  const paths = text.match(/\/[^\s:'",()]+/g) ?? [];
+  const paths: string[] = text.match(/\/[^\s:'",()]+/g) ?? [];
   return paths.find((p, i) => paths.indexOf(p) !== i) ?? null;
 }
 
