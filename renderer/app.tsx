@@ -228,7 +228,7 @@ export function App() {
   else if (!s) main = st.info ? (
     <section className="view empty-state">
       <h2>No image open</h2>
-      <p>{inElectron ? 'Open an image (Ctrl+O), drop one on the window, or create one.' : 'Start qzs serve with image paths to inspect them, or create one with New image.'}</p>
+      <p>{inElectron ? 'Open an image (Ctrl+O), drop one on the window, or create one.' : st.info.capabilities.openDir ? 'Open an image from the folder qzs serve offers (Open…, Ctrl+O), or create one with New image.' : 'Start qzs serve with image paths to inspect them, or create one with New image.'}</p>
     </section>
   ) : <section className="view"><p className="muted">Loading…</p></section>;
   else if (view === 'overview') main = <Overview s={s} />;

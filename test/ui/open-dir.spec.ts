@@ -24,6 +24,7 @@ test('Open… under --open-dir lists the folder and opens an image from a subfol
     await page.setViewportSize({ width: 1000, height: 650 });
     await page.goto(url);
     await expect(page.getByRole('heading', { name: 'No image open' })).toBeVisible();
+    await expect(page.getByText('Open an image from the folder qzs serve offers')).toBeVisible();
     await page.keyboard.press('Control+o');
     const dialog = page.getByTestId('open-dir-dialog');
     await expect(dialog).toBeVisible();
