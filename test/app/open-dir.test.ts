@@ -1,6 +1,7 @@
 // `qzs serve --open-dir DIR` through the handler table, as the browser reaches it: listing and opening by a
 // path relative to DIR, and every way out of DIR refused ('..', absolute paths, symlinks that land outside,
 // directly or through a linked folder) with the same words whether the outside target exists or not.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { createHandlers, dispatch, type HandlerTable } from '../../electron/app/
 import { OpenDir } from '../../electron/app/open-dir';
 import { SessionRegistry } from '../../electron/app/sessions';
 import { createImage } from '../../electron/engine/create';
+import { QZS } from '../helpers/cli';
 import { tmpDir } from '../helpers/qemu';
 
 const tmp = tmpDir('qzs-opendir-');
@@ -107,5 +109,17 @@ describe('session:openListed', () => {
     expect(value<AppInfo>(await dispatch(table, 'app:info', [])).capabilities.openDir).toBe(true);
     expect(refusal(await dispatch(off, 'files:list', ['']))).toMatch(/--open-dir/);
     expect(refusal(await dispatch(off, 'session:openListed', ['a.qcow2']))).toMatch(/--open-dir/);
+  });
+});
+
+describe('qzs serve --open-dir', () => {
+  it('refuses a missing folder or a file before serving anything', () => {
+    for (const dir of [join(tmp.path, 'no-such-folder'), join(root, 'a.qcow2')]) {
+      // A bounded spawn: were the option not checked, serve would run until killed.
+      const r = spawnSync(process.execPath, [QZS, 'serve', '--open-dir', dir], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`--open-dir ${dir} is not an existing folder`);
+      expect(r.stdout).not.toContain('http://');
+    }
   });
 });
