@@ -3,18 +3,14 @@
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import { CHANNELS } from '../shared/contract/channels';
 import { BRIDGE_EVENTS, isMenuCommand, MENU_EVENT, SESSION_OPENED_EVENT, type BridgeEvent, type MenuCommand } from '../shared/contract/menu';
-import type { JobProgress, SessionInfo } from '../shared/contract/dto';
-
-function isProgress(v: unknown): v is JobProgress {
-  const p = v as JobProgress | null;
-  return typeof p === 'object' && p !== null && typeof p.job === 'string' && typeof p.phase === 'string' && typeof p.done === 'number' && typeof p.total === 'number';
-}
+import { isJobProgress, isSessionInfo } from '../shared/contract/bridge-guards';
+import type { SessionInfo } from '../shared/contract/dto';
 
 /** What each event may deliver: anything else main might send is dropped here. */
 const ACCEPT: Record<BridgeEvent, (v: unknown) => boolean> = {
   menu: isMenuCommand,
-  'session-opened': (v) => typeof v === 'object' && v !== null && typeof (v as SessionInfo).id === 'string',
-  progress: isProgress,
+  'session-opened': isSessionInfo,
+  progress: isJobProgress,
 };
 
 const api: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
@@ -44,7 +40,7 @@ contextBridge.exposeInMainWorld('qzs', {
     return () => { ipcRenderer.removeListener(MENU_EVENT, listener); };
   },
   onSessionOpened: (cb: (s: SessionInfo) => void) => {
-    const listener = (_e: IpcRendererEvent, s: SessionInfo): void => cb(s);
+    const listener = (_e: IpcRendererEvent, s: unknown): void => { if (isSessionInfo(s)) cb(s); };
     ipcRenderer.on(SESSION_OPENED_EVENT, listener);
     return () => { ipcRenderer.removeListener(SESSION_OPENED_EVENT, listener); };
   },

@@ -3,6 +3,7 @@ import type { QzsApi } from '../shared/contract/channels';
 import type { JobProgress, SessionInfo } from '../shared/contract/dto';
 import type { MenuCommand } from '../shared/contract/menu';
 import type { Result } from '../shared/contract/result';
+import { isDocsUrl } from '../shared/contract/docs-links';
 import './bridge';
 import { httpApi, httpProgress } from './http-transport';
 
@@ -36,4 +37,16 @@ let jobCounter = 0;
 export function newJobId(): string {
   jobCounter += 1;
   return `j${Date.now().toString(36)}${jobCounter.toString(36)}`;
+}
+
+/**
+ * Open a documentation page (shared/contract/docs-links.ts allowlist) in the user's browser: in Electron
+ * through app:openDocs (main checks the link again and calls shell.openExternal); under qzs serve the page
+ * is already in a browser, which opens it in a new tab without handing it this page.
+ */
+export async function openDocs(url: string): Promise<Result<null>> {
+  if (!isDocsUrl(url)) return { ok: false, error: { code: 'invalid-argument', message: 'not a documentation link this app opens' } };
+  if (inElectron) return api['app:openDocs'](url);
+  window.open(url, '_blank', 'noopener,noreferrer');
+  return { ok: true, value: null };
 }

@@ -16,6 +16,7 @@ import { FeaturesView } from './views/features-view';
 import { HeaderView, ExtensionsList } from './views/header-view';
 import { HexView } from './views/hex-view';
 import { Inspector } from './views/inspector';
+import { OpenDirButton } from './views/open-dir-dialog';
 import { Overview } from './views/overview';
 import { TablesView } from './views/tables-view';
 import { ZonesView } from './views/zones-view';
@@ -43,6 +44,7 @@ function Toolbar({ onCommand }: { onCommand(c: MenuCommand): void }) {
   return (
     <header className="toolbar" role="toolbar" aria-label="main toolbar">
       {info?.capabilities.openDialog && <button onClick={() => onCommand('open')} title="Open an image (Ctrl+O)">Open</button>}
+      {info?.capabilities.openDir && <OpenDirButton />}
       <button onClick={() => onCommand('new-image')} title="Create an image (Ctrl+N)">New image</button>
       <button onClick={() => onCommand('check')} disabled={!summary || !!degraded}
         title={degraded ? 'This file cannot be read as qcow2: there are no tables to check (its findings are in Check)' : 'Check the image (Ctrl+Shift+C)'}>Check</button>
@@ -245,7 +247,7 @@ export function App() {
   else if (!s) main = st.info ? (
     <section className="view empty-state">
       <h2>No image open</h2>
-      <p>{inElectron ? 'Open an image (Ctrl+O), drop one on the window, or create one.' : 'Start qzs serve with image paths to inspect them, or create one with New image.'}</p>
+      <p>{inElectron ? 'Open an image (Ctrl+O), drop one on the window, or create one.' : st.info.capabilities.openDir ? 'Open an image from the folder qzs serve offers (Open…, Ctrl+O), or create one with New image.' : 'Start qzs serve with image paths to inspect them, or create one with New image.'}</p>
     </section>
   ) : <section className="view"><p className="muted">Loading…</p></section>;
   else if (view === 'overview') main = <Overview s={s} />;

@@ -12,6 +12,7 @@ import { previewHeaderEdit } from '../engine/header-edit';
 import type { ByteSource } from '../../shared/qcow2/byte-source';
 import { confineCreateOptions, createImageFile } from './create-ops';
 import { JobRegistry } from './jobs';
+import type { OpenDir } from './open-dir';
 import { planSessionRepair, repairSession } from './repair-ops';
 import type { SessionRegistry } from './sessions';
 import { summarize, summarizeDegraded } from './summary';
@@ -40,6 +41,10 @@ export interface HostServices {
   recent?: { list(): string[]; add(path: string): void };
   /** Where serve mode creates images (no dialog there). */
   createDirectory?: string;
+  /** `qzs serve --open-dir`: the folder the browser may list and open images from. */
+  openDirectory?: OpenDir;
+  /** Electron: open an allowlisted documentation link (shared/contract/docs-links.ts) in the user's browser. */
+  openExternal?: (url: string) => Promise<void>;
   /** Test hook (electron/app/test-hold.ts): the check of the image with this file name pauses mid-walk until cancelled. */
   holdCheckOf?: string;
 }
@@ -55,6 +60,7 @@ export function capabilities(host: HostServices): Capabilities {
     repair: true,
     edit: true,
     openDialog: !!host.openDialog,
+    openDir: !!host.openDirectory,
   };
 }
 
@@ -147,6 +153,12 @@ export function createHandlers(sessions: SessionRegistry, host: HostServices, jo
       await jobs.run(job, `creating ${req.fileName}`, ctx.signal, ctx.progress, (signal, progress) => createImageFile(target, options, req.zonedLayout, signal, progress));
       return opened(path);
     },
+    'app:openDocs': async (_ctx, url) => {
+      await (host.openExternal ?? unavailable('Opening a browser from the engine'))(url);
+      return null;
+    },
+    'files:list': async (_ctx, dir) => (host.openDirectory ?? unavailable('Browsing a folder (start qzs serve with --open-dir DIR)')).list(dir),
+    'session:openListed': async (_ctx, path) => opened(await (host.openDirectory ?? unavailable('Opening by name (start qzs serve with --open-dir DIR)')).file(path)),
   };
 }
 

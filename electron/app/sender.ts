@@ -14,7 +14,7 @@ export interface SenderFacts {
 export interface TrustPolicy {
   /** WebContents ids of the app's own windows. */
   trustedWebContents: ReadonlySet<number>;
-  /** URL of our page (file://…/index.html in production, or the dev server origin). */
+  /** URL of our page (qzs://app/index.html, electron/main/security.ts; or a dev server origin). */
   appUrl: string;
 }
 
@@ -31,5 +31,7 @@ export function isTrustedSender(s: SenderFacts, policy: TrustPolicy): boolean {
   }
   if (frame.protocol !== app.protocol) return false;
   if (app.protocol === 'file:') return frame.pathname === app.pathname;
-  return frame.origin === app.origin;
+  // The URL parser gives a custom scheme (our qzs://app) the opaque origin "null", the same for every
+  // host: compare the host itself (with the port, for a dev server), after the scheme above.
+  return frame.host === app.host;
 }

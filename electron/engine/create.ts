@@ -7,7 +7,7 @@ import { acquireWriteLock } from './qemu-lock';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { validateCreateOptions, type CreateInput, type CreateValidation } from '../../shared/qcow2/create-options';
 import { planImage, type WritePlan } from '../../shared/qcow2/create-plan';
-import { Qcow2Error } from '../../shared/qcow2/findings';
+import { osErrorText, Qcow2Error } from '../../shared/qcow2/findings';
 import { openImage } from '../../shared/qcow2/image';
 import { qemuImgCreateCommand } from '../../shared/qcow2/qemu-img-command';
 import { FileByteSource } from './file-source';
@@ -199,6 +199,6 @@ async function writeAtomically(target: string, replace: boolean, fill: (fh: Hand
     const err = e as NodeJS.ErrnoException;
     if (e instanceof Qcow2Error) throw e;
     if (err.code === 'EEXIST') throw new Qcow2Error({ code: 'exists', message: 'file exists (use --force to replace it)', file: target });
-    throw new Qcow2Error({ code: 'io', message: `cannot create: ${err.code ?? ''} ${err.message}`.trim(), file: target });
+    throw new Qcow2Error({ code: 'io', message: `cannot create: ${osErrorText(e)}`, file: target });
   }
 }

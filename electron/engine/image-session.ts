@@ -23,7 +23,7 @@ import { fromHex, toHex } from '../../shared/bytes';
 import type { EditRecord, HeaderEdit, ZoneReport } from '../../shared/contract/dto';
 import type { ByteSource, WritableByteSource } from '../../shared/qcow2/byte-source';
 import { analyzeImage, checkImage, type CheckOptions, type CheckReport } from '../../shared/qcow2/check';
-import { Qcow2Error, toAppError, type AppError } from '../../shared/qcow2/findings';
+import { osErrorCode, osErrorText, Qcow2Error, toAppError, type AppError } from '../../shared/qcow2/findings';
 import { openImage, type OpenedImage } from '../../shared/qcow2/image';
 import { planRepair, type RepairMode, type RepairPlan as RepairPatchPlan } from '../../shared/qcow2/repair';
 import { ZONE_CONDITION_CODES } from '../../shared/qcow2/zoned-types';
@@ -520,10 +520,8 @@ export class ImageSession {
 /** An OS error (ENOSPC, EIO, EACCES…) of a write as a typed error naming the operation and the file. */
 function typedWriteError(what: string, e: unknown, file: string): unknown {
   if (e instanceof Qcow2Error) return e;
-  const err = e as { code?: unknown; message?: unknown } | null;
-  const errno = err && typeof err.code === 'string' ? err.code : null;
-  const why = err && typeof err.message === 'string' ? err.message : String(e);
-  return new Qcow2Error({ code: errno ? 'io' : 'internal', file, message: `${what} failed: ${why}; the image was left as it was`, details: { errno } });
+  const errno = osErrorCode(e) ?? null;
+  return new Qcow2Error({ code: errno ? 'io' : 'internal', file, message: `${what} failed: ${osErrorText(e)}; the image was left as it was`, details: { errno } });
 }
 
 function describe(op: ZoneOp): string {

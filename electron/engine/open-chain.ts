@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { ByteSource } from '../../shared/qcow2/byte-source';
 import { openQcow2Layer, openRawLayer, type Layer, type Qcow2Layer } from '../../shared/qcow2/cluster-reader';
-import { Qcow2Error } from '../../shared/qcow2/findings';
+import { osErrorText, Qcow2Error } from '../../shared/qcow2/findings';
 import { openImage, type OpenedImage } from '../../shared/qcow2/image';
 import { fullBackingFilename } from '../../shared/qcow2/info-json';
 import { FileByteSource } from './file-source';
@@ -85,7 +85,9 @@ export async function openChain(path: string, opts: OpenChainOptions = {}): Prom
       if (b) {
         const full = fullBackingFilename(name, b);
         const bsrc = await openFile(full).catch((e: unknown) => {
-          throw new Qcow2Error({ code: 'io', message: `cannot open backing file ${full}: ${(e as Error).message}`, file: name });
+          // openFile's error already says "<path>: cannot open: …": keep only the reason, named once.
+          const why = e instanceof Qcow2Error && e.file !== undefined ? e.message.slice(e.file.length + 2).replace(/^cannot open: /, '') : osErrorText(e);
+          throw new Qcow2Error({ code: 'io', message: `cannot open backing file ${full}: ${why}`, file: name });
         });
         const fmt = img.extensions.backingFormat ?? ((await isQcow2(bsrc)) ? 'qcow2' : 'raw');
         if (fmt === 'qcow2') {

@@ -6,7 +6,7 @@ import { constants } from 'node:fs';
 import { copyFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { analyzeImage, checkImage, type CheckOptions, type CheckReport } from '../../shared/qcow2/check';
-import { Qcow2Error } from '../../shared/qcow2/findings';
+import { osErrorText, Qcow2Error } from '../../shared/qcow2/findings';
 import { planRepair, type RepairMode, type RepairPlan } from '../../shared/qcow2/repair';
 import { FileByteSource } from './file-source';
 
@@ -66,7 +66,7 @@ async function copyNew(from: string, to: string, image: string): Promise<void> {
     const err = e as NodeJS.ErrnoException;
     // EEXIST: the name was taken meanwhile and the file is someone else's; otherwise ours, partial.
     if (err.code !== 'EEXIST') await rm(to, { force: true });
-    throw new Qcow2Error({ code: err.code === 'EEXIST' ? 'exists' : 'io', message: `cannot write ${to}: ${err.code ?? ''} ${err.message}`.trim(), file: image });
+    throw new Qcow2Error({ code: err.code === 'EEXIST' ? 'exists' : 'io', message: `cannot write ${to}: ${osErrorText(e)}`, file: image });
   }
 }
 

@@ -1,7 +1,7 @@
 // A read-only file source whose positional reads run synchronously on the calling thread, for the CLI.
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import type { ReadIntoSource } from '../../shared/qcow2/check';
-import { Qcow2Error } from '../../shared/qcow2/findings';
+import { osErrorText, Qcow2Error } from '../../shared/qcow2/findings';
 import type { SyncReadable } from '../../shared/qcow2/l2-window';
 
 // What both file sources share (here, not in file-source.ts, so that the CLI's synchronous path does not
@@ -37,12 +37,7 @@ export function notRegularFile(path: string, st: Stats): Qcow2Error {
  * open '/x'") repeats the code and the path, which the error carries already.
  */
 export function openError(path: string, e: unknown): Qcow2Error {
-  const err = e as NodeJS.ErrnoException;
-  const code = typeof err.code === 'string' ? err.code : undefined;
-  let text = typeof err.message === 'string' ? err.message : String(e);
-  if (code && text.startsWith(`${code}: `)) text = text.slice(code.length + 2);
-  text = text.replace(/, \w+ '.*'$/s, '');
-  return new Qcow2Error({ code: 'io', message: `cannot open: ${text}${code ? ` (${code})` : ''}`, file: path });
+  return new Qcow2Error({ code: 'io', message: `cannot open: ${osErrorText(e)}`, file: path });
 }
 
 /**

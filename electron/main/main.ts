@@ -1,22 +1,21 @@
 // Electron main: a flat list of setupX() calls, the window last so every listener exists first (Fiddle).
 // Images to open come from the command line (`npm start -- disk.qcow2`), file association (open-file,
 // second instance), the open dialog, drag and drop (via the preload) and recent files.
-import { app, BrowserWindow, dialog } from 'electron';
+import { app, BrowserWindow, dialog, screen } from 'electron';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { SESSION_OPENED_EVENT } from '../../shared/contract/menu';
 import { demoPathFor, ensureDemoImage, openDemoStates } from '../app/demo-image';
 import { createHandlers, type HandlerTable } from '../app/handlers';
 import { SessionRegistry } from '../app/sessions';
 import { setupIpc } from './ipc';
 import { buildMenu } from './menu';
-import { securePreferences, setupSecurity } from './security';
-import { Settings } from './settings';
+import { APP_URL, openDocs, registerAppScheme, securePreferences, setupSecurity } from './security';
+import { placeWindow, Settings } from './settings';
 
 const VERSION = '0.1.0';
-const rendererIndex = join(__dirname, '../renderer/index.html');
+const rendererDir = join(__dirname, '../renderer');
 const preload = join(__dirname, 'preload.cjs');
-const appUrl = pathToFileURL(rendererIndex).href;
+const appUrl = APP_URL;
 
 const store = new SessionRegistry();
 const trusted = new Set<number>();
@@ -43,7 +42,7 @@ async function openPath(path: string, announce: boolean): Promise<void> {
 /** `npm start` with no image: the bundled demo, made by the engine on first start (dist/demo). */
 async function openDemo(): Promise<void> {
   try {
-    const path = demoPathFor(join(__dirname, '../renderer'));
+    const path = demoPathFor(rendererDir);
     await ensureDemoImage(path);
     const e = await store.open(path);
     await openDemoStates(e.session);
@@ -74,25 +73,26 @@ async function setupHandlers(): Promise<void> {
         const r = await dialog.showSaveDialog(win!, { defaultPath: name, filters: [{ name: 'qcow2 images', extensions: ['qcow2'] }] });
         return r.canceled || !r.filePath ? null : r.filePath;
       },
+      openExternal: openDocs,
     });
   setupIpc(table, { trustedWebContents: trusted, appUrl });
 }
 
 function createWindow(): void {
-  const b = settings.bounds;
+  const min = { width: 900, height: 560 };
+  const b = placeWindow(settings.bounds, screen.getAllDisplays().map((d) => d.workArea), { width: 1400, height: 900 }, min);
   win = new BrowserWindow({
-    width: b?.width ?? 1400,
-    height: b?.height ?? 900,
-    ...(b?.x !== undefined && b?.y !== undefined ? { x: b.x, y: b.y } : {}),
-    minWidth: 900,
-    minHeight: 560,
+    ...b,
+    minWidth: min.width,
+    minHeight: min.height,
     title: 'Qcow2 Zone Studio',
     show: false,
     webPreferences: securePreferences(preload),
   });
-  if (settings.maximized) win.maximize();
   trusted.add(win.webContents.id);
-  win.once('ready-to-show', () => win?.show());
+  // Maximised before the first show (maximize() on a hidden window shows it early on Windows).
+  win.once('ready-to-show', () => { if (settings.maximized) win?.maximize(); win?.show(); });
+  // The restored (normal) bounds are kept even when maximised, so un-maximising next time lands right.
   win.on('close', () => { if (win) settings.setBounds(win.getNormalBounds(), win.isMaximized()); });
   win.on('closed', () => { win = null; });
   rebuildMenu();
@@ -113,8 +113,9 @@ if (!app.requestSingleInstanceLock()) {
     else pending.push(path);
   });
   const pending: string[] = [];
+  registerAppScheme();
   app.whenReady().then(async () => {
-    setupSecurity();
+    setupSecurity(rendererDir);
     await setupHandlers();
     if (process.argv.includes('--qzs-demo')) await openDemo();
     for (const p of [...imageArgs(process.argv), ...pending]) await openPath(p, false);

@@ -11,6 +11,8 @@ import {
 } from './guards';
 import type { AppError } from '../qcow2/findings';
 import { ZONED_WRITE_LAYOUTS } from '../qcow2/zoned-types';
+import { relPathProblem, type DirListing } from './browse';
+import { docsUrlProblem } from './docs-links';
 import type { Result } from './result';
 
 /** Largest byte range one read returns (the hex view pages through bigger files). */
@@ -49,6 +51,12 @@ export interface Contract {
   'create:target': { args: []; result: { directory: string; dialog: boolean } };
   'create:run': { args: [request: CreateRequest, job: string]; result: SessionInfo };
   'session:openDropped': { args: [path: string]; result: SessionInfo };
+  /** Open a documentation page (shared/contract/docs-links.ts allowlist) in the user's browser. */
+  'app:openDocs': { args: [url: string]; result: null };
+  /** `qzs serve --open-dir`: one folder of the open folder, by its path relative to it ('' = the folder). */
+  'files:list': { args: [dir: string]; result: DirListing };
+  /** `qzs serve --open-dir`: open an image by its path relative to the open folder. */
+  'session:openListed': { args: [path: string]; result: SessionInfo };
 }
 
 export type Channel = keyof Contract;
@@ -96,6 +104,9 @@ export const GUARDS: { [C in Channel]: Guard } = {
   'create:target': args(),
   'create:run': args(shape({ fileName: isSafeFileName, options: record(/^[a-z][a-z0-9_.]{0,40}$/, shortString(200)), zonedLayout: oneOf(ZONED_WRITE_LAYOUTS) }, ['zonedLayout']), isJobId),
   'session:openDropped': args(shortString(4096)),
+  'app:openDocs': args(docsUrlProblem),
+  'files:list': args(relPathProblem),
+  'session:openListed': args(relPathProblem),
 };
 
 export const CHANNELS = Object.keys(GUARDS) as Channel[];

@@ -39,6 +39,8 @@ export interface Capabilities {
   repair: boolean;
   edit: boolean;
   openDialog: boolean;
+  /** `qzs serve --open-dir`: the browser may list and open images under one folder of the host. */
+  openDir?: boolean;
 }
 
 export interface AppInfo {

@@ -492,7 +492,11 @@ export interface ZoneRefusalRule {
   qemu?: ((v: ZoneRuleValues) => string) | null;
 }
 
-/** A create-time clamp: when it applies, the field is written as `to`, with the revision's warning. */
+/**
+ * A create-time clamp: when it applies, the field is written as `to`. `message` is the revision's own line,
+ * in QEMU's spelling (qcow2_check_zone_options: "Max_open_zones … Set it to max_active_zones."), kept as the
+ * warning's `qemu` text; the warning's message is ours, in the option names used everywhere else.
+ */
 export interface ZoneClampRule {
   option: 'zone.max_active_zones' | 'zone.max_open_zones';
   field: 'maxActiveZones' | 'maxOpenZones';
@@ -600,15 +604,15 @@ const CLUSTER_MULTIPLE_RESPIN: ZoneRefusalRule = {
 const seqZones = (v: ZoneRuleValues): number => v.nrZones - v.conventionalZones;
 const ACTIVE_TO_NR_V7: ZoneClampRule = {
   option: 'zone.max_active_zones', field: 'maxActiveZones', applies: (v) => v.maxActiveZones > v.nrZones, to: (v) => v.nrZones,
-  limit: (v) => `nr_zones (${v.nrZones})`, message: (v, to) => `Max_active_zones ${v.maxActiveZones} exceeds nr_zones ${v.nrZones}. Set it to nr_zones: written as ${to}`,
+  limit: (v) => `nr_zones (${v.nrZones})`, message: (v) => `Max_active_zones ${v.maxActiveZones} exceeds nr_zones ${v.nrZones}. Set it to nr_zones.`,
 };
 const OPEN_TO_ACTIVE_V7: ZoneClampRule = {
   option: 'zone.max_open_zones', field: 'maxOpenZones', applies: (v) => v.maxOpenZones > v.maxActiveZones, to: (v) => v.maxActiveZones,
-  limit: (v) => `max_active_zones (${v.maxActiveZones})`, message: (v, to) => `Max_open_zones ${v.maxOpenZones} exceeds max_active_zones ${v.maxActiveZones}. Set it to max_active_zones: written as ${to}`,
+  limit: (v) => `max_active_zones (${v.maxActiveZones})`, message: (v) => `Max_open_zones ${v.maxOpenZones} exceeds max_active_zones ${v.maxActiveZones}. Set it to max_active_zones.`,
 };
 const OPEN_TO_SEQ_V7: ZoneClampRule = {
   option: 'zone.max_open_zones', field: 'maxOpenZones', applies: (v) => v.maxOpenZones > seqZones(v), to: seqZones,
-  limit: (v) => `sequential zones (${seqZones(v)})`, message: (v, to) => `Max_open_zones ${v.maxOpenZones} can not be larger than the number of SWR zones. Set it to number of SWR zones ${to}: written as ${to}`,
+  limit: (v) => `sequential zones (${seqZones(v)})`, message: (_v, to) => `Max_open_zones field can not be larger than the number of SWR zones. Set it to number of SWR zones ${to}.`,
 };
 // The seed's clamp lines, verbatim (error_report; create still succeeds). v8/v9 keep the wording [I].
 const ACTIVE_TO_NR_SEED: ZoneClampRule = { ...ACTIVE_TO_NR_V7, qemu: (v) => `Max_active_zones ${v.maxActiveZones} exceeds nr_zones ${v.nrZones}. Set it to nr_zones.` };
@@ -732,8 +736,9 @@ function checkZoneOptions(c: Collector, layout: ZonedWriteLayout, size: number |
     if (!k.applies(vals)) continue;
     const to = k.to(vals);
     const text = k.message(vals, to);
+    const ours = `${k.option.slice('zone.'.length)} ${vals[k.field]} exceeds ${k.limit(vals)}: written as ${to}`;
     const qemuText = k.qemu ? k.qemu(vals, to) : text;
-    c.warn('zone-clamp', k.option, String(vals[k.field]), k.limit(vals), text, rules.refusalsAreWarnings ? `warning: ${qemuText}` : qemuText, rules.clampsFail);
+    c.warn('zone-clamp', k.option, String(vals[k.field]), k.limit(vals), ours, rules.refusalsAreWarnings ? `warning: ${qemuText}` : qemuText, rules.clampsFail);
     clamped.push(k.option);
     vals[k.field] = to;
   }

@@ -93,13 +93,31 @@ export class Qcow2Error extends Error {
   }
 }
 
+/** The errno name of an OS error (Node's `code`: ENOENT, EACCES…), or undefined for anything else. */
+export function osErrorCode(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
+}
+
+/**
+ * An OS error as one clause that names its code once: "no such file or directory (ENOENT)". Node's own
+ * message ("ENOENT: no such file or directory, open '/x/.x.tmp'") repeats the code and names the path of
+ * the system call (often a temporary file), which the error's `file` says better.
+ */
+export function osErrorText(e: unknown): string {
+  const err = e as { message?: unknown } | null;
+  let text = err && typeof err.message === 'string' ? err.message : String(e);
+  const code = osErrorCode(e);
+  if (!code) return text;
+  if (text.startsWith(`${code}: `)) text = text.slice(code.length + 2);
+  text = text.replace(/, \w+ '.*'$/s, '');
+  return text.includes(`(${code})`) ? text : `${text} (${code})`;
+}
+
 /** Turn anything thrown into an AppError, so that no exception escapes a boundary as a crash. */
 export function toAppError(e: unknown, file?: string): AppError {
   if (e instanceof Qcow2Error) return e.toJSON();
-  const err = e as { code?: unknown; message?: unknown } | null;
-  const message = err && typeof err.message === 'string' ? err.message : String(e);
-  const out: AppError = { code: 'internal', message };
-  if (err && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) out.code = 'io';
+  const out: AppError = { code: osErrorCode(e) ? 'io' : 'internal', message: osErrorText(e) };
   if (file !== undefined) out.file = file;
   return out;
 }

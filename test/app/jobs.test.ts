@@ -2,7 +2,7 @@
 // for their job id, and job:cancel (or the caller going away) really stops the engine: the call answers
 // "cancelled", no progress follows, and a cancelled create leaves no file.
 import { existsSync, readdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isCancelled } from '../../shared/contract/channels';
 import type { CheckResult, JobProgress, SessionInfo } from '../../shared/contract/dto';
 import type { Result } from '../../shared/contract/result';
@@ -140,11 +140,21 @@ describe('the test hook that holds a check mid-walk (QZS_TEST_HOLD_CHECK)', () =
   });
 
   it('gives up holding after its time limit, so a forgotten hold never hangs the server', async () => {
-    const src = heldSource(new MemoryByteSource(new Uint8Array([1, 2, 3])), () => true, new AbortController().signal, 50);
-    const t0 = Date.now();
-    expect([...await src.read(0, 3)]).toEqual([1, 2, 3]);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(40);
-    expect(src.held).toBe(true);
+    // On a mocked clock: the read is still waiting just before the limit and answers at it (no wall-clock
+    // measurement, which a loaded machine would stretch).
+    vi.useFakeTimers();
+    try {
+      const src = heldSource(new MemoryByteSource(new Uint8Array([1, 2, 3])), () => true, new AbortController().signal, 50);
+      let answered: number[] | null = null;
+      void src.read(0, 3).then((b) => { answered = [...b]; });
+      await vi.advanceTimersByTimeAsync(49);
+      expect(answered).toBeNull();
+      expect(src.held).toBe(true);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(answered).toEqual([1, 2, 3]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -72,4 +72,27 @@ describe('preload', async () => {
     expect(fake.listeners.size).toBe(before);
     none();
   });
+  it('passes on a session main opened only when it has the SessionInfo shape, like every IPC value', () => {
+    const got: unknown[] = [];
+    const off = (qzs as unknown as { onSessionOpened(cb: (s: unknown) => void): () => void }).onSessionOpened((s) => got.push(s));
+    const l = fake.listeners.get('qzs:session-opened')!;
+    const good = { id: 's1a2b', name: 'disk.qcow2', location: '/data', size: 1024, writable: true, editing: false, degraded: null, inUse: null, lockWarning: null, generation: 0 };
+    l(null, good);
+    l(null, { ...good, id: '../../etc' });
+    l(null, { ...good, size: -1 });
+    l(null, { ...good, degraded: 'bad' });
+    l(null, { ...good, extra: '<img onerror=…>' });
+    l(null, { id: 's1' });
+    l(null, null);
+    l(null, { ...good, degraded: { code: 'not-qcow2', message: 'not a qcow2 image' } });
+    expect(got).toEqual([good, { ...good, degraded: { code: 'not-qcow2', message: 'not a qcow2 image' } }]);
+    off();
+    expect(fake.listeners.has('qzs:session-opened')).toBe(false);
+    const viaOn: unknown[] = [];
+    const off2 = qzs.on('session-opened', (s) => viaOn.push(s));
+    fake.listeners.get('qzs:session-opened')!(null, { id: 's1' });
+    fake.listeners.get('qzs:session-opened')!(null, good);
+    expect(viaOn).toEqual([good]);
+    off2();
+  });
 });

@@ -23,4 +23,14 @@ describe('isTrustedSender', () => {
     expect(isTrustedSender({ frameUrl: 'http://localhost:5173/index.html', isMainFrame: true, webContentsId: 1 }, dev)).toBe(true);
     expect(isTrustedSender({ frameUrl: 'http://localhost:5174/', isMainFrame: true, webContentsId: 1 }, dev)).toBe(false);
   });
+  it('for the app scheme, trusts its own host only (a custom scheme has no origin to compare)', () => {
+    const app = { trustedWebContents: new Set([3]), appUrl: 'qzs://app/index.html' };
+    const at = (frameUrl: string): boolean => isTrustedSender({ frameUrl, isMainFrame: true, webContentsId: 3 }, app);
+    expect(at('qzs://app/index.html')).toBe(true);
+    expect(at('qzs://app/index.html#/hex')).toBe(true);
+    expect(at('qzs://evil/index.html')).toBe(false);
+    expect(at('qzs://app.evil/index.html')).toBe(false);
+    expect(at('file:///index.html')).toBe(false);
+    expect(at('https://app/index.html')).toBe(false);
+  });
 });

@@ -156,8 +156,17 @@ describe('zoned options, seed revision (v7)', () => {
       ['zone.max_open_zones', '200', 'max_active_zones (10)'],
       ['zone.max_open_zones', '10', 'sequential zones (8)'],
     ]);
-    expect(clamps[0].message).toMatch(/Set it to nr_zones: written as 10/);
-    expect(clamps[2].message).toMatch(/written as 8/);
+    // Our words in our option names; QEMU's own line, in its spelling, as the qemu text.
+    expect(clamps.map((w) => w.message)).toEqual([
+      'max_active_zones 100 exceeds nr_zones (10): written as 10',
+      'max_open_zones 200 exceeds max_active_zones (10): written as 10',
+      'max_open_zones 10 exceeds sequential zones (8): written as 8',
+    ]);
+    expect(clamps.map((w) => w.qemu)).toEqual([
+      'Max_active_zones 100 exceeds nr_zones 10. Set it to nr_zones.',
+      'Max_open_zones 200 exceeds max_active_zones 10. Set it to max_active_zones.',
+      'Max_open_zones field can not be larger than the number of SWR zones. Set it to number of SWR zones 8.',
+    ]);
     expect(r.normalized?.zoned).toMatchObject({ maxActiveZones: 10, maxOpenZones: 8 });
   });
 

@@ -13,7 +13,6 @@ function normalized(options: Record<string, string>, size: string): NormalizedCr
 
 describe('planImage', () => {
   it('plans a preallocated 1 TiB image without materialising it', () => {
-    const t0 = Date.now();
     const plan = planImage(normalized({ preallocation: 'metadata' }, '1T'));
     let written = 0;
     let biggest = 0;
@@ -29,7 +28,6 @@ describe('planImage', () => {
     expect(written).toBeLessThan(200 * 1024 * 1024);
     expect(biggest).toBeLessThanOrEqual(CHUNK);
     expect(plan.fileSize).toBeGreaterThan(2 ** 40);
-    expect(Date.now() - t0).toBeLessThan(30_000);
   });
 
   it('maps every guest cluster of a preallocated image once, with the copied flag', () => {

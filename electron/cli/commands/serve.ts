@@ -6,12 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { ELECTRON_ONLY } from '../../../shared/contract/channels';
 import { createHandlers } from '../../app/handlers';
 import { demoPathFor, ensureDemoImage, openDemoStates } from '../../app/demo-image';
+import { OpenDir } from '../../app/open-dir';
 import { SessionRegistry } from '../../app/sessions';
 import { holdCheckFromEnv } from '../../app/test-hold';
 import { startServer } from '../../server/server';
 import { parse, UsageError, type CliIo } from '../io';
 
-const USAGE = 'qzs serve [--port N] [--create-dir DIR] [--demo] [IMAGE...]';
+const USAGE = 'qzs serve [--port N] [--create-dir DIR] [--open-dir DIR] [--demo] [IMAGE...]';
 const VERSION = '0.1.0';
 
 /** The built renderer: dist/renderer beside dist/cli (the bundle may sit in dist/cli or dist/cli/chunks). */
@@ -25,12 +26,21 @@ export function findUiDir(): string | null {
   return null;
 }
 
+async function openDirAt(dir: string): Promise<OpenDir> {
+  try {
+    return await OpenDir.at(resolve(dir));
+  } catch {
+    throw new UsageError(`--open-dir ${resolve(dir)} is not an existing folder`);
+  }
+}
+
 // Test hook: QZS_TEST_HOLD_CHECK=NAME in the environment pauses the check of the image file NAME mid-walk
 // until it is cancelled (electron/app/test-hold.ts). Read once here; nothing a browser sends can turn it on.
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, {
     port: { type: 'string' },
     'create-dir': { type: 'string' },
+    'open-dir': { type: 'string' },
     demo: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   }, USAGE);
@@ -38,6 +48,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     io.out(`usage: ${USAGE}\n\nServes the Qcow2 Zone Studio UI and engine on 127.0.0.1 behind a per-run token.\n` +
       '  --port N          port to listen on (default: any free port)\n' +
       '  --create-dir DIR  folder where the New Image wizard may create images (default: creation off)\n' +
+      '  --open-dir DIR    folder whose images the browser may list and open (nothing outside it; default: off)\n' +
       '  --demo            also open the bundled demo (a zoned image made on first use in dist/demo)\n');
     return 0;
   }
@@ -51,7 +62,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const store = new SessionRegistry();
   const createDir = values['create-dir'] === undefined ? undefined : resolve(values['create-dir']);
   if (createDir && !existsSync(createDir)) throw new UsageError(`--create-dir ${createDir} does not exist`);
-  const table = createHandlers(store, { transport: 'http', version: VERSION, createDirectory: createDir, holdCheckOf: holdCheckFromEnv(process.env) });
+  const openDir = values['open-dir'] === undefined ? undefined : await openDirAt(values['open-dir']);
+  const table = createHandlers(store, { transport: 'http', version: VERSION, createDirectory: createDir, openDirectory: openDir, holdCheckOf: holdCheckFromEnv(process.env) });
   const paths = [...positionals];
   if (values.demo) {
     const demo = demoPathFor(uiDir);
@@ -71,6 +83,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const server = await startServer({ table, uiDir, port, refused: ELECTRON_ONLY });
   io.out(`Qcow2 Zone Studio is being served at ${server.url}\n(127.0.0.1 only; the token in the URL is this run's key. Ctrl+C stops.)\n`);
+  if (openDir) io.out(`Images under ${resolve(values['open-dir']!)} can be opened from the browser (Open…).\n`);
   await new Promise<void>((done) => {
     const stop = (): void => { done(); };
     process.once('SIGINT', stop);

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ZoneReport } from '../../../shared/contract/dto';
 import { conditionOf, zoneCapacity, zoneLength, zoneStart } from '../../../shared/contract/zone-geometry';
-import { Qcow2Error, toAppError, type AppError } from '../../../shared/qcow2/findings';
+import { osErrorText, Qcow2Error, toAppError, type AppError } from '../../../shared/qcow2/findings';
 import { normalisedWp } from '../../../shared/qcow2/zone-model';
 import { parseByteCount, parseScript, patternBytes, ScriptSyntaxError, type ScriptStep } from '../../../shared/qcow2/zone-script';
 import type { ZoneInfo } from '../../../shared/qcow2/zoned-types';
@@ -60,7 +60,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   let data: Uint8Array | null = null;
   if (values.script !== undefined) {
     if (rest.length > 0 || values.bytes !== undefined || values.data !== undefined) usage('--script takes no operation, --bytes or --data');
-    const text = values.script === '-' ? await readStream(io.stdin) : await readFile(values.script, 'utf8').catch((e: NodeJS.ErrnoException) => usage(`cannot read script ${values.script}: ${e.code ?? e.message}`));
+    const text = values.script === '-' ? await readStream(io.stdin) : await readFile(values.script, 'utf8').catch((e: NodeJS.ErrnoException) => usage(`cannot read script ${values.script}: ${osErrorText(e)}`));
     try {
       steps = parseScript(text);
     } catch (e) {
@@ -74,7 +74,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     if (rest.length > 2) usage(`unexpected argument "${rest[2]}"`);
     let length: number | null = null;
     if (values.data !== undefined) {
-      data = await readFile(values.data).then((b) => new Uint8Array(b)).catch((e: NodeJS.ErrnoException) => usage(`cannot read --data ${values.data}: ${e.code ?? e.message}`));
+      data = await readFile(values.data).then((b) => new Uint8Array(b)).catch((e: NodeJS.ErrnoException) => usage(`cannot read --data ${values.data}: ${osErrorText(e)}`));
       length = data.length;
     } else if (values.bytes !== undefined) {
       length = parseByteCount(values.bytes) ?? usage(`--bytes "${values.bytes}" is not a byte count`);
