@@ -16,6 +16,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   zone: { summary: 'zone operations: open, close, finish, reset, reset-all, append, write, or --script', load: () => import('./commands/zone') },
   io: { summary: 'the zone commands of a patched qemu-io: -c CMD or a qemu-io> session on stdin', load: () => import('./commands/io') },
   serve: { summary: 'serve the UI and the engine over HTTP on 127.0.0.1', load: () => import('./commands/serve') },
+  diff: { summary: 'what differs between two images or an image and a snapshot (qemu-img compare exit codes)', load: () => import('./commands/diff') },
 };
 
 const USAGE = `usage: qzs <command> [options] IMAGE
