@@ -19,6 +19,7 @@ import { l1Page, l2Page, refblockPage, refcountTablePage, snapshotPage } from '.
 import { heldSource } from './test-hold';
 import { zoneClusters } from './zone-clusters';
 import { zoneManagement, zoneWrite } from './zone-ops';
+import { diffRun } from './diff-ops';
 
 export interface CallContext {
   /** Aborted when the caller goes away or cancels (HTTP client disconnect, renderer cancel). */
@@ -146,6 +147,7 @@ export function createHandlers(sessions: SessionRegistry, host: HostServices, jo
       await jobs.run(job, `creating ${req.fileName}`, ctx.signal, ctx.progress, (signal, progress) => createImageFile(target, options, req.zonedLayout, signal, progress));
       return opened(path);
     },
+    'diff:run': async (ctx, id, req, job) => diffRun(sessions, jobs, ctx, id, req, job),
   };
 }
 
