@@ -66,8 +66,14 @@ async function openSide(target: DiffTarget, label: string, opts: SideOptions): P
   }
 }
 
+/** memcmp over two byte views (no copy). */
+export function bytesEqual(x: Uint8Array, y: Uint8Array): boolean {
+  return Buffer.from(x.buffer, x.byteOffset, x.length).equals(Buffer.from(y.buffer, y.byteOffset, y.length));
+}
+
 /** Diff two images named on the command line (each `IMAGE` or `IMAGE@SNAPSHOT`). */
 export async function diffPaths(a: string, b: string, opts: GuestDiffOptions = {}): Promise<ImageDiff> {
+  opts = { bytesEqual, ...opts };
   const sa = await openSide(await parseDiffTarget(a), a, { syncReads: true });
   try {
     const sb = await openSide(await parseDiffTarget(b), b, { syncReads: true });
@@ -93,6 +99,7 @@ export interface SessionSide {
  * order, so that two diffs of the same pair in opposite directions cannot wait on each other.
  */
 export async function diffSessions(a: SessionSide, b: SessionSide, opts: GuestDiffOptions = {}): Promise<ImageDiff> {
+  opts = { bytesEqual, ...opts };
   const work = async (): Promise<ImageDiff> => {
     const side = async (s: SessionSide): Promise<OpenedSide> => {
       const top = await s.session.image();

@@ -7,6 +7,7 @@
 // guest byte is equal, bytes past the end of the shorter image counting as zeros; the first mismatch is
 // reported at the 512-byte sector that holds it, as compare_buffers and find_nonzero do.
 import { hex } from '../bytes';
+import type { ByteSource } from './byte-source';
 import type { Layer, Qcow2Layer } from './cluster-reader';
 import { readGuest } from './cluster-reader';
 import type { ExtensionsResult, HeaderExtension } from './extensions';
@@ -17,6 +18,7 @@ import type { AbortSignalLike } from './check';
 import { Qcow2Error } from './findings';
 import type { OpenedImage } from './image';
 import { L2Loader, readL1Table } from './l1l2';
+import type { SyncReadable } from './l2-window';
 import { mapImage, type MapEntry } from './map';
 import type { Snapshot } from './snapshots';
 import { getZoneCondition, zoneCapacity, zoneLength, zoneStart, zoneTypeName, type ZoneTable } from './zone-table';
@@ -305,6 +307,11 @@ export interface GuestDiffOptions {
   maxRanges?: number;
   /** When set, the zones of this size that hold a differing byte are listed. */
   zoneSize?: number;
+  /**
+   * Whether two equally long buffers hold the same bytes: the platform's memcmp where there is one
+   * (the engine passes Node's Buffer.compare); differing buffers are then compared sector by sector here.
+   */
+  bytesEqual?: (a: Uint8Array, b: Uint8Array) => boolean;
 }
 
 function mappingOf(e: MapEntry | null, pos: number): RangeMapping {
@@ -381,8 +388,22 @@ export function differingRuns(a: Uint8Array | null, b: Uint8Array | null, n: num
     for (; i < to; i++) if ((a ? a[i] : 0) !== (b ? b[i] : 0)) return true;
     return false;
   };
+  let first = 0;
+  if (wa && wb) {
+    // Equal buffers are the usual case: one tight scan, then sectors only from the first differing word.
+    const words = n >> 2;
+    let k = 0;
+    while (k < words && wa[k] === wb[k]) k++;
+    if (k === words) {
+      let i = words << 2;
+      while (i < n && (a as Uint8Array)[i] === (b as Uint8Array)[i]) i++;
+      if (i === n) return;
+      k = i >> 2;
+    }
+    first = (k << 2) - ((k << 2) % COMPARE_SECTOR);
+  }
   let runFrom = -1;
-  for (let s = 0; s < n; s += COMPARE_SECTOR) {
+  for (let s = first; s < n; s += COMPARE_SECTOR) {
     const e = Math.min(n, s + COMPARE_SECTOR);
     if (sectorDiffers(s, e)) {
       if (runFrom < 0) runFrom = s;
@@ -392,6 +413,41 @@ export function differingRuns(a: Uint8Array | null, b: Uint8Array | null, n: num
     }
   }
   if (runFrom >= 0) emit(runFrom, n);
+}
+
+/** The file that holds the data of the extent at `depth` below `top`. */
+function sourceAt(top: Layer, depth: number): ByteSource | null {
+  let l: Layer | null = top;
+  for (let d = 0; d < depth && l; d++) l = l.kind === 'qcow2' ? l.backing : null;
+  if (!l) return null;
+  return l.kind === 'raw' ? l.source : l.data;
+}
+
+function canReadSync(src: ByteSource): src is ByteSource & SyncReadable {
+  return typeof (src as Partial<SyncReadable>).readIntoSync === 'function';
+}
+
+/**
+ * Guest bytes [pos, pos + n) of one side into `buf` (reused between steps): straight from the host file
+ * when the extent maps them to one contiguous host range (no allocation, no copy), else through readGuest
+ * (compressed clusters, subclusters, anything else).
+ */
+async function readSide(layer: Layer, e: MapEntry, pos: number, n: number, buf: Uint8Array): Promise<Uint8Array> {
+  const src = e.data && e.offset !== undefined ? sourceAt(layer, e.depth) : null;
+  if (!src || e.offset === undefined) return readGuest(layer, pos, n);
+  const host = e.offset + (pos - e.start);
+  const out = buf.subarray(0, n);
+  let got: number;
+  if (canReadSync(src)) {
+    got = src.readIntoSync(host, out);
+  } else {
+    const bytes = await src.read(host, n);
+    out.set(bytes);
+    got = bytes.length;
+  }
+  // Past the end of the file reads as zeros, as QEMU's file driver pads short reads.
+  if (got < n) out.fill(0, got);
+  return out;
 }
 
 function sampleHex(buf: Uint8Array | null, at: number, n: number): string {
@@ -420,6 +476,8 @@ export async function diffGuest(a: Layer, b: Layer, opts: GuestDiffOptions = {})
     content: [], contentRangeCount: 0, differingBytes: 0, layout: [], layoutRangeCount: 0, layoutBytes: 0, readA: 0, readB: 0, dataZones: [],
   };
   const zones = new Set<number>();
+  const scratchA = new Uint8Array(DIFF_READ_CHUNK);
+  const scratchB = new Uint8Array(DIFF_READ_CHUNK);
   // The open (not yet emitted) content and layout ranges, extended while the next piece touches them.
   let open: ContentRange | null = null;
   let openLayout: GuestRange | null = null;
@@ -486,14 +544,14 @@ export async function diffGuest(a: Layer, b: Layer, opts: GuestDiffOptions = {})
       while (pos < end) {
         throwIfAborted(opts.signal);
         const n = Math.min(DIFF_READ_CHUNK, end - pos);
-        const bufA = zeroA ? null : await readGuest(a, pos, n);
-        const bufB = zeroB ? null : await readGuest(b, pos, n);
+        const bufA = zeroA || !ea ? null : await readSide(a, ea, pos, n, scratchA);
+        const bufB = zeroB || !eb ? null : await readSide(b, eb, pos, n, scratchB);
         if (bufA) r.readA += n;
         if (bufB) r.readB += n;
         const ca0 = mappingOf(ea, pos);
         const cb0 = mappingOf(eb, pos);
         let equalFrom = 0;
-        differingRuns(bufA, bufB, n, (from, to) => {
+        if (!(bufA && bufB && opts.bytesEqual?.(bufA, bufB))) differingRuns(bufA, bufB, n, (from, to) => {
           if (layoutDiffers && from > equalFrom) addLayout(pos + equalFrom, pos + from, mappingOf(ea, pos + equalFrom), mappingOf(eb, pos + equalFrom));
           const s = pos + from;
           addContent(s, pos + to, from === 0 ? ca0 : mappingOf(ea, s), from === 0 ? cb0 : mappingOf(eb, s), bufA, bufB, pos);
