@@ -3,6 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { diffImages, findSnapshot, imageMeta, snapshotLayer, snapshotMeta, type DiffSide, type GuestDiffOptions, type ImageDiff } from '../../shared/qcow2/diff';
 import type { OpenedImage } from '../../shared/qcow2/image';
+import type { AllocationProbe } from '../../shared/qcow2/map';
 import { readSnapshotTable } from '../../shared/qcow2/snapshots';
 import { readZonedmeta } from '../../shared/qcow2/zonedmeta';
 import { ZONE_TYPE_CONVENTIONAL, ZONE_TYPE_SEQUENTIAL, type ZoneTable } from '../../shared/qcow2/zone-table';
@@ -66,6 +67,15 @@ async function openSide(target: DiffTarget, label: string, opts: SideOptions): P
   }
 }
 
+/** hostExtentProbe, loaded on first use: only metadata-preallocated images ask (as in qzs map). */
+function lazyProbe(): AllocationProbe {
+  let real: Promise<AllocationProbe> | null = null;
+  return async (source, offset) => {
+    real ??= import('./host-extents').then((m) => m.hostExtentProbe());
+    return (await real)(source, offset);
+  };
+}
+
 /** memcmp over two byte views (no copy). */
 export function bytesEqual(x: Uint8Array, y: Uint8Array): boolean {
   return Buffer.from(x.buffer, x.byteOffset, x.length).equals(Buffer.from(y.buffer, y.byteOffset, y.length));
@@ -73,7 +83,7 @@ export function bytesEqual(x: Uint8Array, y: Uint8Array): boolean {
 
 /** Diff two images named on the command line (each `IMAGE` or `IMAGE@SNAPSHOT`). */
 export async function diffPaths(a: string, b: string, opts: GuestDiffOptions = {}): Promise<ImageDiff> {
-  opts = { bytesEqual, ...opts };
+  opts = { bytesEqual, probe: lazyProbe(), ...opts };
   const sa = await openSide(await parseDiffTarget(a), a, { syncReads: true });
   try {
     const sb = await openSide(await parseDiffTarget(b), b, { syncReads: true });
@@ -99,7 +109,7 @@ export interface SessionSide {
  * order, so that two diffs of the same pair in opposite directions cannot wait on each other.
  */
 export async function diffSessions(a: SessionSide, b: SessionSide, opts: GuestDiffOptions = {}): Promise<ImageDiff> {
-  opts = { bytesEqual, ...opts };
+  opts = { bytesEqual, probe: lazyProbe(), ...opts };
   const work = async (): Promise<ImageDiff> => {
     const side = async (s: SessionSide): Promise<OpenedSide> => {
       const top = await s.session.image();

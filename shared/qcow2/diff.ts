@@ -19,7 +19,7 @@ import { Qcow2Error } from './findings';
 import type { OpenedImage } from './image';
 import { L2Loader, readL1Table } from './l1l2';
 import type { SyncReadable } from './l2-window';
-import { mapImage, type MapEntry } from './map';
+import { mapImage, type AllocationProbe, type MapEntry } from './map';
 import type { Snapshot } from './snapshots';
 import { getZoneCondition, zoneCapacity, zoneLength, zoneStart, zoneTypeName, type ZoneTable } from './zone-table';
 import type { ZoneCondition, ZoneType } from './zoned-types';
@@ -312,6 +312,8 @@ export interface GuestDiffOptions {
    * (the engine passes Node's Buffer.compare); differing buffers are then compared sector by sector here.
    */
   bytesEqual?: (a: Uint8Array, b: Uint8Array) => boolean;
+  /** Host allocation (SEEK_DATA) for metadata-preallocated images, as qemu-img map and compare consult it. */
+  probe?: AllocationProbe;
 }
 
 function mappingOf(e: MapEntry | null, pos: number): RangeMapping {
@@ -327,8 +329,8 @@ class ExtentCursor {
   current: MapEntry | null = null;
   private done = false;
 
-  constructor(readonly layer: Layer) {
-    this.it = mapImage(layer);
+  constructor(readonly layer: Layer, probe?: AllocationProbe) {
+    this.it = mapImage(layer, { probe });
   }
 
   /** The extent holding `pos`, or null at and past the end of the image. */
@@ -351,9 +353,12 @@ class ExtentCursor {
   }
 }
 
-/** Reads as zeros whatever its bytes: a zero cluster, unallocated to the bottom of the chain, past the end. */
+/**
+ * Reads as zeros (BDRV_BLOCK_ZERO, what qemu-img compare skips on): a zero cluster, unallocated to the
+ * bottom of the chain, past the end, or data clusters of a metadata-preallocated image over host holes.
+ */
 function readsZero(e: MapEntry | null): boolean {
-  return !e || (e.zero && !e.data);
+  return !e || e.zero;
 }
 
 /** Same bytes without reading: the same host bytes of the same file. */
@@ -469,8 +474,8 @@ function throwIfAborted(signal: AbortSignalLike | undefined): void {
 export async function diffGuest(a: Layer, b: Layer, opts: GuestDiffOptions = {}): Promise<GuestDiff> {
   const maxRanges = opts.maxRanges ?? 10_000;
   const total = Math.max(a.size, b.size);
-  const ca = new ExtentCursor(a);
-  const cb = new ExtentCursor(b);
+  const ca = new ExtentCursor(a, opts.probe);
+  const cb = new ExtentCursor(b, opts.probe);
   const r: GuestDiff = {
     sizeA: a.size, sizeB: b.size, identical: true, firstMismatch: null,
     content: [], contentRangeCount: 0, differingBytes: 0, layout: [], layoutRangeCount: 0, layoutBytes: 0, readA: 0, readB: 0, dataZones: [],

@@ -245,6 +245,16 @@ function pairs(): Pair[] {
     qemuImg(['convert', '-O', 'qcow2', '-o', 'compat=0.10,cluster_size=4k', x, v2]);
     out.push({ what: 'a version 2 copy with other clusters', a: x, b: v2 });
   }
+  {
+    // Metadata preallocation: every cluster mapped, the host file's holes read as zeros (SEEK_DATA).
+    const p = create('256M', ['-o', 'preallocation=metadata']);
+    const p2 = create('256M', ['-o', 'preallocation=metadata']);
+    qemuIo(p2, ['write -P 0x21 100M 64k']);
+    out.push({ what: 'two metadata-preallocated images, one written to', a: p, b: p2 });
+    const sparse = name();
+    qemuImg(['convert', '-O', 'qcow2', p2, sparse]);
+    out.push({ what: 'a metadata-preallocated image against its sparse copy', a: p2, b: sparse });
+  }
   return out;
 }
 
