@@ -9,7 +9,7 @@
 import { hex } from '../bytes';
 import type { ByteSource } from './byte-source';
 import type { Layer, Qcow2Layer } from './cluster-reader';
-import { readGuest } from './cluster-reader';
+import { getHostOffset, readGuest } from './cluster-reader';
 import type { ExtensionsResult, HeaderExtension } from './extensions';
 import type { FeatureBit } from './features';
 import { featureDisplayName } from './features';
@@ -422,8 +422,7 @@ export function differingRuns(a: Uint8Array | null, b: Uint8Array | null, n: num
 
 /** The file that holds the data of the extent at `depth` below `top`. */
 function sourceAt(top: Layer, depth: number): ByteSource | null {
-  let l: Layer | null = top;
-  for (let d = 0; d < depth && l; d++) l = l.kind === 'qcow2' ? l.backing : null;
+  const l = layerAt(top, depth);
   if (!l) return null;
   return l.kind === 'raw' ? l.source : l.data;
 }
@@ -453,6 +452,28 @@ async function readSide(layer: Layer, e: MapEntry, pos: number, n: number, buf: 
   // Past the end of the file reads as zeros, as QEMU's file driver pads short reads.
   if (got < n) out.fill(0, got);
   return out;
+}
+
+/** The layer `depth` levels below `top`. */
+function layerAt(top: Layer, depth: number): Layer | null {
+  let l: Layer | null = top;
+  for (let d = 0; d < depth && l; d++) l = l.kind === 'qcow2' ? l.backing : null;
+  return l;
+}
+
+/**
+ * Bytes from `pos` to the end of its cluster when both sides map it to the same compressed cluster of the
+ * same file (a compressed cluster a snapshot shares), else 0: then it is neither read nor decompressed.
+ */
+async function sharedCompressed(a: Layer, ea: MapEntry, b: Layer, eb: MapEntry, pos: number): Promise<number> {
+  if (!ea.data || !eb.data || ea.offset !== undefined || eb.offset !== undefined) return 0;
+  const la = layerAt(a, ea.depth);
+  const lb = layerAt(b, eb.depth);
+  if (la?.kind !== 'qcow2' || lb?.kind !== 'qcow2' || la.name !== lb.name || la.g.clusterSize !== lb.g.clusterSize) return 0;
+  const cs = la.g.clusterSize;
+  const rest = cs - (pos % cs);
+  const [ma, mb] = [await getHostOffset(la, pos, rest), await getHostOffset(lb, pos, rest)];
+  return ma.type === 'compressed' && mb.type === 'compressed' && ma.compressedEntry === mb.compressedEntry ? rest : 0;
 }
 
 function sampleHex(buf: Uint8Array | null, at: number, n: number): string {
@@ -548,6 +569,12 @@ export async function diffGuest(a: Layer, b: Layer, opts: GuestDiffOptions = {})
       // Read the piece in chunks; each chunk's mapping starts at its own first byte.
       while (pos < end) {
         throwIfAborted(opts.signal);
+        const shared = ea && eb ? await sharedCompressed(a, ea, b, eb, pos) : 0;
+        if (shared > 0) {
+          pos = Math.min(end, pos + shared);
+          opts.onProgress?.(pos, total);
+          continue;
+        }
         const n = Math.min(DIFF_READ_CHUNK, end - pos);
         const bufA = zeroA || !ea ? null : await readSide(a, ea, pos, n, scratchA);
         const bufB = zeroB || !eb ? null : await readSide(b, eb, pos, n, scratchB);

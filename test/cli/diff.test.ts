@@ -131,6 +131,19 @@ describe('qzs diff: one known change', () => {
     expect(r.stderr).toContain('"before"');
   });
 
+  it('compressed clusters a snapshot shares are neither read nor decompressed', () => {
+    const src = create('16M');
+    qemuIo(src, ['write -P 0x61 0 1M']);
+    const c = name();
+    qemuImg(['convert', '-c', '-O', 'qcow2', src, c]);
+    qemuImg(['snapshot', '-c', 'packed', c]);
+    qemuIo(c, ['write -P 0x62 256k 4k']);
+    const { d } = diffJson(`${c}@packed`, c);
+    expect(d.guest.content.map((r) => [r.start, r.length])).toEqual([[256 * KiB, 4 * KiB]]);
+    // One 64 KiB cluster was rewritten (decompressed on one side, copied on the other): only it is read.
+    expect([d.guest.readA, d.guest.readB]).toEqual([64 * KiB, 64 * KiB]);
+  });
+
   it('a zone operation on a copy reports exactly that zone', () => {
     const b0 = buildZonedImage({ layout: 'v8', virtualSize: 8 * MiB, zoneSize: MiB, zoneCapacity: MiB, conventionalZones: 1, maxOpenZones: 2, maxActiveZones: 3, maxAppendBytes: 64 * KiB, clusterBits: 16 });
     const a = name();
