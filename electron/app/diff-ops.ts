@@ -18,11 +18,10 @@ export async function diffRun(sessions: SessionRegistry, jobs: JobRegistry, ctx:
   const b = sessions.get(req.other);
   const snapA = req.snapshotA ?? null;
   const snapB = req.snapshotB ?? null;
-  const label = (path: string, snap: string | null): string => basename(path) + (snap === null ? '' : `@${snap}`);
   return jobs.run(job, 'the comparison', ctx.signal, ctx.progress, async (signal, progress) => {
     const d = await diffSessions(
-      { session: a, label: label(a.path, snapA), snapshot: snapA },
-      { session: b, label: label(b.path, snapB), snapshot: snapB },
+      { session: a, label: basename(a.path), snapshot: snapA },
+      { session: b, label: basename(b.path), snapshot: snapB },
       { signal, onProgress: (done, total) => progress({ phase: 'guest data', done, total }), maxRanges: 2000 },
     );
     for (const r of d.guest.content) { shortFile(r.a); shortFile(r.b); }

@@ -45,6 +45,8 @@ interface SideOptions {
   /** The image already open (a session's), and its zone table with the session's open states. */
   top?: OpenedImage;
   zones?: ZoneTable | null;
+  /** Label a snapshot side `label@NAME` (the app asks by id; the CLI's label is what the user typed). */
+  nameSnapshot?: boolean;
 }
 
 async function openSide(target: DiffTarget, label: string, opts: SideOptions): Promise<OpenedSide> {
@@ -55,7 +57,8 @@ async function openSide(target: DiffTarget, label: string, opts: SideOptions): P
       const { snapshots } = await readSnapshotTable(img);
       const s = findSnapshot(snapshots, target.snapshot, target.path);
       const layer = await snapshotLayer(chain.top, s);
-      return { side: { meta: snapshotMeta(img, s, label), layer, zones: null, zoned: img.zoned !== null }, close: chain.close };
+      const named = opts.nameSnapshot ? `${label}@${s.name}` : label;
+      return { side: { meta: snapshotMeta(img, s, named), layer, zones: null, zoned: img.zoned !== null }, close: chain.close };
     }
     let zones: ZoneTable | null = null;
     if (opts.zones !== undefined) zones = opts.zones;
@@ -99,6 +102,7 @@ export async function diffPaths(a: string, b: string, opts: GuestDiffOptions = {
 
 export interface SessionSide {
   session: ImageSession;
+  /** The image's name; a snapshot side is labelled `name@SNAPSHOT-NAME`. */
   label: string;
   snapshot: string | null;
 }
@@ -114,7 +118,7 @@ export async function diffSessions(a: SessionSide, b: SessionSide, opts: GuestDi
     const side = async (s: SessionSide): Promise<OpenedSide> => {
       const top = await s.session.image();
       const zones = s.snapshot === null && top.zoned ? reportTable(await s.session.zoneReport()) : null;
-      return openSide({ path: s.session.path, snapshot: s.snapshot }, s.label, { top, zones });
+      return openSide({ path: s.session.path, snapshot: s.snapshot }, s.label, { top, zones, nameSnapshot: true });
     };
     const sa = await side(a);
     try {

@@ -63,6 +63,8 @@ describe('diff:run', () => {
   it('compares a session with one of its own snapshots (one session, both sides)', async () => {
     const d = value<DiffResult>(await dispatch(table, 'diff:run', [open.a.id, { other: open.a.id, snapshotB: 'snap' }, 'jd2']));
     expect(d.b).toBe('a.qcow2@snap');
+    // Asked by id, named by name.
+    expect(value<DiffResult>(await dispatch(table, 'diff:run', [open.a.id, { other: open.a.id, snapshotB: '1' }, 'jd2b'])).b).toBe('a.qcow2@snap');
     expect(d.guest.content.map((r) => [r.start, r.length])).toEqual([[201 * MiB, 65536]]);
     expect([d.guest.readA, d.guest.readB, d.guest.layout]).toEqual([65536, 0, []]);
   });

@@ -5,7 +5,7 @@ import { test as base, expect, type Page } from '@playwright/test';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { tmpDir } from '../helpers/qemu';
+import { qemuImg, qemuIo, tmpDir } from '../helpers/qemu';
 import { buildZonedImage, wpValue } from '../helpers/zoned-builder';
 import { MIB, QZS, shot, startServe } from './fixtures';
 
@@ -24,7 +24,13 @@ const test = base.extend<{ app: Page }, { pair: Pair }>({
     copyFileSync(a, b);
     execFileSync(process.execPath, [QZS, 'zone', b, 'finish', '5']);
     execFileSync(process.execPath, [QZS, 'zone', b, 'append', '9', '--bytes', '8k']);
-    const { url, proc } = await startServe([a, b]);
+    // A plain image with a snapshot, written to since.
+    const p = resolve(tmp.path, 'plain.qcow2');
+    qemuImg(['create', '-q', '-f', 'qcow2', p, '64M']);
+    qemuIo(p, ['write -P 0x41 0 1M']);
+    qemuImg(['snapshot', '-c', 'first', p]);
+    qemuIo(p, ['write -P 0x42 512k 64k', 'write -P 0x43 32M 128k']);
+    const { url, proc } = await startServe([a, b, p]);
     await use({ url, proc });
     proc.kill('SIGTERM');
     tmp.cleanup();
@@ -75,4 +81,22 @@ test('a changed zone is found in Compare; the appended bytes open in the copy\'s
   // Back in Compare, the result is still there.
   await app.click('[data-nav=compare]');
   await expect(app.getByTestId('compare-summary')).toContainText('2 zone(s)');
+});
+
+test('an image against one of its snapshots: the L1 table field and the ranges written since', async ({ app }) => {
+  await app.getByLabel('open images').selectOption({ label: 'plain.qcow2' });
+  await expect(app.getByTestId('file-facts')).toContainText('plain.qcow2');
+  await app.click('[data-nav=compare]');
+  await app.getByLabel('compare with').selectOption({ label: 'plain.qcow2@first (snapshot 1)' });
+  await app.getByTestId('compare-run').click();
+  const fields = app.getByTestId('compare-fields');
+  await expect(fields.locator('tbody tr')).toHaveCount(1);
+  await expect(fields).toContainText('l1_table_offset');
+  const content = app.getByTestId('compare-content');
+  await expect(content.locator('tr[data-start]')).toHaveCount(2);
+  await expect(content.locator(`tr[data-start="${512 * 1024}"]`)).toContainText('65536');
+  await expect(content.locator(`tr[data-start="${32 * MIB}"]`)).toContainText('unallocated');
+  await expect(app.getByTestId('compare-summary')).toContainText('plain.qcow2 against plain.qcow2@first');
+  await expect(app.getByTestId('compare-summary')).toContainText('Content mismatch at offset 524288!');
+  await shot(app, 'compare-snapshot');
 });
