@@ -125,7 +125,7 @@ export function CompareView({ s }: { s: ImageSummary }) {
         <>
           {stale && <p className="note">The result below is of {d.a} against {d.b}.</p>}
           <p data-testid="compare-summary">
-            <strong>{d.a}</strong> against <strong>{d.b}</strong>: {d.different ? `${d.fields.length} field(s), ${zoneDiffs.length} zone(s), ${g.contentRangeCount} guest range(s) of other data (${g.differingBytes} bytes), ${g.layoutRangeCount} metadata-only range(s) differ.` : 'nothing differs.'}
+            <strong>{d.a}</strong> against <strong>{d.b}</strong>: {d.different ? `${d.fields.length} field(s), ${d.zoneDifferenceCount} zone(s), ${g.contentRangeCount} guest range(s) of other data (${g.differingBytes} bytes), ${g.layoutRangeCount} metadata-only range(s) differ.` : 'nothing differs.'}
             {' '}<span className="muted">qemu-img compare: {compareVerdictLines(g).join(' ')} · read {g.readA} + {g.readB} bytes of {Math.max(g.sizeA, g.sizeB)}.</span>
           </p>
 
@@ -151,6 +151,7 @@ export function CompareView({ s }: { s: ImageSummary }) {
             <>
               {zoneDiffs.length === 0 ? <p className="muted">No zone differs.</p> : (
                 <table className="grid compact" data-testid="compare-zones">
+                  {zoneDiffs.length < d.zoneDifferenceCount && <caption>{d.zoneDifferenceCount} zones differ, the first {zoneDiffs.length} listed</caption>}
                   <thead><tr><th>zone</th><th>{d.a}</th><th>{d.b}</th><th>what differs</th></tr></thead>
                   <tbody>{zoneDiffs.map((z) => (
                     <tr key={z.zone} className={z.zone === zone ? 'selected' : ''} onClick={() => set({ zone: z.zone })} data-zone={z.zone}>

@@ -231,8 +231,9 @@ function zoneSide(t: ZoneTable, i: number): ZoneSideState {
  * Zones whose write pointer, condition, type or placement differ, plus those whose guest data differs
  * (`dataZones`, indices in A's geometry, from the guest diff).
  */
-export function diffZones(a: ZoneTable, b: ZoneTable, dataZones: ReadonlySet<number> = new Set()): ZoneDifference[] {
+export function diffZones(a: ZoneTable, b: ZoneTable, dataZones: ReadonlySet<number> = new Set(), max = Infinity): { list: ZoneDifference[]; count: number } {
   const out: ZoneDifference[] = [];
+  let count = 0;
   const n = Math.max(a.count, b.count);
   for (let i = 0; i < n; i++) {
     const sa = i < a.count ? zoneSide(a, i) : null;
@@ -247,9 +248,11 @@ export function diffZones(a: ZoneTable, b: ZoneTable, dataZones: ReadonlySet<num
       if (sa.condition !== sb.condition) changes.push('condition');
     }
     if (dataZones.has(i)) changes.push('data');
-    if (changes.length) out.push({ zone: i, a: sa, b: sb, changes });
+    if (!changes.length) continue;
+    count++;
+    if (out.length < max) out.push({ zone: i, a: sa, b: sb, changes });
   }
-  return out;
+  return { list: out, count };
 }
 
 // ---------------------------------------------------------------- guest data
@@ -611,7 +614,9 @@ export interface ImageDiff {
   b: string;
   fields: FieldDifference[];
   /** Null when either side has no zones (not zoned, or a snapshot: zone state is not snapshotted). */
+  /** At most maxRanges of them; zoneDifferenceCount counts all (another zone capacity changes every zone). */
   zones: ZoneDifference[] | null;
+  zoneDifferenceCount: number;
   /** Why zones were not compared, when they were not. */
   zonesNote: string | null;
   guest: GuestDiff;
@@ -631,17 +636,20 @@ export async function diffImages(a: DiffSide, b: DiffSide, opts: GuestDiffOption
   const zoneSize = a.zones?.zoneSize ?? b.zones?.zoneSize;
   const guest = await diffGuest(a.layer, b.layer, { ...opts, zoneSize: zoneSize || undefined });
   let zones: ZoneDifference[] | null = null;
+  let zoneDifferenceCount = 0;
   let zonesNote: string | null = null;
   if (a.zones && b.zones) {
-    zones = diffZones(a.zones, b.zones, new Set(guest.dataZones));
+    const z = diffZones(a.zones, b.zones, new Set(guest.dataZones), opts.maxRanges ?? 10_000);
+    zones = z.list;
+    zoneDifferenceCount = z.count;
   } else if (a.zoned || b.zoned) {
     const snap = a.meta.snapshot ?? b.meta.snapshot;
     zonesNote = snap
       ? `zones not compared: a snapshot keeps no zone state (the write pointers are the image's, not the snapshot's)`
       : `zones not compared: ${a.zoned ? b.meta.label : a.meta.label} is not zoned`;
   }
-  const different = fields.length > 0 || (zones?.length ?? 0) > 0 || !guest.identical || guest.layoutRangeCount > 0 || (zonesNote !== null && !(a.meta.snapshot ?? b.meta.snapshot));
-  return { a: a.meta.label, b: b.meta.label, fields, zones, zonesNote, guest, different };
+  const different = fields.length > 0 || zoneDifferenceCount > 0 || !guest.identical || guest.layoutRangeCount > 0 || (zonesNote !== null && !(a.meta.snapshot ?? b.meta.snapshot));
+  return { a: a.meta.label, b: b.meta.label, fields, zones, zoneDifferenceCount, zonesNote, guest, different };
 }
 
 /** qemu-img compare's lines for the guest verdict (without -s), in its order. */

@@ -153,6 +153,7 @@ describe('qzs diff: one known change', () => {
     const { status, d } = diffJson(a, b);
     expect(status).toBe(1);
     expect(d.zones?.map((z) => [z.zone, z.changes, z.a?.condition, z.b?.condition, z.b?.wp])).toEqual([[3, ['wp', 'condition'], 'empty', 'full', 4 * MiB]]);
+    expect(d.zoneDifferenceCount).toBe(1);
     expect(d.guest.identical).toBe(true);
     // Data appended to another copy marks that zone's data too.
     const c = copy(a);

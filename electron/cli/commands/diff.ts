@@ -75,7 +75,10 @@ function zoneText(z: ZoneDifference): string {
 function humanText(d: ImageDiff): string {
   let t = `A: ${d.a}\nB: ${d.b}\n`;
   if (d.fields.length) t += `fields that differ (${d.fields.length}):\n` + d.fields.map(fieldText).join('');
-  if (d.zones?.length) t += `zones that differ (${d.zones.length}):\n` + d.zones.map(zoneText).join('');
+  if (d.zones?.length) {
+    t += `zones that differ (${d.zoneDifferenceCount}):\n` + d.zones.map(zoneText).join('');
+    if (d.zones.length < d.zoneDifferenceCount) t += `  … and ${d.zoneDifferenceCount - d.zones.length} more (--max-ranges)\n`;
+  }
   if (d.zonesNote) t += `${d.zonesNote}\n`;
   const g = d.guest;
   if (g.contentRangeCount) {
