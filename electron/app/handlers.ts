@@ -21,6 +21,7 @@ import { heldSource } from './test-hold';
 import { zoneClusters } from './zone-clusters';
 import { zoneManagement, zoneWrite } from './zone-ops';
 import { checkCounts } from './check-counts';
+import { diffRun } from './diff-ops';
 
 export interface CallContext {
   /** Aborted when the caller goes away or cancels (HTTP client disconnect, renderer cancel). */
@@ -159,6 +160,7 @@ export function createHandlers(sessions: SessionRegistry, host: HostServices, jo
     },
     'files:list': async (_ctx, dir) => (host.openDirectory ?? unavailable('Browsing a folder (start qzs serve with --open-dir DIR)')).list(dir),
     'session:openListed': async (_ctx, path) => opened(await (host.openDirectory ?? unavailable('Opening by name (start qzs serve with --open-dir DIR)')).file(path)),
+    'diff:run': async (ctx, id, req, job) => diffRun(sessions, jobs, ctx, id, req, job),
   };
 }
 

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   io: { summary: 'the zone commands of a patched qemu-io: -c CMD or a qemu-io> session on stdin', load: () => import('./commands/io') },
   serve: { summary: 'serve the UI and the engine over HTTP on 127.0.0.1', load: () => import('./commands/serve') },
   convert: { summary: 'rewrite a zoned image into another revision: --zoned-layout v7|v8|v11|respin IN OUT', load: () => import('./commands/convert') },
+  diff: { summary: 'what differs between two images or an image and a snapshot (qemu-img compare exit codes)', load: () => import('./commands/diff') },
 };
 
 const USAGE = `usage: qzs <command> [options] IMAGE

@@ -177,6 +177,14 @@ export class ImageSession {
     });
   }
 
+  /** Read-only work serialised with writes (a diff), so that it never reads a half-written image. */
+  inspect<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serial(async () => {
+      await this.noticeExternalChange();
+      return fn();
+    });
+  }
+
   onChange(listener: (c: SessionChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -44,6 +44,11 @@ export interface OpenChainOptions {
    * else waits on the event loop; never in the app.
    */
   syncReads?: boolean;
+  /**
+   * The top image, already open (an ImageSession's): only the files below it are opened, and closing
+   * the chain leaves its source open.
+   */
+  top?: OpenedImage;
 }
 
 type ChainSource = ByteSource & { close(): void | Promise<void> };
@@ -71,9 +76,14 @@ export async function openChain(path: string, opts: OpenChainOptions = {}): Prom
       if (seen.has(key)) throw new Qcow2Error({ code: 'invalid-header', message: `backing chain loops back to ${name}`, file: name });
       if (depth > MAX_CHAIN_DEPTH) throw new Qcow2Error({ code: 'invalid-header', message: `backing chain deeper than ${MAX_CHAIN_DEPTH}`, file: name });
       seen.add(key);
-      const src = await openFile(name);
-      sources.push(src);
-      const img = await openImage(src);
+      let img: OpenedImage;
+      if (depth === 0 && opts.top) {
+        img = opts.top;
+      } else {
+        const src = await openFile(name);
+        sources.push(src);
+        img = await openImage(src);
+      }
       let data: ByteSource | null = null;
       if (img.extensions.dataFile !== null && ((img.header.incompatibleFeatures >> 2n) & 1n) === 1n) {
         const d = await openDataFile(name, img.extensions.dataFile, openFile);

@@ -6,9 +6,11 @@ import type {
   L2PageRequest, PageRequest, RefblockPage, RefblockPageRequest, RefcountTablePage, RepairPlan, RepairRequest, RepairResult,
   SessionInfo, SnapshotPage, ZoneClusters, ZoneOpRequest, ZoneReport, ZoneWriteRequest, ZoneWriteResult,
 } from './dto';
+import type { DiffRequest, DiffResult } from './dto';
 import {
   args, isBoolean, isJobId, isSafeFileName, isSessionId, literal, nonNegInt, oneOf, positiveInt, record, shape, shortString, union, type Guard,
 } from './guards';
+import { nullable } from './guards';
 import type { AppError } from '../qcow2/findings';
 import { ZONED_WRITE_LAYOUTS } from '../qcow2/zoned-types';
 import { relPathProblem, type DirListing } from './browse';
@@ -57,6 +59,8 @@ export interface Contract {
   'files:list': { args: [dir: string]; result: DirListing };
   /** `qzs serve --open-dir`: open an image by its path relative to the open folder. */
   'session:openListed': { args: [path: string]; result: SessionInfo };
+  /** Long work: A (this session) against B (request.other, or a snapshot); `job` as for check:run. */
+  'diff:run': { args: [session: string, request: DiffRequest, job: string]; result: DiffResult };
 }
 
 export type Channel = keyof Contract;
@@ -107,6 +111,7 @@ export const GUARDS: { [C in Channel]: Guard } = {
   'app:openDocs': args(docsUrlProblem),
   'files:list': args(relPathProblem),
   'session:openListed': args(relPathProblem),
+  'diff:run': args(sid, shape({ other: sid, snapshotA: nullable(shortString(256)), snapshotB: nullable(shortString(256)) }, ['snapshotA', 'snapshotB']), isJobId),
 };
 
 export const CHANNELS = Object.keys(GUARDS) as Channel[];
@@ -126,7 +131,7 @@ export const ELECTRON_ONLY: ReadonlySet<Channel> = new Set<Channel>(['session:op
  * JobProgress events (Electron: PROGRESS_EVENT; HTTP: lines of the streamed answer), and job:cancel with
  * that id aborts the work in the engine.
  */
-export const JOB_ARG: Partial<Record<Channel, number>> = { 'check:run': 1, 'create:run': 1 };
+export const JOB_ARG: Partial<Record<Channel, number>> = { 'check:run': 1, 'create:run': 1, 'diff:run': 2 };
 
 /** The Result error of a job stopped by job:cancel (or by its caller going away). */
 export function cancelledError(what: string): AppError {

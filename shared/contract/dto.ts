@@ -366,3 +366,15 @@ export interface SnapshotPage {
   /** Problems met reading the table, as messages. */
   problems: string[];
 }
+
+/** Compare (issue 12): the other side of a diff, an open image or a snapshot of one (by id or name). */
+export interface DiffRequest {
+  /** The session B is read from (the same session as A for a snapshot of the current image). */
+  other: string;
+  /** Snapshot id or name of A / of B; absent (or null) for the active state. */
+  snapshotA?: string | null;
+  snapshotB?: string | null;
+}
+
+/** What differs between A and B: the engine's diff as it is (plain data; files named without directories). */
+export type DiffResult = import('../qcow2/diff').ImageDiff;

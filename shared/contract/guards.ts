@@ -83,3 +83,6 @@ export const union = (byKind: Record<string, Check>): Check => (v) => {
 };
 
 export const literal = (value: string): Check => (v) => (v === value ? null : `expected "${value}"`);
+
+/** null, or what `check` accepts. */
+export const nullable = (check: Check): Check => (v) => (v === null ? null : check(v));
