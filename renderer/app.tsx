@@ -22,6 +22,14 @@ import { TablesView } from './views/tables-view';
 import { ZonesView } from './views/zones-view';
 import { CompareView } from './views/compare-view';
 
+/** Alt+key of a section (its `key` in NAV) shows it. */
+function goToSection(e: KeyboardEvent): void {
+  const n = NAV.find((x) => x.key === e.key);
+  if (!n) return;
+  e.preventDefault();
+  useStore.getState().setView(n.view);
+}
+
 const NAV: { view: ViewName; label: string; key: string }[] = [
   { view: 'overview', label: 'Overview', key: '1' },
   { view: 'header', label: 'Header', key: '2' },
@@ -211,7 +219,7 @@ export function App() {
       if (target && (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA')) return;
       if (e.key === '?' && !e.ctrlKey && !e.metaKey && !e.altKey) { e.preventDefault(); setKeys((k) => !k); return; }
       if (e.key === 'Escape') { setKeys(false); setAbout(false); return; }
-      if (inElectron && e.altKey && /^[1-8]$/.test(e.key)) { e.preventDefault(); useStore.getState().setView(NAV[Number(e.key) - 1].view); }
+      if (inElectron && e.altKey) goToSection(e);
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -227,7 +235,7 @@ export function App() {
       if (mod && !e.shiftKey && map[e.key]) { e.preventDefault(); void command(map[e.key]); return; }
       if (mod && e.shiftKey && e.key.toLowerCase() === 'c') { e.preventDefault(); void command('check'); return; }
       if (e.key === 'F1') { e.preventDefault(); setAbout(true); return; }
-      if (e.altKey && /^[1-9]$/.test(e.key)) { e.preventDefault(); useStore.getState().setView(NAV[Number(e.key) - 1].view); }
+      if (e.altKey) goToSection(e);
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
