@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run fuzz [-- ITERATIONS [SEED [SECONDS]]]: the seeded mutation test of test/engine/fuzz.test.ts
 // (open, check, map and zone report of mutated images), run longer. Defaults: 100000 iterations, a seed
-// from the clock (printed, so a failure can be replayed), at most 30 minutes.
+// from the clock (printed, so a failure can be replayed), a 30-minute timeout.
 import { spawnSync } from 'node:child_process';
 
 const [iterations = '100000', seed = String(Date.now() % 2147483647), seconds = '1800'] = process.argv.slice(2);

@@ -165,30 +165,29 @@ describe('a 64 TiB image with 1,048,576 zones of 64 MiB', () => {
     writeFileSync(big, b.bytes);
   });
 
-  it('the zoned info section and the byte order are ready well under a second', async () => {
-    const t0 = performance.now();
+  it('the zoned info section and the byte order read the zonedmeta once at most', async () => {
+    // Work counted in bytes, not milliseconds: the byte-order detector sees every entry, once.
     const src = await FileByteSource.open(big);
+    let bytes = 0;
+    const read = src.read.bind(src);
+    src.read = async (offset: number, length: number) => { const b = await read(offset, length); bytes += b.length; return b; };
     try {
       const img = await openImage(src);
       const order = await imageWpByteOrder(img);
       const info = zonedInfoJson(img.zoned!, order ?? 'unknown');
-      const ms = performance.now() - t0;
       expect(info).toMatchObject({ revision: 'v8', 'nr-zones': ZONES, 'zone-size': 64 * MiB, 'wp-byte-order': 'little-endian', 'zonedmeta-size': ZONEDMETA });
-      expect(ms).toBeLessThan(700);
+      expect(bytes).toBeLessThanOrEqual(ZONEDMETA + MiB);
     } finally {
       await src.close();
     }
   });
 
-  it('qzs info --json answers well under a second (when the info command is built)', (ctx) => {
-    const t0 = performance.now();
+  it('qzs info --json gives the zoned section of a million-zone image', (ctx) => {
     const r = qzs(['info', '--json', big]);
-    const ms = performance.now() - t0;
     if (r.status === 2 && /not available/.test(r.stderr)) ctx.skip();
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as { zoned?: Record<string, unknown> };
     expect(out.zoned).toMatchObject({ 'nr-zones': ZONES, 'wp-byte-order': 'little-endian' });
-    expect(ms).toBeLessThan(1000);
   });
 
   it('qzs zones --json streams every zone with peak memory a few times the zonedmeta size', async () => {

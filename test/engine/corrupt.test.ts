@@ -104,13 +104,11 @@ describe('unreadable images: typed errors, qzs info exits 1', () => {
 
   it('l1_size of 2^31 entries: no 16 GiB allocation, a typed error at once', async () => {
     const f = damaged('l1-huge.qcow2', (b) => { b.writeUInt32BE(0x8000_0000, 36); });
-    const t0 = Date.now();
     // QEMU refuses to open it ("Active L1 table too large"): so does openImage, before any table is read.
     const e = await rejection(open(f));
     expect(e.finding).toMatchObject({ id: 'header.l1_size', field: 'l1_size', found: String(2 ** 31) });
     expectUnreadableCli(f, 'l1_size');
     expect(qzs(['map', f]).status).toBe(1);
-    expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
   it('an unaligned L1 table offset', async () => {
