@@ -16,6 +16,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   zone: { summary: 'zone operations: open, close, finish, reset, reset-all, append, write, or --script', load: () => import('./commands/zone') },
   io: { summary: 'the zone commands of a patched qemu-io: -c CMD or a qemu-io> session on stdin', load: () => import('./commands/io') },
   serve: { summary: 'serve the UI and the engine over HTTP on 127.0.0.1', load: () => import('./commands/serve') },
+  layout: { summary: 'every host cluster of the file by owner (free, leaked, conflicts), as runs', load: () => import('./commands/layout') },
 };
 
 const USAGE = `usage: qzs <command> [options] IMAGE
