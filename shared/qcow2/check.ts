@@ -1028,6 +1028,7 @@ class Walker {
         report.corruptions++;
         this.rebuild = true;
         this.reftable[i] = -1;
+        this.visitor?.reference(RefKind.RefcountBlock, off, cs, at.offset);
         sink.add({ ...at, id: 'reftable.past-eof', severity: 'error', found: hex(off), expected: `below the file size ${this.fileSize}`, message: `refcount block ${i} at ${hex(off)} lies outside the image`, fix: 'rebuild the refcount structures (check -r all)' });
         continue;
       }

@@ -536,7 +536,7 @@ export function runAt(runs: readonly LayoutRun[], k: number): LayoutRun | null {
  * findingAt), else the cluster holding the bytes it points at.
  */
 export function findingCluster(layout: Pick<FileLayout, 'runs' | 'clusterSize' | 'clusters'>, f: Pick<Finding, 'offset'>): number | null {
-  for (const r of layout.runs) if (r.findingAt === f.offset && (r.kind === 'conflict' || r.kind === 'leaked')) return r.start;
+  for (const r of layout.runs) if (r.findingAt === f.offset) return r.start;
   if (!layout.clusterSize) return null;
   const k = Math.floor(f.offset / layout.clusterSize);
   return k < layout.clusters ? k : null;
