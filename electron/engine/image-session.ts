@@ -23,6 +23,7 @@ import { fromHex, toHex } from '../../shared/bytes';
 import type { EditRecord, HeaderEdit, ZoneReport } from '../../shared/contract/dto';
 import type { ByteSource, WritableByteSource } from '../../shared/qcow2/byte-source';
 import { analyzeImage, checkImage, type CheckOptions, type CheckReport } from '../../shared/qcow2/check';
+import { buildLayout, type FileLayout, type LayoutOptions } from '../../shared/qcow2/layout';
 import { Qcow2Error, toAppError, type AppError } from '../../shared/qcow2/findings';
 import { openImage, type OpenedImage } from '../../shared/qcow2/image';
 import { planRepair, type RepairMode, type RepairPlan as RepairPatchPlan } from '../../shared/qcow2/repair';
@@ -174,6 +175,14 @@ export class ImageSession {
     return this.serial(async () => {
       await this.noticeExternalChange();
       return checkImage(options.wrap ? options.wrap(this.file) : this.file, options);
+    });
+  }
+
+  /** The layout map: the check's walk with the map's visitor, serialised with writes as check is. */
+  layout(options: LayoutOptions = {}): Promise<FileLayout> {
+    return this.serial(async () => {
+      await this.noticeExternalChange();
+      return buildLayout(this.file, options);
     });
   }
 

@@ -6,6 +6,7 @@ import type {
   L2PageRequest, PageRequest, RefblockPage, RefblockPageRequest, RefcountTablePage, RepairPlan, RepairRequest, RepairResult,
   SessionInfo, SnapshotPage, ZoneClusters, ZoneOpRequest, ZoneReport, ZoneWriteRequest, ZoneWriteResult,
 } from './dto';
+import type { LayoutResult } from './dto';
 import {
   args, isBoolean, isJobId, isSafeFileName, isSessionId, literal, nonNegInt, oneOf, positiveInt, record, shape, shortString, union, type Guard,
 } from './guards';
@@ -48,6 +49,8 @@ export interface Contract {
   'create:target': { args: []; result: { directory: string; dialog: boolean } };
   'create:run': { args: [request: CreateRequest, job: string]; result: SessionInfo };
   'session:openDropped': { args: [path: string]; result: SessionInfo };
+  /** Long work, as check:run: the layout map from the check's walk. */
+  'layout:run': { args: [session: string, job: string]; result: LayoutResult };
 }
 
 export type Channel = keyof Contract;
@@ -95,6 +98,7 @@ export const GUARDS: { [C in Channel]: Guard } = {
   'create:target': args(),
   'create:run': args(shape({ fileName: isSafeFileName, options: record(/^[a-z][a-z0-9_.]{0,40}$/, shortString(200)), zonedLayout: oneOf(['v7', 'v8'] as const) }, ['zonedLayout']), isJobId),
   'session:openDropped': args(shortString(4096)),
+  'layout:run': args(sid, isJobId),
 };
 
 export const CHANNELS = Object.keys(GUARDS) as Channel[];
@@ -114,7 +118,7 @@ export const ELECTRON_ONLY: ReadonlySet<Channel> = new Set<Channel>(['session:op
  * JobProgress events (Electron: PROGRESS_EVENT; HTTP: lines of the streamed answer), and job:cancel with
  * that id aborts the work in the engine.
  */
-export const JOB_ARG: Partial<Record<Channel, number>> = { 'check:run': 1, 'create:run': 1 };
+export const JOB_ARG: Partial<Record<Channel, number>> = { 'check:run': 1, 'create:run': 1, 'layout:run': 1 };
 
 /** The Result error of a job stopped by job:cancel (or by its caller going away). */
 export function cancelledError(what: string): AppError {

@@ -5,6 +5,7 @@ import type { FeatureBit } from '../qcow2/features';
 import type { AppError, Finding } from '../qcow2/findings';
 import type { HeaderExtension } from '../qcow2/extensions';
 import type { ZonedExtension } from '../qcow2/zoned-types';
+import type { FileLayout } from '../qcow2/layout';
 
 /** An image the main process holds open; the renderer only ever sees its id and display name. */
 export interface SessionInfo {
@@ -358,3 +359,7 @@ export interface SnapshotPage {
   /** Problems met reading the table, as messages. */
   problems: string[];
 }
+
+/** The file layout map (layout:run): every host cluster by owner, as runs, with the check of the same walk. */
+export type LayoutResult = FileLayout;
+export type { LayoutKind, LayoutRun } from '../qcow2/layout';
