@@ -90,6 +90,9 @@ export interface FileLayout {
   clusterSize: number;
   /** Host clusters of the file (the last may be partial); the runs cover exactly these. */
   clusters: number;
+  /** Entries per L2 table and refcount width (log2 bits): where a cluster's table entries are (0 when unknown). */
+  l2Entries: number;
+  refcountOrder: number;
   runs: LayoutRun[];
   /** Clusters and runs of each kind (every kind present, zero when absent). */
   totals: Record<LayoutKind, LayoutKindTotal>;
@@ -171,6 +174,7 @@ class LayoutCollector implements WalkVisitor {
   private lastData: Owned | null = null;
   private lastCompressed: Owned | null = null;
   private lastBitmap: Owned | null = null;
+  private reftableOffset = 0;
 
   constructor(private readonly cs: number, private readonly fileSize: number, private readonly entrySize: number) {}
 
@@ -233,8 +237,11 @@ class LayoutCollector implements WalkVisitor {
       this.lastBitmap = this.add({ start, end, kind: 'bitmap-data', seq: 0, pointer, index: 0, snap: -1 });
       return;
     }
+    // The refcount table is counted before its blocks: a block's index is its entry's.
+    if (kind === RefKind.RefcountTable) this.reftableOffset = offset;
+    const index = kind === RefKind.RefcountBlock ? Math.floor((pointer - this.reftableOffset) / 8) : 0;
     const lk = STRUCTURE_KIND[kind] ?? 'unknown';
-    this.add({ start, end, kind: lk, seq: 0, pointer, index: 0, snap: this.snap });
+    this.add({ start, end, kind: lk, seq: 0, pointer, index, snap: this.snap });
   }
 
   overlap(cluster: number, prev: RefKind, kind: RefKind, pointer: number): void {
@@ -324,6 +331,7 @@ export async function buildLayout(source: ByteSource, options: LayoutOptions = {
   const { report, model } = await analyzeImage(source, { ...options, visitor: collector ?? undefined, onProgress: options.onProgress });
   const layout: FileLayout = {
     file: source.name, fileSize, clusterSize: cs, clusters: cs ? Math.ceil(fileSize / cs) : 0, runs: [], totals: emptyTotals(),
+    l2Entries: cs ? cs / entrySize : 0, refcountOrder: opened?.header.refcountOrder ?? 0,
     pastEof: collector?.pastEof ?? [], check: counts(report), findings: report.findings,
   };
   if (!model || !collector || model.clusterSize !== cs) {
