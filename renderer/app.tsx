@@ -17,6 +17,7 @@ import { Inspector } from './views/inspector';
 import { Overview } from './views/overview';
 import { TablesView } from './views/tables-view';
 import { ZonesView } from './views/zones-view';
+import { LayoutView } from './views/layout-view';
 
 const NAV: { view: ViewName; label: string; key: string }[] = [
   { view: 'overview', label: 'Overview', key: '1' },
@@ -27,6 +28,7 @@ const NAV: { view: ViewName; label: string; key: string }[] = [
   { view: 'tables', label: 'Tables', key: '6' },
   { view: 'check', label: 'Check', key: '7' },
   { view: 'hex', label: 'Hex', key: '8' },
+  { view: 'layout', label: 'Layout', key: '9' },
 ];
 
 function Toolbar({ onCommand }: { onCommand(c: MenuCommand): void }) {
@@ -204,7 +206,7 @@ export function App() {
       if (mod && !e.shiftKey && map[e.key]) { e.preventDefault(); void command(map[e.key]); return; }
       if (mod && e.shiftKey && e.key.toLowerCase() === 'c') { e.preventDefault(); void command('check'); return; }
       if (e.key === 'F1') { e.preventDefault(); setAbout(true); return; }
-      if (e.altKey && /^[1-8]$/.test(e.key)) { e.preventDefault(); useStore.getState().setView(NAV[Number(e.key) - 1].view); }
+      if (e.altKey && /^[1-9]$/.test(e.key)) { e.preventDefault(); useStore.getState().setView(NAV[Number(e.key) - 1].view); }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -236,6 +238,7 @@ export function App() {
   else if (view === 'zones') main = <ZonesView s={s} />;
   else if (view === 'tables') main = <TablesView s={s} />;
   else if (view === 'check') main = <CheckView s={s} />;
+  else if (view === 'layout') main = <LayoutView s={s} />;
   else main = <HexView s={s} />;
 
   return (

@@ -7,6 +7,7 @@ import { api } from '../api';
 import { useGate } from '../components/gate';
 import { errorSentence } from '../gate';
 import { useStore } from '../store';
+import { FindingMapLink } from './finding-map-link';
 
 const ORDER: Severity[] = ['error', 'warning', 'info'];
 
@@ -87,6 +88,7 @@ export function CheckView({ s }: { s: ImageSummary }) {
                   </button>
                   <div className="finding-body">
                     found <code>{f.found}</code>, expected <code>{f.expected}</code> · bytes 0x{f.offset.toString(16)} (+{f.length}) · fix: {f.fix}
+                    {!degraded && <> · <FindingMapLink finding={f} /></>}
                   </div>
                 </li>
               ))}

@@ -362,4 +362,4 @@ export interface SnapshotPage {
 
 /** The file layout map (layout:run): every host cluster by owner, as runs, with the check of the same walk. */
 export type LayoutResult = FileLayout;
-export type { LayoutKind, LayoutRun } from '../qcow2/layout';
+export type { LayoutKind, LayoutRun } from '../qcow2/layout-runs';
