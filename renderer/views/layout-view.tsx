@@ -124,6 +124,8 @@ function ClusterDetail({ s, layout, run, k }: { s: ImageSummary; layout: LayoutR
   const findings = findingsOfRun(layout, run, check?.findings ?? layout.findings);
   const entry = tableEntryOf(s, layout, run, k);
   const openTables = (nav: Partial<TablesNav>): void => { setTables(nav); setView('tables'); };
+  // A finding selected earlier would keep the hex view on its bytes: these bytes become the selection.
+  const bytes = (offset: number, length: number): void => { selectMain(null); showBytes(offset, length); };
   const openFinding = (f: Finding): void => { selectMain({ kind: 'finding', finding: f }); setView('check'); };
   const guest = run.guest !== undefined && run.kind === 'data' ? run.guest + (k - run.start) * cs : run.guest;
   return (
@@ -143,8 +145,8 @@ function ClusterDetail({ s, layout, run, k }: { s: ImageSummary; layout: LayoutR
       </dl>
       <div className="actions">
         {entry && <button onClick={() => openTables(entry)} data-testid="open-table-entry">Table entry</button>}
-        <button onClick={() => showBytes(k * cs, Math.max(1, Math.min(cs, layout.fileSize - k * cs)))} data-testid="open-cluster-bytes">Bytes</button>
-        {run.pointer !== undefined && <button onClick={() => showBytes(run.pointer!, 8)} data-testid="open-pointer-bytes">Pointer bytes</button>}
+        <button onClick={() => bytes(k * cs, Math.max(1, Math.min(cs, layout.fileSize - k * cs)))} data-testid="open-cluster-bytes">Bytes</button>
+        {run.pointer !== undefined && <button onClick={() => bytes(run.pointer!, 8)} data-testid="open-pointer-bytes">Pointer bytes</button>}
         <button onClick={() => openTables(refcountEntryOf(layout, k))} data-testid="open-refcount-entry">Refcount entry</button>
       </div>
       {findings.length > 0 && (
@@ -167,12 +169,17 @@ function ClusterDetail({ s, layout, run, k }: { s: ImageSummary; layout: LayoutR
 
 function KindChart({ layout }: { layout: LayoutResult }) {
   const rows = KIND_ORDER.filter((k) => layout.totals[k].clusters > 0).map((k) => ({ name: KIND_STYLE[k].label, clusters: layout.totals[k].clusters, color: KIND_STYLE[k].color }));
+  // Powers of ten up to the largest count: a log axis whose ticks read as orders of magnitude.
+  const most = Math.max(1, ...rows.map((r) => r.clusters));
+  const top = 10 ** Math.ceil(Math.log10(most + 1));
+  const ticks: number[] = [];
+  for (let t = 1; t <= top; t *= 10) ticks.push(t);
   return (
     <div className="chart" data-testid="chart-kinds">
       <h4>Clusters by kind <span className="muted small">(log scale)</span></h4>
       <ResponsiveContainer width="100%" height={Math.max(120, rows.length * 22 + 30)}>
         <BarChart data={rows} layout="vertical" margin={{ left: 8, right: 16, top: 4, bottom: 4 }}>
-          <XAxis type="number" scale="log" domain={[0.5, 'auto']} allowDataOverflow tick={{ fontSize: 10 }} />
+          <XAxis type="number" scale="log" domain={[0.5, top]} ticks={ticks} allowDataOverflow tick={{ fontSize: 10 }} tickFormatter={(v: number) => (v >= 1e6 ? `${v / 1e6}M` : v >= 1e3 ? `${v / 1e3}k` : String(v))} />
           <YAxis type="category" dataKey="name" width={110} interval={0} tick={{ fontSize: 11 }} />
           <Tooltip />
           <Bar dataKey="clusters" isAnimationActive={false}>{rows.map((x) => <Cell key={x.name} fill={x.color} />)}</Bar>

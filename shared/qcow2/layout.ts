@@ -423,7 +423,8 @@ function sweep(layout: FileLayout, col: LayoutCollector, refs: { counts: Uint16A
     if (kind === 'conflict') {
       run.owner = `${conflict}${o ? ` (${ownerText(o, names, cs, k)})` : ''}`;
       run.findingAt = ov ? ov.pointer : mm >= 0 ? col.mmEntry[mm] : eof ? eof.pointer : undefined;
-      if (eof) run.pointer = eof.pointer;
+      run.pointer = ov ? ov.pointer : eof ? eof.pointer : undefined;
+      if (run.pointer === undefined) delete run.pointer;
     } else if (kind === 'free') {
       run.owner = 'refcount 0, no reference';
     } else if (kind === 'leaked') {
