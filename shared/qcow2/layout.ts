@@ -122,6 +122,8 @@ class LayoutCollector implements WalkVisitor {
   private repeat = false;
   private readonly walkedL2 = new Set<number>();
   private lastData: Owned | null = null;
+  /** The L2 entry that would extend lastData. */
+  private nextPointer = -1;
   private lastCompressed: Owned | null = null;
   private lastBitmap: Owned | null = null;
   private reftableOffset = 0;
@@ -130,6 +132,16 @@ class LayoutCollector implements WalkVisitor {
 
   reference(kind: RefKind, offset: number, size: number, pointer: number): void {
     const cs = this.cs;
+    // The hot case (once per allocated L2 entry): the next entry of the table maps the next host cluster.
+    if (kind === RefKind.Data) {
+      if (this.repeat || this.l2Offset < 0) return;
+      const d = this.lastData;
+      if (d && pointer === this.nextPointer && offset === d.end * cs && offset + size <= this.fileSize) {
+        d.end++;
+        this.nextPointer += this.entrySize;
+        return;
+      }
+    }
     if (kind === RefKind.ActiveL1 || kind === RefKind.SnapshotL1) {
       this.l1Offset = offset;
       this.snap = kind === RefKind.ActiveL1 ? -1 : pointer;
@@ -144,13 +156,10 @@ class LayoutCollector implements WalkVisitor {
     if (kind === RefKind.Data) {
       if (this.repeat || this.l2Offset < 0) return;
       const guest = this.l2Guest + Math.floor((pointer - this.l2Offset) / this.entrySize) * cs;
-      const d = this.lastData;
-      // One extent per L2 table at most, so that its entries are at pointer + i * entry size.
-      if (d && d.end === start && d.snap === this.snap && d.index + (d.end - d.start) * cs === guest && pointer - d.pointer === (d.end - d.start) * this.entrySize) {
-        d.end = end;
-        return;
-      }
-      this.lastData = this.add({ start, end, kind: 'data', seq: 0, pointer, index: guest, snap: this.snap });
+      // An extent never spans two L2 tables, so that its entries are at pointer + i * entry size.
+      const o = this.add({ start, end, kind: 'data', seq: 0, pointer, index: guest, snap: this.snap });
+      this.lastData = offset % cs === 0 ? o : null;
+      this.nextPointer = pointer + this.entrySize;
       return;
     }
     if (kind === RefKind.Compressed) {
@@ -350,15 +359,21 @@ function sweep(layout: FileLayout, col: LayoutCollector, refs: { counts: Uint16A
   // code, or -1 for unreferenced) extend it without the slow classification.
   let horizon = 0;
   let fastCode = -2;
+  let report = 0;
   for (let k = 0; k < n; k++) {
-    if ((k & (SWEEP_STEP - 1)) === 0) {
+    if (k >= report) {
       if (options.signal?.aborted) throw new CheckCancelledError();
       options.onProgress?.({ phase: 'layout', done: k, total: n });
+      report = k + SWEEP_STEP;
     }
     if (k < horizon && run) {
-      const c = counts[k];
-      if (fastCode === -1 ? c === 0 : c !== 0 && (kinds[k] & 0x0f) === fastCode) {
-        run.clusters++;
+      const lim = Math.min(horizon, n, report);
+      let j = k;
+      if (fastCode === -1) while (j < lim && counts[j] === 0) j++;
+      else if (fastCode >= 0) while (j < lim && counts[j] !== 0 && (kinds[j] & 0x0f) === fastCode) j++;
+      if (j > k) {
+        run.clusters += j - k;
+        k = j - 1;
         continue;
       }
     }
