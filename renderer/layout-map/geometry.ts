@@ -97,6 +97,12 @@ export function focusGrid(g: Grid, n: number, w: number, h: number, k: number, c
 export const KIND_CODES: readonly LayoutKind[] = LAYOUT_KINDS;
 const CODE: Record<string, number> = Object.fromEntries(LAYOUT_KINDS.map((k, i) => [k, i]));
 export const NO_KIND = 255;
+const BULK: readonly LayoutKind[] = ['data', 'compressed', 'free', 'unknown', 'conflict', 'leaked'];
+const TIERS: readonly number[][] = [
+  LAYOUT_KINDS.filter((k) => !BULK.includes(k)).map((k) => CODE[k]),
+  [CODE.data, CODE.compressed],
+  [CODE.free, CODE.unknown],
+];
 
 /** First run ending after cluster k. */
 export function runIndexAt(runs: readonly LayoutRun[], k: number): number {
@@ -112,7 +118,8 @@ export function runIndexAt(runs: readonly LayoutRun[], k: number): number {
 
 /**
  * The kind each visible cell shows (an index into LAYOUT_KINDS, NO_KIND where nothing shown): a conflict
- * anywhere in the cell wins, then a leak, else the kind covering most of it. Hidden kinds are skipped.
+ * anywhere in the cell wins, then a leak, then the metadata kind covering most of it, then data, then free
+ * space. Hidden kinds are skipped.
  */
 export function cellKinds(runs: readonly LayoutRun[], g: Grid, n: number, hidden: ReadonlySet<LayoutKind>): Uint8Array {
   const cells = g.cols * g.rows;
@@ -137,9 +144,14 @@ export function cellKinds(runs: readonly LayoutRun[], g: Grid, n: number, hidden
     }
     if (cover[CODE.conflict] > 0) { out[c] = CODE.conflict; continue; }
     if (cover[CODE.leaked] > 0) { out[c] = CODE.leaked; continue; }
+    // Metadata before data, data before free space: at whole-file zoom a table among thousands of data
+    // clusters still shows where it lies.
     let best = NO_KIND;
-    let most = 0;
-    for (let k = 0; k < cover.length; k++) if (cover[k] > most) { most = cover[k]; best = k; }
+    for (const tier of TIERS) {
+      let most = 0;
+      for (const k of tier) if (cover[k] > most) { most = cover[k]; best = k; }
+      if (best !== NO_KIND) break;
+    }
     out[c] = best;
   }
   return out;

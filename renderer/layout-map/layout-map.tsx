@@ -2,7 +2,7 @@
 // whole file down to one cluster a cell; drag or PageUp/PageDown scroll; hover names the cell; click
 // selects the cluster (the dominant one of a many-cluster cell: a conflict first).
 import { useEffect, useRef, useState } from 'react';
-import type { LayoutKind, LayoutResult } from '../../shared/contract/dto';
+import type { LayoutKind, LayoutResult, LayoutRun } from '../../shared/contract/dto';
 import { LAYOUT_KIND_NAMES, runAt } from '../../shared/qcow2/layout-runs';
 import { cellRange, fitGrid, focusGrid, kindsIn, resizeGrid, scrollGrid, zoomGrid, type Grid } from './geometry';
 import { drawLayoutMap } from './draw';
@@ -24,6 +24,12 @@ function useDark(): boolean {
 
 function hex(n: number): string {
   return '0x' + n.toString(16);
+}
+
+/** The owner of cluster k of run r: a data run's owner names its first cluster, so data is said per cluster. */
+export function clusterOwner(r: LayoutRun, k: number, cs: number): string {
+  if (r.kind !== 'data' || r.guest === undefined) return r.owner;
+  return `guest ${hex(r.guest + (k - r.start) * cs)}${r.zone !== undefined ? ` (zone ${r.zone})` : ''}${r.snapshot ? `, snapshot ${r.snapshot} only` : ''}`;
 }
 
 /** The cluster a click on [a, b) selects: the first conflict, else the first leak, else a. */
@@ -148,8 +154,7 @@ function tipText(layout: LayoutResult, a: number, b: number) {
     return (
       <>
         <strong>cluster {a}</strong> · {hex(a * cs)} · <span style={{ color: KIND_STYLE[r.kind].color === '#ff1744' ? '#ff1744' : undefined }}>{KIND_STYLE[r.kind].label}</span><br />
-        {r.owner}
-        {r.kind === 'data' && r.guest !== undefined && r.start !== a ? <><br />guest {hex(r.guest + (a - r.start) * cs)}</> : null}
+        {clusterOwner(r, a, cs)}
       </>
     );
   }

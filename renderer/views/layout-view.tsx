@@ -7,7 +7,7 @@ import type { ImageSummary, LayoutKind, LayoutResult, LayoutRun } from '../../sh
 import type { Finding } from '../../shared/qcow2/findings';
 import { findingsOfRun, LAYOUT_KIND_NAMES, runAt } from '../../shared/qcow2/layout-runs';
 import { human } from '../format';
-import { LayoutMap } from '../layout-map/layout-map';
+import { clusterOwner, LayoutMap } from '../layout-map/layout-map';
 import { KIND_ORDER, KIND_STYLE } from '../layout-map/palette';
 import { useStore, type TablesNav } from '../store';
 import { currentKey, useLayout } from './layout-store';
@@ -131,7 +131,7 @@ function ClusterDetail({ s, layout, run, k }: { s: ImageSummary; layout: LayoutR
   return (
     <div className={`cluster-detail kind-${run.kind}`} data-testid="cluster-detail" data-kind={run.kind} data-cluster={k}>
       <h3><span className="swatch" style={{ background: KIND_STYLE[run.kind].color }} /> cluster {k} · {KIND_STYLE[run.kind].label}</h3>
-      <p className="cluster-owner" data-testid="cluster-owner">{run.owner}</p>
+      <p className="cluster-owner" data-testid="cluster-owner">{clusterOwner(run, k, cs)}</p>
       <dl className="facts">
         <dt>host offset</dt><dd>{hex(k * cs)}</dd>
         <dt>run</dt><dd>clusters {run.start}–{run.start + run.clusters - 1} ({run.clusters})</dd>

@@ -43,13 +43,15 @@ describe('layout map geometry', () => {
     expect(g.per).toBe(fitGrid(N, W, H).per);
   });
 
-  it('shows a single conflict cluster in a cell of thousands, and a leak before the majority kind', () => {
+  it('shows a single conflict cluster in a cell of thousands, a leak before the majority kind, metadata before data', () => {
     const g = fitGrid(N, W, H);
     const kinds = cellKinds(RUNS, g, N, new Set());
     const at = (k: number): number => kinds[Math.floor((k - g.first) / g.per)];
     expect(g.per).toBeGreaterThan(100);
     expect(at(10_000_000)).toBe(code('conflict'));
     expect(at(5_000_000)).toBe(code('data'));
+    // One header cluster among hundreds of data clusters: metadata shows where it lies.
+    expect(at(0)).toBe(code('header'));
     expect(at(N - 1)).toBe(code('free'));
     // Hiding conflicts lets the leak in the same cell show; hiding everything leaves the cell empty.
     expect(cellKinds(RUNS, g, N, new Set(['conflict']))[Math.floor(10_000_000 / g.per)]).toBe(code('leaked'));

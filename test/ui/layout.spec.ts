@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { qemuImg, qemuIo, tmpDir } from '../helpers/qemu';
 import type { FileLayout } from '../../shared/qcow2/layout';
-import { expect, QZS, shot, startServe } from './fixtures';
+import { expect, openImage, QZS, shot, startServe } from './fixtures';
 
 interface Served { url: string; conflict: number; leaked: number; layout: FileLayout; kill(): void }
 
@@ -29,7 +29,10 @@ const test = base.extend<{ app: Page }, { served: Served }>({
     const conflict = layout.runs.find((r) => r.kind === 'conflict');
     if (!conflict) throw new Error('the patched image has no conflict on the map');
     expect(conflict.start).toBe(refblock / 65536);
-    const { url, proc } = await startServe([f]);
+    // 16 M clusters (sparse): the map must stay interactive, drawn from a few thousand runs.
+    const tib = resolve(tmp.path, 'tib.qcow2');
+    qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'preallocation=metadata', tib, '1T']);
+    const { url, proc } = await startServe([f, tib]);
     await use({ url, conflict: conflict.start, leaked: layout.totals.leaked.clusters, layout, kill: () => proc.kill('SIGTERM') });
     proc.kill('SIGTERM');
     tmp.cleanup();
@@ -122,4 +125,23 @@ test('Layout: hiding a kind in the legend takes it off the map', async ({ app })
   await shot(app, 'layout-data-hidden');
   await data.click();
   await expect(data).toHaveAttribute('aria-pressed', 'true');
+});
+
+test('Layout: a 1 TiB metadata-preallocated image (16 M clusters) maps and zooms to single clusters', async ({ app }) => {
+  await openImage(app, 'tib.qcow2');
+  await app.click('[data-nav=layout]');
+  await expect(app.getByTestId('layout-summary')).toBeVisible({ timeout: 60_000 });
+  await expect(app.locator('.legend [data-kind=data]')).toContainText('16777216');
+  await expect(app.locator('.legend [data-kind=l2]')).toContainText('2048');
+  const map = app.getByTestId('layout-map');
+  expect(Number(await map.getAttribute('data-per'))).toBeGreaterThan(100);
+  await shot(app, 'layout-1tib-whole');
+  const box = (await map.boundingBox())!;
+  for (let i = 0; i < 14; i++) await app.mouse.wheel(0, -100).then(() => app.mouse.move(box.x + 200, box.y + 150));
+  await expect(map).toHaveAttribute('data-per', '1');
+  await app.mouse.move(box.x + 201, box.y + 151);
+  await expect(app.getByTestId('layout-tooltip')).toContainText('cluster');
+  await map.click({ position: { x: 201, y: 151 } });
+  await expect(app.getByTestId('cluster-detail')).toBeVisible();
+  await shot(app, 'layout-1tib-zoomed');
 });
