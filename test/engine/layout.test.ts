@@ -148,6 +148,25 @@ describe('leaks', () => {
   });
 });
 
+describe('referenced twice', () => {
+  it('two active L2 entries on one data cluster: that cluster is a conflict, the one no longer referenced a leak', async () => {
+    const f = dir.file('twice.qcow2');
+    qemuImg(['create', '-q', '-f', 'qcow2', f, '4M']);
+    qemuIo(f, ['write -P 1 0 64k', 'write -P 2 64k 64k']);
+    const p = new Patcher(f);
+    const a = p.dataOffset(0) / p.clusterSize;
+    const b = p.dataOffset(1) / p.clusterSize;
+    p.set64(p.l2EntryOffset(1), p.u64(p.l2EntryOffset(0)));
+    p.save();
+    const l = await layoutFile(f);
+    expectTiles(l, f);
+    expect(runAt(l.runs, a)).toMatchObject({ kind: 'conflict', refcount: { stored: 1, references: 2 } });
+    expect(runAt(l.runs, b)?.kind).toBe('leaked');
+    expect(l.totals.conflict.clusters).toBe(1);
+    expect(l.totals.leaked.clusters).toBe(qemuLeaks(f));
+  });
+});
+
 /** Findings the map shows as a conflict (or a leak) rather than at the bytes of a structure. */
 const CONFLICT_IDS = new Set(['overlap.metadata', 'overlap.data', 'refcount.too-low', 'refcount.past-eof', 'reftable.past-eof']);
 
