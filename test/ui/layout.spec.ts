@@ -113,7 +113,8 @@ test('Layout: the conflict is found from the map and from its finding', async ({
   await expect(app.locator('[data-nav=tables]')).toHaveAttribute('aria-current', 'page');
   // 600 MiB is L1 entry 1, L2 entry (600M - 512M) / 64K = 1408.
   await expect(app.getByTestId('l1-list').locator('[data-index="1"]')).toHaveAttribute('aria-selected', 'true');
-  await expect(app.getByTestId('l2-list')).toBeVisible();
+  await expect(app.getByTestId('l2-list').locator('[data-index="1408"]')).toHaveAttribute('aria-selected', 'true');
+  await shot(app, 'layout-table-entry');
 });
 
 test('Layout: hiding a kind in the legend takes it off the map', async ({ app }) => {
