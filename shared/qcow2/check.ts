@@ -800,7 +800,7 @@ class Walker {
         }
       }
       if (!aligned || !this.refClusterAt(dk, RefKind.Data)) this.ref(off, cs, RefKind.Data, { ...this.l2Where(active, i, l1Index, l2Offset), length: 8 });
-      else if (this.visitor) this.visitor.reference(RefKind.Data, off, cs, l2Offset + eo);
+      else if (this.visitor) this.visitor.dataCluster(dk, i);
     }
     this.report['allocated-clusters'] += allocated;
     this.report['fragmented-clusters'] += fragmented;

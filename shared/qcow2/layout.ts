@@ -122,8 +122,8 @@ class LayoutCollector implements WalkVisitor {
   private repeat = false;
   private readonly walkedL2 = new Set<number>();
   private lastData: Owned | null = null;
-  /** The L2 entry that would extend lastData. */
-  private nextPointer = -1;
+  /** Index of the L2 entry that would extend lastData. */
+  private nextEntry = -1;
   private lastCompressed: Owned | null = null;
   private lastBitmap: Owned | null = null;
   private reftableOffset = 0;
@@ -136,9 +136,9 @@ class LayoutCollector implements WalkVisitor {
     if (kind === RefKind.Data) {
       if (this.repeat || this.l2Offset < 0) return;
       const d = this.lastData;
-      if (d && pointer === this.nextPointer && offset === d.end * cs && offset + size <= this.fileSize) {
+      if (d && (pointer - this.l2Offset) / this.entrySize === this.nextEntry && offset === d.end * cs && offset + size <= this.fileSize) {
         d.end++;
-        this.nextPointer += this.entrySize;
+        this.nextEntry++;
         return;
       }
     }
@@ -159,7 +159,7 @@ class LayoutCollector implements WalkVisitor {
       // An extent never spans two L2 tables, so that its entries are at pointer + i * entry size.
       const o = this.add({ start, end, kind: 'data', seq: 0, pointer, index: guest, snap: this.snap });
       this.lastData = offset % cs === 0 ? o : null;
-      this.nextPointer = pointer + this.entrySize;
+      this.nextEntry = (pointer - this.l2Offset) / this.entrySize + 1;
       return;
     }
     if (kind === RefKind.Compressed) {
@@ -201,6 +201,17 @@ class LayoutCollector implements WalkVisitor {
     const index = kind === RefKind.RefcountBlock ? Math.floor((pointer - this.reftableOffset) / 8) : 0;
     const lk = STRUCTURE_KIND[kind] ?? 'unknown';
     this.add({ start, end, kind: lk, seq: 0, pointer, index, snap: this.snap });
+  }
+
+  dataCluster(cluster: number, entry: number): void {
+    if (this.repeat || this.l2Offset < 0) return;
+    const d = this.lastData;
+    if (d && d.end === cluster && entry === this.nextEntry) {
+      d.end++;
+      this.nextEntry++;
+      return;
+    }
+    this.reference(RefKind.Data, cluster * this.cs, this.cs, this.l2Offset + entry * this.entrySize);
   }
 
   overlap(cluster: number, prev: RefKind, kind: RefKind, pointer: number): void {

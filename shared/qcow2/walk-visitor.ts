@@ -11,6 +11,11 @@ export interface WalkVisitor {
    * snapshot table, bitmap directory or bitmap table entry.
    */
   reference(kind: RefKind, offset: number, size: number, pointer: number): void;
+  /**
+   * The common case of a data reference, in small integers (no number boxed per entry): whole cluster
+   * `cluster`, inside the file, counted as data for entry `entry` of the L2 table reported last.
+   */
+  dataCluster(cluster: number, entry: number): void;
   /** Cluster `cluster` counted as `kind` while it already holds `prev` (an overlap finding at `pointer`). */
   overlap(cluster: number, prev: RefKind, kind: RefKind, pointer: number): void;
   /** The stored refcount of `cluster` (at byte `entry` of its refcount block or table) is not the computed one. */
