@@ -21,6 +21,7 @@ import { Overview } from './views/overview';
 import { TablesView } from './views/tables-view';
 import { ZonesView } from './views/zones-view';
 import { CompareView } from './views/compare-view';
+import { LayoutView } from './views/layout-view';
 
 /** Alt+key of a section (its `key` in NAV) shows it. */
 function goToSection(e: KeyboardEvent): void {
@@ -40,6 +41,7 @@ const NAV: { view: ViewName; label: string; key: string }[] = [
   { view: 'check', label: 'Check', key: '7' },
   { view: 'hex', label: 'Hex', key: '8' },
   { view: 'compare', label: 'Compare', key: '9' },
+  { view: 'layout', label: 'Layout', key: '0' },
 ];
 
 function Toolbar({ onCommand }: { onCommand(c: MenuCommand): void }) {
@@ -268,6 +270,7 @@ export function App() {
   else if (view === 'tables') main = <TablesView s={s} />;
   else if (view === 'check') main = <CheckView s={s} />;
   else if (view === 'compare') main = <CompareView s={s} />;
+  else if (view === 'layout') main = <LayoutView s={s} />;
   else main = <HexView s={s} />;
 
   return (

@@ -30,7 +30,7 @@ export function errorSentence(e: AppError): string {
  * The views a degraded session does not have: they need a decoded image. What stays is Overview, Header
  * (the fields the decoder got to), Check (the findings) and Hex (the bytes), and New image.
  */
-export const DEGRADED_OFF: ReadonlySet<string> = new Set(['extensions', 'features', 'zones', 'tables']);
+export const DEGRADED_OFF: ReadonlySet<string> = new Set(['extensions', 'features', 'zones', 'tables', 'layout']);
 
 /** Why a view is off for a degraded session (its tooltip), or null when the view works. */
 export function viewOffReason(s: ImageSummary | null, view: string): string | null {

@@ -8,7 +8,7 @@ import { api, newJobId, onProgress } from './api';
 import { isCancelled, type QzsApi } from '../shared/contract/channels';
 import { errorSentence, viewOffReason } from './gate';
 
-export type ViewName = 'overview' | 'header' | 'extensions' | 'features' | 'zones' | 'tables' | 'check' | 'hex' | 'create' | 'compare';
+export type ViewName = 'overview' | 'header' | 'extensions' | 'features' | 'zones' | 'tables' | 'check' | 'hex' | 'create' | 'compare' | 'layout';
 
 export type Selection =
   | { kind: 'field'; name: string; offset: number; size: number; label: string }

@@ -124,6 +124,10 @@ export function createHandlers(sessions: SessionRegistry, host: HostServices, jo
       });
     },
     'job:cancel': async (_ctx, job) => jobs.cancel(job),
+    'layout:run': async (ctx, id, job) => {
+      const s = sessions.get(id);
+      return jobs.run(job, 'the layout map', ctx.signal, ctx.progress, (signal, progress) => s.layout({ signal, onProgress: progress }));
+    },
     'tables:l1': async (_ctx, id, req) => l1Page(await image(id), req),
     'tables:l2': async (_ctx, id, req) => l2Page(await image(id), req),
     'tables:refcounts': async (_ctx, id, req) => refcountTablePage(await image(id), req),

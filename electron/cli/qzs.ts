@@ -18,6 +18,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   serve: { summary: 'serve the UI and the engine over HTTP on 127.0.0.1', load: () => import('./commands/serve') },
   convert: { summary: 'rewrite a zoned image into another revision: --zoned-layout v7|v8|v11|respin IN OUT', load: () => import('./commands/convert') },
   diff: { summary: 'what differs between two images or an image and a snapshot (qemu-img compare exit codes)', load: () => import('./commands/diff') },
+  layout: { summary: 'every host cluster of the file by owner (free, leaked, conflicts), as runs', load: () => import('./commands/layout') },
 };
 
 const USAGE = `usage: qzs <command> [options] IMAGE

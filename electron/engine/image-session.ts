@@ -24,6 +24,7 @@ import type { EditRecord, HeaderEdit, ZoneReport } from '../../shared/contract/d
 import type { ByteSource, WritableByteSource } from '../../shared/qcow2/byte-source';
 import { analyzeImage, checkImage, type CheckOptions, type CheckReport } from '../../shared/qcow2/check';
 import { osErrorCode, osErrorText, Qcow2Error, toAppError, type AppError } from '../../shared/qcow2/findings';
+import { buildLayout, type FileLayout, type LayoutOptions } from '../../shared/qcow2/layout';
 import { openImage, type OpenedImage } from '../../shared/qcow2/image';
 import { planRepair, type RepairMode, type RepairPlan as RepairPatchPlan } from '../../shared/qcow2/repair';
 import { ZONE_CONDITION_CODES } from '../../shared/qcow2/zoned-types';
@@ -182,6 +183,14 @@ export class ImageSession {
     return this.serial(async () => {
       await this.noticeExternalChange();
       return fn();
+    });
+  }
+
+  /** The layout map: the check's walk with the map's visitor, serialised with writes as check is. */
+  layout(options: LayoutOptions = {}): Promise<FileLayout> {
+    return this.serial(async () => {
+      await this.noticeExternalChange();
+      return buildLayout(this.file, options);
     });
   }
 

@@ -1,6 +1,6 @@
 // The Check view's findings: one line per kind with its count (a kind with many members expands), a
 // severity filter with counts, badges coloured by severity. Each finding opens its bytes in the hex view.
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import type { Finding, Severity } from '../../shared/qcow2/findings';
 import { countBySeverity, groupFindings, SEVERITIES, severityLabel, type FindingGroup } from '../finding-groups';
 import { hexOffset } from '../format';
@@ -32,7 +32,10 @@ export function SeverityFilterBar({ findings, value, onChange }: { findings: rea
   );
 }
 
-export function FindingCard({ f, onOpen }: { f: Finding; onOpen(f: Finding): void }) {
+/** What a card adds after its details (the Layout view's "on the map" link). */
+export type FindingExtra = (f: Finding) => ReactNode;
+
+export function FindingCard({ f, onOpen, extra }: { f: Finding; onOpen(f: Finding): void; extra?: FindingExtra }) {
   return (
     <li className={`finding ${f.severity}`}>
       <button className="finding-head" onClick={() => onOpen(f)} data-finding={f.id} title="show its bytes in the hex view">
@@ -41,16 +44,17 @@ export function FindingCard({ f, onOpen }: { f: Finding; onOpen(f: Finding): voi
       </button>
       <div className="finding-body">
         found <code>{f.found}</code>, expected <code>{f.expected}</code> · bytes {hexOffset(f.offset)} (+{f.length}) · fix: {f.fix}
+        {extra && <> · {extra(f)}</>}
       </div>
     </li>
   );
 }
 
-function Group({ g, onOpen }: { g: FindingGroup; onOpen(f: Finding): void }) {
+function Group({ g, onOpen, extra }: { g: FindingGroup; onOpen(f: Finding): void; extra?: FindingExtra }) {
   const [open, setOpen] = useState(false);
   const [shown, setShown] = useState(GROUP_PAGE);
   const first = g.findings[0];
-  if (g.findings.length === 1) return <ul className="findings single">{<FindingCard f={first} onOpen={onOpen} />}</ul>;
+  if (g.findings.length === 1) return <ul className="findings single">{<FindingCard f={first} onOpen={onOpen} extra={extra} />}</ul>;
   return (
     <div className={`finding-kind ${g.severity}${open ? ' open' : ''}`} data-group={g.id} data-count={g.findings.length}>
       <button className="kind-head" aria-expanded={open} onClick={() => setOpen(!open)}>
@@ -63,7 +67,7 @@ function Group({ g, onOpen }: { g: FindingGroup; onOpen(f: Finding): void }) {
       {!open && <div className="finding-body">first: {first.message} · fix: {first.fix}</div>}
       {open && (
         <ul className="findings">
-          {g.findings.slice(0, shown).map((f, k) => <FindingCard key={f.id + k} f={f} onOpen={onOpen} />)}
+          {g.findings.slice(0, shown).map((f, k) => <FindingCard key={f.id + k} f={f} onOpen={onOpen} extra={extra} />)}
           {g.findings.length > shown && (
             <li className="more"><button className="link" onClick={() => setShown(shown + GROUP_PAGE)}>show {Math.min(GROUP_PAGE, g.findings.length - shown)} more of {g.findings.length - shown}</button></li>
           )}
@@ -73,11 +77,11 @@ function Group({ g, onOpen }: { g: FindingGroup; onOpen(f: Finding): void }) {
   );
 }
 
-export function FindingGroups({ findings, filter, onOpen }: { findings: readonly Finding[]; filter: SeverityFilter; onOpen(f: Finding): void }) {
+export function FindingGroups({ findings, filter, onOpen, extra }: { findings: readonly Finding[]; filter: SeverityFilter; onOpen(f: Finding): void; extra?: FindingExtra }) {
   const groups = groupFindings(filter === 'all' ? findings : findings.filter((f) => f.severity === filter));
   return (
     <div className="finding-groups" data-testid="finding-groups">
-      {groups.map((g) => <Group key={g.key} g={g} onOpen={onOpen} />)}
+      {groups.map((g) => <Group key={g.key} g={g} onOpen={onOpen} extra={extra} />)}
     </div>
   );
 }

@@ -9,6 +9,7 @@ import { errorSentence } from '../gate';
 import { useStore } from '../store';
 import { FindingGroups, SeverityFilterBar, type SeverityFilter } from './check-findings';
 import { CheckSummary } from './check-summary';
+import { FindingMapLink } from './finding-map-link';
 
 export function CheckView({ s }: { s: ImageSummary }) {
   const check = useStore((st) => st.check);
@@ -77,7 +78,7 @@ export function CheckView({ s }: { s: ImageSummary }) {
       {findings.length === 0 && !degraded && <p data-testid="no-findings">No findings: the image is consistent as far as this check sees.</p>}
       {check && !degraded && <CheckSummary check={check} />}
       {findings.length > 0 && <SeverityFilterBar findings={findings} value={shownFilter} onChange={setFilter} />}
-      <FindingGroups findings={findings} filter={shownFilter} onOpen={open} />
+      <FindingGroups findings={findings} filter={shownFilter} onOpen={open} extra={degraded ? undefined : (f) => <FindingMapLink finding={f} />} />
     </section>
   );
 }

@@ -55,8 +55,9 @@ function L1L2({ s }: { s: ImageSummary }) {
   const dataVersion = useStore((st) => st.dataVersion);
   const id = s.session.id;
   const [l1, setL1, l1Error, setL1Error] = useMeta();
-  const [l1Scroll, setL1Scroll] = useState<{ index: number; seq: number } | null>(null);
-  const [l2Scroll, setL2Scroll] = useState<{ index: number; seq: number } | null>(null);
+  // An entry selected from elsewhere (the Layout view) is scrolled to when the view opens.
+  const [l1Scroll, setL1Scroll] = useState<{ index: number; seq: number } | null>(() => (nav.l1Index !== null ? { index: nav.l1Index, seq: 1 } : null));
+  const [l2Scroll, setL2Scroll] = useState<{ index: number; seq: number } | null>(() => (nav.l2Index !== null ? { index: nav.l2Index, seq: 2 } : null));
   const [allocOnly, setAllocOnly] = useState(false);
   const snap = nav.snapshot === null ? {} : { snapshot: nav.snapshot };
   // Until the first page answers: the header's l1_size (a snapshot's size arrives with its first page).
@@ -190,7 +191,7 @@ function Refcounts({ s }: { s: ImageSummary }) {
   const dataVersion = useStore((st) => st.dataVersion);
   const id = s.session.id;
   const [rt, setRt, rtError, setRtError] = useMeta();
-  const [scroll, setScroll] = useState<{ index: number; seq: number } | null>(null);
+  const [scroll, setScroll] = useState<{ index: number; seq: number } | null>(() => (nav.refIndex !== null ? { index: nav.refIndex, seq: 1 } : null));
   const tableClusters = s.headerFields.find((x) => x.name === 'refcount_table_clusters');
   const rtSize = rt?.size ?? (Number(tableClusters?.value ?? 0) * s.clusterSize) / 8;
   const perBlock = (s.clusterSize * 8) / s.refcountBits;

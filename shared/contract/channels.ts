@@ -6,7 +6,7 @@ import type {
   L2PageRequest, PageRequest, RefblockPage, RefblockPageRequest, RefcountTablePage, RepairPlan, RepairRequest, RepairResult,
   SessionInfo, SnapshotPage, ZoneClusters, ZoneOpRequest, ZoneReport, ZoneWriteRequest, ZoneWriteResult,
 } from './dto';
-import type { DiffRequest, DiffResult } from './dto';
+import type { DiffRequest, DiffResult, LayoutResult } from './dto';
 import {
   args, isBoolean, isJobId, isSafeFileName, isSessionId, literal, nonNegInt, oneOf, positiveInt, record, shape, shortString, union, type Guard,
 } from './guards';
@@ -61,6 +61,8 @@ export interface Contract {
   'session:openListed': { args: [path: string]; result: SessionInfo };
   /** Long work: A (this session) against B (request.other, or a snapshot); `job` as for check:run. */
   'diff:run': { args: [session: string, request: DiffRequest, job: string]; result: DiffResult };
+  /** Long work, as check:run: the layout map from the check's walk. */
+  'layout:run': { args: [session: string, job: string]; result: LayoutResult };
 }
 
 export type Channel = keyof Contract;
@@ -112,6 +114,7 @@ export const GUARDS: { [C in Channel]: Guard } = {
   'files:list': args(relPathProblem),
   'session:openListed': args(relPathProblem),
   'diff:run': args(sid, shape({ other: sid, snapshotA: nullable(shortString(256)), snapshotB: nullable(shortString(256)) }, ['snapshotA', 'snapshotB']), isJobId),
+  'layout:run': args(sid, isJobId),
 };
 
 export const CHANNELS = Object.keys(GUARDS) as Channel[];
@@ -131,7 +134,7 @@ export const ELECTRON_ONLY: ReadonlySet<Channel> = new Set<Channel>(['session:op
  * JobProgress events (Electron: PROGRESS_EVENT; HTTP: lines of the streamed answer), and job:cancel with
  * that id aborts the work in the engine.
  */
-export const JOB_ARG: Partial<Record<Channel, number>> = { 'check:run': 1, 'create:run': 1, 'diff:run': 2 };
+export const JOB_ARG: Partial<Record<Channel, number>> = { 'check:run': 1, 'create:run': 1, 'diff:run': 2, 'layout:run': 1 };
 
 /** The Result error of a job stopped by job:cancel (or by its caller going away). */
 export function cancelledError(what: string): AppError {

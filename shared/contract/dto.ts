@@ -6,6 +6,7 @@ import type { AppError, Finding } from '../qcow2/findings';
 import type { HeaderExtension } from '../qcow2/extensions';
 import type { ZonedExtension, ZonedWriteLayout } from '../qcow2/zoned-types';
 import type { ImageCheck } from '../qcow2/check';
+import type { FileLayout } from '../qcow2/layout';
 
 /** An image the main process holds open; the renderer only ever sees its id and display name. */
 export interface SessionInfo {
@@ -378,3 +379,6 @@ export interface DiffRequest {
 
 /** What differs between A and B: the engine's diff as it is (plain data; files named without directories). */
 export type DiffResult = import('../qcow2/diff').ImageDiff;
+/** The file layout map (layout:run): every host cluster by owner, as runs, with the check of the same walk. */
+export type LayoutResult = FileLayout;
+export type { LayoutKind, LayoutRun } from '../qcow2/layout-runs';

@@ -20,6 +20,7 @@ import { openImage, type OpenedImage } from './image';
 import type { ZoneTable } from './zone-table';
 import { zonedLimitFindings } from './zoned-info';
 import { readZonedmeta, zonedmetaPlacementFindings, zoneGeometry } from './zonedmeta';
+import type { WalkVisitor } from './walk-visitor';
 
 /** qemu-img check --output=json keys (qapi ImageCheck), always present here (QEMU omits zero counts). */
 export interface ImageCheck {
@@ -96,6 +97,8 @@ export interface CheckOptions {
   maxClusters?: number;
   /** Findings of one id listed individually before a summary finding counts the rest. */
   maxFindingsPerId?: number;
+  /** Told every reference, overlap and refcount mismatch of the walk (the layout map builds on it). */
+  visitor?: WalkVisitor;
 }
 
 export const DEFAULT_MAX_CLUSTERS = 1 << 26;
@@ -365,6 +368,7 @@ class Walker {
   /** Clusters that start inside the file: an aligned offset is below the file size iff its index is. */
   private readonly fileClusters: number;
   private slabBytes: Uint8Array | null = null;
+  private readonly visitor: WalkVisitor | undefined;
 
   constructor(
     private readonly img: OpenedImage,
@@ -383,6 +387,7 @@ class Walker {
     this.refMax = img.header.refcountOrder <= 6 ? maxRefcount(img.header.refcountOrder) : 0;
     this.batchTables = Math.max(1, Math.floor(TABLE_BATCH_BYTES / this.cs));
     this.fileClusters = Math.ceil(img.fileSize / this.cs);
+    this.visitor = opts.visitor;
   }
 
   /** The buffer batches of tables are read into (allocated once, on first use; only for a ReadIntoSource). */
@@ -533,6 +538,7 @@ class Walker {
   private ref(offset: number, size: number, kind: RefKind, where: Where): void {
     const { cs, report } = this;
     if (size <= 0) return;
+    this.visitor?.reference(kind, offset, size, where.offset);
     if (!Number.isSafeInteger(offset) || offset + size - this.fileSize >= cs) {
       report.corruptions++;
       this.sink.add({ ...where, id: 'refcount.past-eof', severity: 'error', found: `${hex(offset)} + ${size} bytes`, expected: `within the file (${this.fileSize} bytes)`, message: `${REF_KIND_NAMES[kind]} at ${hex(offset)} (${size} bytes) lies past the end of the file`, fix: 'none: the data is missing; a full repair cannot recreate it' });
@@ -553,6 +559,7 @@ class Walker {
         this.refs.kinds[k] = kind;
       } else if (prevKind !== RefKind.None && (claimed || cur > 0) && !sharingIsNormal(prevKind, kind) && !this.overlapsSeen.has(k)) {
         this.overlapsSeen.add(k);
+        this.visitor?.overlap(k, prevKind, kind, where.offset);
         const meta = kind !== RefKind.Data && kind !== RefKind.Compressed;
         this.sink.add({ ...where, id: meta || (prevKind !== RefKind.Data && prevKind !== RefKind.Compressed) ? 'overlap.metadata' : 'overlap.data', severity: 'error', found: `cluster ${k} (${hex(k * cs)}) is already used as ${REF_KIND_NAMES[prevKind]}`, expected: `a cluster of its own for the ${REF_KIND_NAMES[kind]}`, message: `${REF_KIND_NAMES[kind]} at ${hex(offset)} overlaps the ${REF_KIND_NAMES[prevKind]} in cluster ${k}`, fix: 'none: two structures share the bytes; one of them is wrong and repair cannot tell which' });
       }
@@ -699,6 +706,7 @@ class Walker {
           const l2k = Math.floor(l2Offset / this.cs);
           const before = l2k < this.refs.capacity ? ((this.refs.kinds[l2k] & ~CLAIMED) as RefKind) : RefKind.None;
           if (!this.refCluster(l2Offset, l2Kind)) this.ref(l2Offset, this.cs, l2Kind, at);
+          else this.visitor?.reference(l2Kind, l2Offset, this.cs, at.offset);
           const l2At = { structure: l2Name, offset: l2Offset, pointer: at.offset, kind: 'references' as const };
           let located = false;
           if (l2Offset % this.cs !== 0) {
@@ -792,6 +800,7 @@ class Walker {
         }
       }
       if (!aligned || !this.refClusterAt(dk, RefKind.Data)) this.ref(off, cs, RefKind.Data, { ...this.l2Where(active, i, l1Index, l2Offset), length: 8 });
+      else if (this.visitor) this.visitor.dataCluster(dk, i);
     }
     this.report['allocated-clusters'] += allocated;
     this.report['fragmented-clusters'] += fragmented;
@@ -1019,6 +1028,7 @@ class Walker {
         report.corruptions++;
         this.rebuild = true;
         this.reftable[i] = -1;
+        this.visitor?.reference(RefKind.RefcountBlock, off, cs, at.offset);
         sink.add({ ...at, id: 'reftable.past-eof', severity: 'error', found: hex(off), expected: `below the file size ${this.fileSize}`, message: `refcount block ${i} at ${hex(off)} lies outside the image`, fix: 'rebuild the refcount structures (check -r all)' });
         continue;
       }
@@ -1097,6 +1107,7 @@ class Walker {
     const at: Where = block
       ? { structure: 'refcount block', field: `refcount of cluster ${k}`, offset: blockOff + Math.floor(((k - first) * (1 << order)) / 8), length: widthBytes }
       : { structure: 'refcount table', field: `entry ${r} (no refcount block)`, offset: h.refcountTableOffset + r * 8, length: 8 };
+    this.visitor?.mismatch(k, stored, computed, at.offset);
     if (stored === 0) this.rebuild = true;
     const what = REF_KIND_NAMES[(this.refs.kinds[k] & ~CLAIMED) as RefKind];
     if (stored < computed) {
