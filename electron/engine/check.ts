@@ -1,12 +1,43 @@
-// Checking an image file: the pure checker over a read-only source.
-import { analyzeImage, checkImage, type CheckAnalysis, type CheckOptions, type CheckReport } from '../../shared/qcow2/check';
+// Checking an image file: the pure checker over a read-only source, plus the backing file probe QEMU's
+// open does (bdrv_open_backing_file).
+import { closeSync, openSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { analyzeImage, checkImage, type BackingProbe, type CheckAnalysis, type CheckOptions, type CheckReport } from '../../shared/qcow2/check';
 import { SyncReadFileSource } from './sync-file-source';
+
+const STRERROR: Record<string, string> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  ENOTDIR: 'Not a directory',
+  EISDIR: 'Is a directory',
+  ELOOP: 'Too many levels of symbolic links',
+};
+
+/**
+ * The backing file probe for the image at `imagePath`: a name with a protocol prefix ("nbd:…", a ':'
+ * before any '/', QEMU's path_has_protocol) is not probed; an absolute name is opened as is; a relative
+ * one against the image's directory (bdrv_get_full_backing_filename_from_filename, path_combine).
+ */
+export function backingProbe(imagePath: string): (name: string) => Promise<BackingProbe | null> {
+  return async (name) => {
+    const colon = name.indexOf(':');
+    if (colon >= 0 && (name.indexOf('/') < 0 || colon < name.indexOf('/'))) return null;
+    const path = isAbsolute(name) ? name : join(dirname(imagePath), name);
+    try {
+      closeSync(openSync(path, 'r'));
+      return { path, error: null };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      return { path, error: STRERROR[code] ?? (code || (e as Error).message) };
+    }
+  };
+}
 
 /** Check the image at `path` (read-only; progress and cancellation through `options`). */
 export async function checkFile(path: string, options: CheckOptions = {}): Promise<CheckReport> {
   const src = SyncReadFileSource.open(path);
   try {
-    return await checkImage(src, options);
+    return await checkImage(src, { probeBacking: backingProbe(path), ...options });
   } finally {
     src.close();
   }
@@ -15,7 +46,7 @@ export async function checkFile(path: string, options: CheckOptions = {}): Promi
 export async function analyzeFile(path: string, options: CheckOptions = {}): Promise<CheckAnalysis> {
   const src = SyncReadFileSource.open(path);
   try {
-    return await analyzeImage(src, options);
+    return await analyzeImage(src, { probeBacking: backingProbe(path), ...options });
   } finally {
     src.close();
   }

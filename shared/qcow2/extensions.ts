@@ -10,6 +10,8 @@ import type { ZonedExtension } from './zoned-types';
 
 export const EXT_END = 0x00000000;
 export const EXT_BACKING_FORMAT = 0xe2792aca;
+/** sizeof(BlockDriverState.backing_format) in QEMU (include/block/block_int-common.h): names must be shorter. */
+export const BACKING_FORMAT_MAX = 16;
 export const EXT_FEATURE_TABLE = 0x6803f857;
 export const EXT_BITMAPS = 0x23852875;
 export const EXT_CRYPTO = 0x0537be77;
@@ -169,6 +171,10 @@ export function decodeExtensions(h: Qcow2Header, cluster0: Uint8Array, fileSize?
       case EXT_BACKING_FORMAT:
         content = { kind: 'backing-format', format: utf8Decode(data) };
         result.backingFormat ??= content.format;
+        // qcow2_read_extensions reads the name into BlockDriverState.backing_format[16] and refuses longer ones.
+        if (length >= BACKING_FORMAT_MAX) {
+          findings.push(finding({ id: 'extension.backing-format-too-long', severity: 'error', structure: 'backing file format extension', field: 'length', offset: off + 4, length: 4, found: String(length), expected: `< ${BACKING_FORMAT_MAX} (QEMU's backing_format buffer)`, message: `the backing file format name is ${length} bytes, more than QEMU accepts: QEMU refuses the image ("ERROR: ext_backing_format: len=${length} too large (>=${BACKING_FORMAT_MAX})")`, fix: 'none in place: name the format again with qemu-img rebase -u -F FORMAT' }));
+        }
         break;
       case EXT_DATA_FILE:
         content = { kind: 'data-file', path: utf8Decode(data) };
