@@ -2,7 +2,7 @@
 // 5.2 and 10; the seed's code in reference/zoned-format-patch.txt), and so how severe a broken rule is on
 // an image of a given layout family: an error when a revision of that family (for v5-v7: the seed, v7)
 // refuses it, a compatibility warning naming the later revisions when only they do (docs/DECISIONS.md,
-// issue 11; ZONED-FORMAT.md section 8 item 10). The v11 family and the respin have their own table
+// issue 11, which extends ZONED-FORMAT.md section 8 item 8). The v11 family and the respin have their own table
 // (zoned-open-rules.ts).
 import type { Severity } from './findings';
 import type { ZonedRevision } from './zoned-types';

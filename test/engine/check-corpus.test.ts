@@ -122,6 +122,21 @@ describe('exit codes: qzs check exits as stock qemu-img check -f qcow2 on every 
     expect(r.out).not.toContain('backing.missing');
   });
 
+  it('the v3 zero flag in a v2 image: qemu-img check passes, but a read through QEMU fails and marks the image corrupt', () => {
+    const c = CORPUS.find((x) => x.name === 'v2-zero-flag');
+    if (!c) throw new Error('corpus lost its case');
+    const path = dir.file('v2-zero-read.qcow2');
+    makeCorrupt(c, bases, path);
+    expect(qemuImgStatus(['check', '-f', 'qcow2', path]).status).toBe(0);
+    let said = '';
+    try {
+      qemuIo(path, ['read 0 4k']);
+    } catch (e) {
+      said = String((e as { stderr?: string }).stderr ?? '') + String((e as { stdout?: string }).stdout ?? '');
+    }
+    expect(said).toContain('Zero cluster entry found in pre-v3 image');
+  });
+
   it('-r leaks on refcounts that need a rebuild: qemu-img\'s "Check failed", exit 1, and ours', async () => {
     const c = CORPUS.find((x) => x.name === 'refcount-too-low');
     if (!c) throw new Error('corpus lost its case');

@@ -1,5 +1,5 @@
-// Severity of every zoned rule on every layout family (ZONED-FORMAT.md section 8 item 10, docs/DECISIONS.md
-// issue 11): an error where a revision of the image's own layout family refuses the image (for the v5-v7
+// Severity of every zoned rule on every layout family (docs/DECISIONS.md, issue 11, extending
+// ZONED-FORMAT.md section 8 item 8): an error where a revision of the image's own layout family refuses the image (for the v5-v7
 // layout: the seed, v7), a compatibility warning naming the later revisions where only they do, and the
 // exit code of `qzs check` follows (4 for zoned errors only, 0 for warnings only).
 import { describe, expect, it } from 'vitest';

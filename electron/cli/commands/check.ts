@@ -6,7 +6,7 @@
 // qemu-img's "this image format does not support checks", which never applies to a qcow2 file. A
 // `-r leaks` that needs a refcount rebuild exits 1, as qemu-img's "Check failed" does.
 import type { CheckProgress, CheckReport } from '../../../shared/qcow2/check';
-import { checkExitCode, EXIT_CHECK_FAILED } from '../../../shared/qcow2/check-exit';
+import { checkExitCode, EXIT_CHECK_FAILED, qemuRefusesOpen, zonedOnly } from '../../../shared/qcow2/check-exit';
 import type { Finding } from '../../../shared/qcow2/findings';
 import { checkFile } from '../../engine/check';
 import type { RepairResult } from '../../engine/repair';
@@ -30,7 +30,11 @@ function humanReport(r: CheckReport): string {
   let s = '';
   for (const f of r.findings) s += findingText(f);
   if (!r.openable) return s + '\nThe file cannot be read as a qcow2 image.\n';
-  if (r.corruptions === 0 && r.leaks === 0 && r['check-errors'] === 0 && !r.findings.some((f) => f.severity === 'error')) {
+  const refusal = r.findings.find(qemuRefusesOpen);
+  if (refusal) s += `\nQEMU cannot open this image (${refusal.id}), so qemu-img check cannot check it.\n`;
+  const errors = r.findings.filter((f) => f.severity === 'error');
+  if (r.corruptions === 0 && errors.length && errors.every(zonedOnly)) s += `\nThe qcow2 structures are clean; ${errors.length} error(s) above concern the zoned metadata only.\n`;
+  if (r.corruptions === 0 && r.leaks === 0 && r['check-errors'] === 0 && !errors.length) {
     s += r.findings.length ? '\nNo errors were found on the image (see the notes above).\n' : 'No errors were found on the image.\n';
   } else {
     if (r.corruptions) s += `\n${r.corruptions} errors were found on the image.\nData may be corrupted, or further writes to the image may corrupt it.\n`;
@@ -55,7 +59,7 @@ function jsonReport(r: CheckReport, repair?: RepairResult): string {
   const out: Record<string, unknown> = { ...counts, openable, complete, incompleteWalks, unverified, findings };
   if (repair) {
     out.repair = {
-      target: repair.target, backup: repair.backup, refused: repair.refused, changes: repair.changes, notes: repair.notes,
+      target: repair.target, backup: repair.backup, refused: repair.refused, checkFailed: repair.checkFailed, changes: repair.changes, notes: repair.notes,
       before: { corruptions: repair.before.corruptions, leaks: repair.before.leaks, 'check-errors': repair.before['check-errors'] },
     };
   }
