@@ -47,6 +47,11 @@ describe('corrupt corpus', () => {
       const hit = report.findings.find((f) => f.id === c.id && f.offset === at);
       expect(hit, JSON.stringify(report.findings.map((f) => [f.id, f.offset, f.severity]))).toBeDefined();
       expect(hit?.severity).toBe(c.severity);
+      if (c.field) {
+        expect(hit?.structure).toBe(c.field.structure);
+        if (typeof c.field.field === 'string') expect(hit?.field).toBe(c.field.field);
+        else expect(hit?.field).toMatch(c.field.field);
+      }
       if (c.exit !== undefined) expect(checkExitCode(report)).toBe(c.exit);
       // A walk that missed a table proves no leak: what qemu-img counts as leaks we count as unverified.
       if (!report.complete) expect(report.leaks).toBe(0);

@@ -150,6 +150,8 @@ export interface CorruptCase {
   qemuSays?: string;
   /** Why our exit code differs from stock qemu-img check's on this image (docs/DECISIONS.md, issue 11). */
   beyondQemu?: string;
+  /** The finding's structure and field, where the case names them. */
+  field?: { structure: string; field: string | RegExp };
 }
 
 /** The documented reasons our exit code differs from stock qemu-img check's (docs/DECISIONS.md, issue 11). */
@@ -248,29 +250,29 @@ export const CORPUS: CorruptCase[] = [
     patch: (p) => { const m = p.num64(p.zonedExtData() + ZEXT.metaOffset); new DataView(p.bytes.buffer).setBigUint64(m + 8 * 4, 16n << 20n, true); return p.l2EntryOffset((16 << 20) / p.clusterSize); },
   },
   { name: 'zoned-extension-without-bit', base: 'zoned', id: 'zoned.extension-without-bit', severity: 'warning', qemu: 'ours', exit: 0, beyondQemu: BEYOND_QEMU.zonedmeta, patch: (p) => { p.set64(72, p.u64(72) & ~32n); return 72; } },
-  { name: 'zoned-bit-without-extension', base: 'plain', id: 'zoned.bit-without-extension', severity: 'error', qemu: 'refuses', exit: 1, qemuSays: 'Unsupported qcow2 feature(s): Unknown incompatible feature: 20', patch: (p) => { p.set64(72, p.u64(72) | 32n); return 72; } },
+  { name: 'zoned-bit-without-extension', base: 'plain', field: { structure: 'header', field: 'incompatible_features' },  id: 'zoned.bit-without-extension', severity: 'error', qemu: 'refuses', exit: 1, qemuSays: 'Unsupported qcow2 feature(s): Unknown incompatible feature: 20', patch: (p) => { p.set64(72, p.u64(72) | 32n); return 72; } },
   {
     name: 'zoned-zonedmeta-over-l1', base: 'zoned', id: 'overlap.metadata', severity: 'error', qemu: 'ours', exit: 2, beyondQemu: BEYOND_QEMU.zonedmeta,
     patch: (p) => { const d = p.zonedExtData(); p.set64(d + ZEXT.metaOffset, p.l1Offset); return d + ZEXT.metaOffset; },
   },
   // ---- images stock qemu-img refuses to open (issue 11): qemu-img check exits 1 and says why
-  { name: 'backing-missing', base: 'backed', id: 'backing.missing', severity: 'error', qemu: 'check-refuses', exit: 1, qemuSays: `Could not open backing file: Could not open '`, patch: (p) => p.num64(8) },
+  { name: 'backing-missing', base: 'backed', field: { structure: 'backing file name', field: 'name' },  id: 'backing.missing', severity: 'error', qemu: 'check-refuses', exit: 1, qemuSays: `Could not open backing file: Could not open '`, patch: (p) => p.num64(8) },
   {
-    name: 'backing-format-too-long', base: 'plain', id: 'extension.backing-format-too-long', severity: 'error', qemu: 'refuses', exit: 1, qemuSays: 'ERROR: ext_backing_format: len=1100 too large (>=16)',
+    name: 'backing-format-too-long', base: 'plain', field: { structure: 'backing file format extension', field: 'length' },  id: 'extension.backing-format-too-long', severity: 'error', qemu: 'refuses', exit: 1, qemuSays: 'ERROR: ext_backing_format: len=1100 too large (>=16)',
     patch: (p) => { const o = p.headerLength; p.bytes.fill(0, o, o + 1200); p.set32(o, 0xe2792aca); p.set32(o + 4, 1100); p.bytes.fill(0x71, o + 8, o + 8 + 1100); return o + 4; },
   },
-  { name: 'data-file-bit-without-name', base: 'plain', id: 'header.data-file-missing', severity: 'error', qemu: 'check-refuses', exit: 1, qemuSays: "'data-file' is required for this image", patch: (p) => { p.set64(72, p.u64(72) | 4n); return 72; } },
-  { name: 'crypt-method-aes', base: 'plain', id: 'header.crypt-aes', severity: 'error', qemu: 'check-refuses', exit: 1, qemuSays: "Parameter 'encrypt.key-secret' is required for cipher", patch: (p) => { p.set32(32, 1); return 32; } },
+  { name: 'data-file-bit-without-name', base: 'plain', field: { structure: 'header', field: 'incompatible_features' },  id: 'header.data-file-missing', severity: 'error', qemu: 'check-refuses', exit: 1, qemuSays: "'data-file' is required for this image", patch: (p) => { p.set64(72, p.u64(72) | 4n); return 72; } },
+  { name: 'crypt-method-aes', base: 'plain', field: { structure: 'header', field: 'crypt_method' },  id: 'header.crypt-aes', severity: 'error', qemu: 'check-refuses', exit: 1, qemuSays: "Parameter 'encrypt.key-secret' is required for cipher", patch: (p) => { p.set32(32, 1); return 32; } },
   // ---- corruptions qemu-img check misses (issue 11): it exits 0, we exit 2
   {
-    name: 'truncated-last-data-cluster', base: 'plain', id: 'data.truncated', severity: 'error', qemu: 'same-counts', exit: 2, qemuSays: 'No errors were found on the image.', beyondQemu: BEYOND_QEMU.corruption,
+    name: 'truncated-last-data-cluster', base: 'plain', field: { structure: 'L2 table', field: /^entry \d+ \(L1 entry 0\)$/ },  id: 'data.truncated', severity: 'error', qemu: 'same-counts', exit: 2, qemuSays: 'No errors were found on the image.', beyondQemu: BEYOND_QEMU.corruption,
     patch: (p) => { const g = p.lastDataCluster(); p.bytes = p.bytes.slice(0, p.dataOffset(g) + p.clusterSize / 2); return p.l2EntryOffset(g); },
   },
   {
-    name: 'snapshot-duplicate-id', base: 'snap2', id: 'snapshot.duplicate-id', severity: 'error', qemu: 'same-counts', exit: 2, qemuSays: 'No errors were found on the image.', beyondQemu: BEYOND_QEMU.corruption,
+    name: 'snapshot-duplicate-id', base: 'snap2', field: { structure: 'snapshot table', field: 'entry 1 id_str' },  id: 'snapshot.duplicate-id', severity: 'error', qemu: 'same-counts', exit: 2, qemuSays: 'No errors were found on the image.', beyondQemu: BEYOND_QEMU.corruption,
     patch: (p) => { const [a, b] = p.snapshotEntries(); p.bytes.copyWithin(b.idAt, a.idAt, a.idAt + a.idLen); return b.idAt; },
   },
-  { name: 'v2-zero-flag', base: 'v2', id: 'l2.zero-flag-v2', severity: 'error', qemu: 'same-counts', exit: 2, qemuSays: 'No errors were found on the image.', beyondQemu: BEYOND_QEMU.corruption, patch: (p) => { const o = p.l2EntryOffset(0); p.set64(o, p.u64(o) | 1n); return o; } },
+  { name: 'v2-zero-flag', base: 'v2', field: { structure: 'L2 table', field: 'entry 0 (L1 entry 0)' },  id: 'l2.zero-flag-v2', severity: 'error', qemu: 'same-counts', exit: 2, qemuSays: 'No errors were found on the image.', beyondQemu: BEYOND_QEMU.corruption, patch: (p) => { const o = p.l2EntryOffset(0); p.set64(o, p.u64(o) | 1n); return o; } },
 ];
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
