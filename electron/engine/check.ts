@@ -1,7 +1,7 @@
 // Checking an image file: the pure checker over a read-only source, plus the backing file probe QEMU's
 // open does (bdrv_open_backing_file).
 import { closeSync, openSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { analyzeImage, checkImage, type BackingProbe, type CheckAnalysis, type CheckOptions, type CheckReport } from '../../shared/qcow2/check';
 import { SyncReadFileSource } from './sync-file-source';
 
@@ -14,15 +14,17 @@ const STRERROR: Record<string, string> = {
 };
 
 /**
- * The backing file probe for the image at `imagePath`: a name with a protocol prefix ("nbd:…", a ':'
- * before any '/', QEMU's path_has_protocol) is not probed; an absolute name is opened as is; a relative
- * one against the image's directory (bdrv_get_full_backing_filename_from_filename, path_combine).
+ * The backing and data file probe for the image at `imagePath`: a name with a protocol prefix ("nbd:…",
+ * a ':' before any '/', QEMU's path_has_protocol) is not probed; an absolute name is opened as is; a
+ * relative backing file name against the image's directory (bdrv_get_full_backing_filename_from_filename,
+ * path_combine), a relative data file name as given, against the working directory (measured: qemu-img 7.2
+ * fails to open an image whose data file sits beside it when run from elsewhere).
  */
-export function backingProbe(imagePath: string): (name: string) => Promise<BackingProbe | null> {
-  return async (name) => {
+export function backingProbe(imagePath: string): (name: string, kind: 'backing' | 'data-file') => Promise<BackingProbe | null> {
+  return async (name, kind) => {
     const colon = name.indexOf(':');
     if (colon >= 0 && (name.indexOf('/') < 0 || colon < name.indexOf('/'))) return null;
-    const path = isAbsolute(name) ? name : join(dirname(imagePath), name);
+    const path = isAbsolute(name) ? name : kind === 'backing' ? join(dirname(imagePath), name) : resolve(name);
     try {
       closeSync(openSync(path, 'r'));
       return { path, error: null };

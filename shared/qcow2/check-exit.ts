@@ -47,6 +47,8 @@ const QEMU_REFUSES_OPEN: ReadonlySet<string> = new Set([
   'extension.crypto-offset',
   'bitmaps.entry-invalid', // "Could not read bitmap_table table from image" (bitmaps load at open)
   'backing.missing', // "Could not open backing file: …"
+  'data-file.missing', // "Could not open 'FILE': No such file or directory"
+  'extension.overrun', // "Header extension too large" (openImage refuses it too)
 ]);
 
 /** Stock qemu-img cannot open the image because of this finding (exit 1). */

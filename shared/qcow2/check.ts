@@ -97,15 +97,19 @@ export interface CheckOptions {
   /** Findings of one id listed individually before a summary finding counts the rest. */
   maxFindingsPerId?: number;
   /**
-   * Resolve and try to open the backing file the header names, as QEMU does when it opens the image (the
-   * caller does the I/O: shared/ stays pure). Null when the name is not a local path (a protocol).
+   * Resolve and try to open the backing file or the external data file the image names, as QEMU does when
+   * it opens the image (the caller does the I/O: shared/ stays pure). Null when the name is not a local
+   * path (a protocol).
    */
-  probeBacking?: (name: string) => Promise<BackingProbe | null>;
+  probeBacking?: (name: string, kind: 'backing' | 'data-file') => Promise<BackingProbe | null>;
 }
 
-/** What opening the backing file gave. */
+/** What opening the backing (or data) file gave. */
 export interface BackingProbe {
-  /** The path QEMU opens: the name itself when absolute, else resolved against the image's directory. */
+  /**
+   * The path QEMU opens: the name itself when absolute; else, for a backing file, resolved against the
+   * image's directory, and for a data file against the working directory (QEMU 7.2 opens it as given).
+   */
   path: string;
   /** Null when it opens; else the reason, as strerror says it ("No such file or directory"). */
   error: string | null;
@@ -470,9 +474,10 @@ class Walker {
 
   /** bdrv_open_backing_file: QEMU opens the backing file with the image, and refuses the image without it. */
   private async probeBacking(): Promise<void> {
+    await this.probeDataFile();
     const name = this.img.extensions.backingFile;
     if (name === null || !this.opts.probeBacking) return;
-    const probe = await this.opts.probeBacking(name);
+    const probe = await this.opts.probeBacking(name, 'backing');
     if (!probe || probe.error === null) return;
     const h = this.h;
     const where = probe.path === name ? `"${name}"` : `"${name}" (${probe.path})`;
@@ -481,6 +486,21 @@ class Walker {
       found: `${where}: ${probe.error}`, expected: 'a backing file that opens (a relative name is resolved against the image\'s directory)',
       message: `the backing file ${where} cannot be opened (${probe.error}): QEMU refuses the image ("Could not open backing file: Could not open '${probe.path}': ${probe.error}")`,
       fix: `none in place: put the backing file at ${probe.path}, or name another one with qemu-img rebase -u -b FILE`,
+    });
+  }
+
+  /** qcow2_do_open opens the external data file (incompatible bit 2) and refuses the image without it. */
+  private async probeDataFile(): Promise<void> {
+    const name = this.img.extensions.dataFile;
+    if (name === null || ((this.h.incompatibleFeatures >> 2n) & 1n) !== 1n || !this.opts.probeBacking) return;
+    const probe = await this.opts.probeBacking(name, 'data-file');
+    if (!probe || probe.error === null) return;
+    const e = this.img.extensions.extensions.find((x) => x.content.kind === 'data-file');
+    this.sink.add({
+      id: 'data-file.missing', severity: 'error', structure: 'external data file name extension', field: 'name', offset: e?.dataOffset ?? 72, length: e?.length ?? 8,
+      found: `"${name}" (${probe.path}): ${probe.error}`, expected: 'an external data file that opens (QEMU 7.2 resolves a relative name against the working directory, not the image\'s)',
+      message: `the external data file "${name}" (${probe.path}) cannot be opened (${probe.error}): QEMU refuses the image ("Could not open '${name}': ${probe.error}"); the guest data is in that file`,
+      fix: `none in place: put the data file at ${probe.path}, run QEMU from the directory it is relative to, or name it again with qemu-img amend -o data-file=FILE`,
     });
   }
 
@@ -1080,7 +1100,16 @@ class Walker {
       const raw = (BigInt(hi) << 32n) | BigInt(lo);
       const at: Where = { structure: 'refcount table', field: `entry ${i}`, offset: h.refcountTableOffset + i * 8, length: 8 };
       const off = Number(raw & REFT_OFFSET_MASK);
-      if ((lo & 0x1ff) !== 0 || off % cs !== 0) {
+      if ((lo & 0x1ff) !== 0 && off % cs === 0) {
+        // check_refblocks: reserved bits are a corruption of their own; qcow2_get_refcount masks them off
+        // and reads the block where the offset points (zeros past the end of the file).
+        report.corruptions++;
+        this.rebuild = true;
+        this.reftable[i] = off < this.fileSize ? off : -1;
+        sink.add({ ...at, id: 'reftable.reserved-bits', severity: 'error', found: hex(raw, 16), expected: 'reserved bits 0x1ff clear', message: `refcount table entry ${i} has reserved bits set (${hex(raw & 0x1ffn)})`, fix: 'rebuild the refcount structures (check -r all)' });
+        continue;
+      }
+      if (off % cs !== 0) {
         report.corruptions++;
         this.rebuild = true;
         this.reftable[i] = -1;

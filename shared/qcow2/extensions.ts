@@ -149,11 +149,13 @@ export function decodeExtensions(h: Qcow2Header, cluster0: Uint8Array, fileSize?
     const magic = u32be(cluster0, off);
     const length = u32be(cluster0, off + 4);
     const name = EXTENSION_NAMES[magic] ?? `unknown extension ${hex(magic, 8)}`;
-    if (magic === EXT_END) {
+    const dataOffset = off + 8;
+    // QEMU tests the length before it looks at the magic, so an end marker with a length past the area
+    // is "Header extension too large" too (a header_length off by a few bytes reads one so).
+    if (magic === EXT_END && length <= areaEnd - dataOffset) {
       result.extensions.push({ magic, name, offset: off, dataOffset: off + 8, length, paddedLength: 0, raw: '', content: { kind: 'end' } });
       break;
     }
-    const dataOffset = off + 8;
     if (length > areaEnd - dataOffset) {
       findings.push(finding({ id: 'extension.overrun', severity: 'error', structure: `header extension ${hex(magic, 8)} (${name})`, field: 'length', offset: off + 4, length: 4, found: String(length), expected: `<= ${areaEnd - dataOffset} (space left before ${areaName})`, message: `header extension ${name} at offset ${off} claims ${length} bytes but only ${areaEnd - dataOffset} remain before ${areaName}: QEMU refuses the image ("Header extension too large")`, fix: 'none: QEMU refuses the image; drop the extension and everything after it' }));
       break;

@@ -1,12 +1,12 @@
 // A corpus of corrupt images, one per finding kind: each is a small byte patch on a fresh image made by
 // qemu-img/qemu-io (or on a copy of a reference zoned sample). The layout is read here with plain
 // DataView reads, independently of the engine, so the expected offsets do not come from the code under test.
-import { copyFileSync, chmodSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { copyFileSync, chmodSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { qemuImg, qemuIo } from './qemu';
 import { sample } from './samples';
 
-export type BaseName = 'plain' | 'small' | 'snap' | 'snap2' | 'compressed' | 'bitmap' | 'zoned' | 'v2' | 'backed';
+export type BaseName = 'plain' | 'small' | 'snap' | 'snap2' | 'compressed' | 'bitmap' | 'zoned' | 'v2' | 'backed' | 'datafile';
 
 /** The backing file name of the 'backed' base: relative, and never created. */
 export const MISSING_BACKING = 'missing-base.qcow2';
@@ -28,6 +28,9 @@ export function buildBases(dir: string): Record<BaseName, string> {
   copyFileSync(p('snap.qcow2'), p('snap2.qcow2'));
   qemuImg(['snapshot', '-c', 's2', p('snap2.qcow2')]);
   qemuImg(['create', '-q', '-f', 'qcow2', '-u', '-b', MISSING_BACKING, '-F', 'qcow2', p('backed.qcow2'), '4M']);
+  // An external data file named by an absolute path, then removed.
+  qemuImg(['create', '-q', '-f', 'qcow2', '-o', `data_file=${p('gone.raw')}`, p('datafile.qcow2'), '4M']);
+  rmSync(p('gone.raw'));
   qemuImg(['convert', '-c', '-O', 'qcow2', p('plain.qcow2'), p('compressed.qcow2')]);
   qemuImg(['create', '-q', '-f', 'qcow2', p('bitmap.qcow2'), '4M']);
   qemuImg(['bitmap', '--add', p('bitmap.qcow2'), 'b0']);
@@ -36,7 +39,7 @@ export function buildBases(dir: string): Record<BaseName, string> {
   chmodSync(p('zoned.qcow2'), 0o644);
   return {
     plain: p('plain.qcow2'), small: p('small.qcow2'), snap: p('snap.qcow2'), snap2: p('snap2.qcow2'), compressed: p('compressed.qcow2'),
-    bitmap: p('bitmap.qcow2'), zoned: p('zoned.qcow2'), v2: p('v2.qcow2'), backed: p('backed.qcow2'),
+    bitmap: p('bitmap.qcow2'), zoned: p('zoned.qcow2'), v2: p('v2.qcow2'), backed: p('backed.qcow2'), datafile: p('datafile.qcow2'),
   };
 }
 
@@ -262,6 +265,14 @@ export const CORPUS: CorruptCase[] = [
     patch: (p) => { const o = p.headerLength; p.bytes.fill(0, o, o + 1200); p.set32(o, 0xe2792aca); p.set32(o + 4, 1100); p.bytes.fill(0x71, o + 8, o + 8 + 1100); return o + 4; },
   },
   { name: 'data-file-bit-without-name', base: 'plain', field: { structure: 'header', field: 'incompatible_features' },  id: 'header.data-file-missing', severity: 'error', qemu: 'check-refuses', exit: 1, qemuSays: "'data-file' is required for this image", patch: (p) => { p.set64(72, p.u64(72) | 4n); return 72; } },
+  {
+    name: 'data-file-missing', base: 'datafile', field: { structure: 'external data file name extension', field: 'name' }, id: 'data-file.missing', severity: 'error', qemu: 'check-refuses', exit: 1, qemuSays: "gone.raw': No such file or directory",
+    patch: (p) => p.extensionOffset(0x44415441) + 8,
+  },
+  // header_length 108 reads the feature table's magic as an end marker's length: "Header extension too large"
+  { name: 'header-length-108', base: 'plain', id: 'extension.overrun', severity: 'error', qemu: 'refuses', exit: 1, qemuSays: 'Header extension too large', patch: (p) => { p.set32(100, 108); return 112; } },
+  // check_refblocks: reserved bits in a refcount table entry are a corruption (exit 2), not a check failure
+  { name: 'reftable-entry-reserved-bits', base: 'plain', field: { structure: 'refcount table', field: 'entry 0' }, id: 'reftable.reserved-bits', severity: 'error', qemu: 'same-counts', exit: 2, qemuSays: 'ERROR refcount table entry 0 has reserved bits set', patch: (p) => { p.set64(p.reftableOffset, p.u64(p.reftableOffset) | 4n); return p.reftableOffset; } },
   { name: 'crypt-method-aes', base: 'plain', field: { structure: 'header', field: 'crypt_method' },  id: 'header.crypt-aes', severity: 'error', qemu: 'check-refuses', exit: 1, qemuSays: "Parameter 'encrypt.key-secret' is required for cipher", patch: (p) => { p.set32(32, 1); return 32; } },
   // ---- corruptions qemu-img check misses (issue 11): it exits 0, we exit 2
   {
