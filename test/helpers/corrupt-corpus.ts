@@ -280,6 +280,11 @@ export const CORPUS: CorruptCase[] = [
     patch: (p) => { const g = p.lastDataCluster(); p.bytes = p.bytes.slice(0, p.dataOffset(g) + p.clusterSize / 2); return p.l2EntryOffset(g); },
   },
   {
+    // Cut before the L1 table: QEMU reads the missing table as zeros (an empty disk) and finds nothing wrong.
+    name: 'truncated-before-l1', base: 'plain', id: 'header.l1_table_offset-past-eof', severity: 'error', qemu: 'same-counts', exit: 2, qemuSays: 'No errors were found on the image.', beyondQemu: BEYOND_QEMU.corruption,
+    patch: (p) => { p.bytes = p.bytes.slice(0, p.refblockOffset + p.clusterSize); return 40; },
+  },
+  {
     name: 'snapshot-duplicate-id', base: 'snap2', field: { structure: 'snapshot table', field: 'entry 1 id_str' },  id: 'snapshot.duplicate-id', severity: 'error', qemu: 'same-counts', exit: 2, qemuSays: 'No errors were found on the image.', beyondQemu: BEYOND_QEMU.corruption,
     patch: (p) => { const [a, b] = p.snapshotEntries(); p.bytes.copyWithin(b.idAt, a.idAt, a.idAt + a.idLen); return b.idAt; },
   },
