@@ -82,12 +82,14 @@ describe('every zoned rule on every layout family: severity, revisions named, ex
 
 describe('the seed\'s own words beside ours (reference/zoned-format-patch.txt)', () => {
   it('the max-append message is quoted with its two numbers swapped, and says so', async () => {
-    const bytes = buildZonedImage({ ...BASE, layout: 'v5-v7', maxAppendBytes: 3 * MiB }).bytes;
+    const append = 3 * MiB - 256;
+    const bytes = buildZonedImage({ ...BASE, layout: 'v5-v7', maxAppendBytes: append }).bytes;
     const report = await checkImage(new MemoryByteSource(bytes, 'seed-append.qcow2'));
     const f = report.findings.find((x) => x.id === 'zoned.max-append-too-large');
     // error_report("max append bytes %uB exceeds zone capacity %uB …", zone_capacity, max_append_bytes)
-    expect(f?.message).toContain(`"max append bytes ${3 * MiB}B exceeds zone capacity ${3 * MiB}B by more than block size"`);
-    expect(f?.message).toContain('swapped');
+    expect(f?.message).toContain(`"max append bytes ${3 * MiB}B exceeds zone capacity ${append}B by more than block size"`);
+    expect(f?.message).toContain(`swapped order, so the two numbers print the wrong way round; the append limit is ${append}, the capacity ${3 * MiB}`);
+    expect(f?.message).toContain('v7 (the seed) refuses the image (v5 and v6 did not check it)');
   });
 
   it('the seed opens an all-conventional image and a size-0 image: compatibility warnings naming v8, exit 0', async () => {
