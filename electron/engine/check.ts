@@ -1,7 +1,8 @@
 // Checking an image file: the pure checker over a read-only source, plus the backing file probe QEMU's
 // open does (bdrv_open_backing_file).
 import { closeSync, openSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
+import { fullBackingFilename } from '../../shared/qcow2/info-json';
 import { analyzeImage, checkImage, type BackingProbe, type CheckAnalysis, type CheckOptions, type CheckReport } from '../../shared/qcow2/check';
 import { SyncReadFileSource } from './sync-file-source';
 
@@ -22,9 +23,8 @@ const STRERROR: Record<string, string> = {
  */
 export function backingProbe(imagePath: string): (name: string, kind: 'backing' | 'data-file') => Promise<BackingProbe | null> {
   return async (name, kind) => {
-    const colon = name.indexOf(':');
-    if (colon >= 0 && (name.indexOf('/') < 0 || colon < name.indexOf('/'))) return null;
-    const path = isAbsolute(name) ? name : kind === 'backing' ? join(dirname(imagePath), name) : resolve(name);
+    if (/^[^:/]*:/.test(name)) return null;
+    const path = kind === 'backing' ? fullBackingFilename(imagePath, name) : isAbsolute(name) ? name : resolve(name);
     try {
       closeSync(openSync(path, 'r'));
       return { path, error: null };
