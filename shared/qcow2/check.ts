@@ -349,6 +349,8 @@ class Walker {
   private readonly refMax: number;
   private refs!: RefCounts;
   private reftable = new Float64Array(0);
+  /** Refcount table entries with reserved bits set: the block their masked offset names (read, never trusted). */
+  private readonly maskedBlocks = new Map<number, number>();
   private rebuild = false;
   private readonly mismatches: RefcountMismatch[] = [];
   private readonly copiedFixes: EntryFix[] = [];
@@ -1105,7 +1107,10 @@ class Walker {
         // and reads the block where the offset points (zeros past the end of the file).
         report.corruptions++;
         this.rebuild = true;
-        this.reftable[i] = off < this.fileSize ? off : -1;
+        // Unusable for a repair (-1: never written in place, never taken back by a rebuild, since the
+        // walk does not count it as a refcount block), but read for the comparison as QEMU reads it.
+        this.reftable[i] = -1;
+        if (off < this.fileSize) this.maskedBlocks.set(i, off);
         sink.add({ ...at, id: 'reftable.reserved-bits', severity: 'error', found: hex(raw, 16), expected: 'reserved bits 0x1ff clear', message: `refcount table entry ${i} has reserved bits set (${hex(raw & 0x1ffn)})`, fix: 'rebuild the refcount structures (check -r all)' });
         continue;
       }
@@ -1137,6 +1142,12 @@ class Walker {
     }
   }
 
+  /** Where the refcounts of block r are read: the table's entry, or the masked offset of one with reserved bits. */
+  private blockAt(r: number): number {
+    const o = r < this.reftable.length ? this.reftable[r] : 0;
+    return o === -1 ? this.maskedBlocks.get(r) ?? -1 : o;
+  }
+
   /** Returns the highest cluster with a stored or computed reference. */
   private async compareRefcounts(): Promise<number> {
     const { h, cs, report } = this;
@@ -1153,14 +1164,14 @@ class Walker {
       if (r % this.batchTables === 0) {
         const wanted: number[] = [];
         for (let q = r; q < Math.min(blocks, r + this.batchTables); q++) {
-          const o = q < this.reftable.length ? this.reftable[q] : 0;
+          const o = this.blockAt(q);
           if (o > 0 && !(q < this.badBlock.length && this.badBlock[q])) wanted.push(o);
         }
         batch = await readTables(this.src, wanted, cs, this.slab);
       }
       const first = r * per;
       const last = Math.min(len, first + per);
-      const blockOff = r < this.reftable.length ? this.reftable[r] : 0;
+      const blockOff = this.blockAt(r);
       if (r < this.badBlock.length && this.badBlock[r]) {
         // qcow2_get_refcount fails for every cluster this block covers.
         report['check-errors'] += last - first;
