@@ -22,6 +22,7 @@ import { basename } from 'node:path';
 import { fromHex, toHex } from '../../shared/bytes';
 import type { EditRecord, HeaderEdit, ZoneReport } from '../../shared/contract/dto';
 import type { ByteSource, WritableByteSource } from '../../shared/qcow2/byte-source';
+import { backingProbe } from './check';
 import { analyzeImage, checkImage, type CheckOptions, type CheckReport } from '../../shared/qcow2/check';
 import { osErrorCode, osErrorText, Qcow2Error, toAppError, type AppError } from '../../shared/qcow2/findings';
 import { buildLayout, type FileLayout, type LayoutOptions } from '../../shared/qcow2/layout';
@@ -174,7 +175,7 @@ export class ImageSession {
   check(options: CheckOptions & { wrap?: (src: ByteSource) => ByteSource } = {}): Promise<CheckReport> {
     return this.serial(async () => {
       await this.noticeExternalChange();
-      return checkImage(options.wrap ? options.wrap(this.file) : this.file, options);
+      return checkImage(options.wrap ? options.wrap(this.file) : this.file, { probeBacking: backingProbe(this.path), ...options });
     });
   }
 
@@ -333,7 +334,7 @@ export class ImageSession {
    */
   repair(mode: RepairMode, options: CheckOptions = {}): Promise<RepairResult> {
     return this.mutate('repair', `repair (-r ${mode})`, async () => {
-      const analysis = await analyzeImage(this.file, options);
+      const analysis = await analyzeImage(this.file, { probeBacking: backingProbe(this.path), ...options });
       // An incomplete analysis lowers no refcount: the plan then holds only repairs that cannot lose data,
       // and says what it refused (shared/qcow2/repair.ts).
       const plan = await planRepair(analysis, mode);
@@ -356,11 +357,11 @@ export class ImageSession {
           throw e;
         }
       }
-      const after = await checkImage(this.file, { signal: options.signal, maxClusters: options.maxClusters });
+      const after = await checkImage(this.file, { signal: options.signal, maxClusters: options.maxClusters, probeBacking: backingProbe(this.path) });
       after.filename = this.path;
       after['corruptions-fixed'] = Math.max(0, analysis.report.corruptions - after.corruptions);
       after['leaks-fixed'] = Math.max(0, analysis.report.leaks - after.leaks);
-      return { target: this.path, backup, before: analysis.report, after, changes, notes: plan.notes, refused: plan.refused };
+      return { target: this.path, backup, before: analysis.report, after, changes, notes: plan.notes, refused: plan.refused, checkFailed: plan.checkFailed };
     });
   }
 

@@ -5,6 +5,7 @@
 import { constants } from 'node:fs';
 import { copyFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { backingProbe } from './check';
 import { analyzeImage, checkImage, type CheckOptions, type CheckReport } from '../../shared/qcow2/check';
 import { osErrorText, Qcow2Error } from '../../shared/qcow2/findings';
 import { planRepair, type RepairMode, type RepairPlan } from '../../shared/qcow2/repair';
@@ -34,6 +35,8 @@ export interface RepairResult {
   notes: string[];
   /** RepairPlan.refused: why part of the repair was not done (the check could not walk a table), or null. */
   refused: string | null;
+  /** RepairPlan.checkFailed: why qemu-img check would fail (exit 1) in this mode, or null. */
+  checkFailed: string | null;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -85,7 +88,7 @@ export async function repairFile(image: string, opts: RepairOptions): Promise<Re
   try {
     const src = await FileByteSource.open(target, 'r+');
     try {
-      const analysis = await analyzeImage(src, opts);
+      const analysis = await analyzeImage(src, { probeBacking: backingProbe(image), ...opts });
       before = analysis.report;
       plan = await planRepair(analysis, opts.mode);
       await applyPlan(src, plan);
@@ -100,12 +103,12 @@ export async function repairFile(image: string, opts: RepairOptions): Promise<Re
   const check = await FileByteSource.open(target, 'r');
   let after: CheckReport;
   try {
-    after = await checkImage(check, { signal: opts.signal, maxClusters: opts.maxClusters });
+    after = await checkImage(check, { signal: opts.signal, maxClusters: opts.maxClusters, probeBacking: backingProbe(target) });
   } finally {
     await check.close();
   }
   after.filename = image;
   after['corruptions-fixed'] = Math.max(0, before.corruptions - after.corruptions);
   after['leaks-fixed'] = Math.max(0, before.leaks - after.leaks);
-  return { target, backup, before, after, changes, notes: plan.notes, refused: plan.refused };
+  return { target, backup, before, after, changes, notes: plan.notes, refused: plan.refused, checkFailed: plan.checkFailed };
 }

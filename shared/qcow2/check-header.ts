@@ -29,7 +29,7 @@ export function headerConsistencyFindings(img: OpenedImage): Finding[] {
     push({ id: 'header.extended-l2-cluster-size', severity: 'error', structure: 'header', field: 'cluster_bits', offset: 20, length: 4, found: `${h.clusterBits} (${cs}-byte clusters) with extended L2 entries`, expected: '>= 14 (16 KiB clusters) when incompatible bit 4 is set', message: `extended L2 entries need clusters of at least 16 KiB, but cluster_bits is ${h.clusterBits}: QEMU refuses the image`, fix: 'none: the cluster size cannot change in place' });
   }
   if (bit(h.incompatibleFeatures, 2) && !has(EXT_DATA_FILE)) {
-    push({ id: 'header.data-file-missing', severity: 'warning', structure: 'header', field: 'incompatible_features', offset: 72, length: 8, found: 'bit 2 (external data file) set, no data file name extension', expected: 'an external data file name extension with bit 2', message: 'guest data lives in an external data file whose name is not recorded: QEMU needs -o data-file to open the image', fix: 'none: name the data file with qemu-img amend -o data-file=…' });
+    push({ id: 'header.data-file-missing', severity: 'error', structure: 'header', field: 'incompatible_features', offset: 72, length: 8, found: 'bit 2 (external data file) set, no external data file name extension', expected: 'an external data file name extension with bit 2', message: 'guest data lives in an external data file whose name is not recorded: QEMU refuses to open the image without -o data-file ("\'data-file\' is required for this image")', fix: 'none in place: name the data file with qemu-img amend -o data-file=FILE, or clear incompatible bit 2 if the data is in this file' });
   }
   if (bit(h.autoclearFeatures, 1) && !bit(h.incompatibleFeatures, 2)) {
     push({ id: 'header.data-file-raw-without-data-file', severity: 'error', structure: 'header', field: 'autoclear_features', offset: 88, length: 8, found: 'bit 1 (raw external data) set, incompatible bit 2 clear', expected: 'autoclear bit 1 only with an external data file', message: 'autoclear bit 1 (raw external data) is set but the image has no external data file: QEMU refuses the image', fix: 'clear autoclear bit 1' });
@@ -67,9 +67,7 @@ export function headerConsistencyFindings(img: OpenedImage): Finding[] {
       push({ id: 'extension.bitmaps-directory-offset', severity: 'error', structure: 'bitmaps extension', field: 'bitmap_directory_offset', offset: d + 16, length: 8, found: hex(b.bitmapDirectoryOffset), expected: `a multiple of the cluster size ${cs}`, message: 'the bitmap directory is not cluster aligned: QEMU refuses the image', fix: 'none' });
     }
   }
-  if (h.nbSnapshots > MAX_SNAPSHOTS) {
-    push({ id: 'header.nb_snapshots', severity: 'error', structure: 'header', field: 'nb_snapshots', offset: 60, length: 4, found: String(h.nbSnapshots), expected: `<= ${MAX_SNAPSHOTS}`, message: `${h.nbSnapshots} snapshots exceed QEMU's limit of ${MAX_SNAPSHOTS}: QEMU refuses the image`, fix: 'none: the snapshot table cannot be trusted' });
-  }
+  // nb_snapshots beyond QEMU's limit is header.ts's finding (decodeHeader), reported once.
   if (h.backingFileOffset !== 0 && h.backingFileOffset < (h.version === 2 ? 72 : h.headerLength)) {
     push({ id: 'header.backing-file-overlap', severity: 'error', structure: 'header', field: 'backing_file_offset', offset: 8, length: 8, found: String(h.backingFileOffset), expected: `>= ${h.version === 2 ? 72 : h.headerLength} (after the header)`, message: `the backing file name at ${h.backingFileOffset} overlaps the header itself`, fix: 'none' });
   }

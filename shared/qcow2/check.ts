@@ -99,6 +99,23 @@ export interface CheckOptions {
   maxFindingsPerId?: number;
   /** Told every reference, overlap and refcount mismatch of the walk (the layout map builds on it). */
   visitor?: WalkVisitor;
+  /**
+   * Resolve and try to open the backing file or the external data file the image names, as QEMU does when
+   * it opens the image (the caller does the I/O: shared/ stays pure). Null when the name is not a local
+   * path (a protocol).
+   */
+  probeBacking?: (name: string, kind: 'backing' | 'data-file') => Promise<BackingProbe | null>;
+}
+
+/** What opening the backing (or data) file gave. */
+export interface BackingProbe {
+  /**
+   * The path QEMU opens: the name itself when absolute; else, for a backing file, resolved against the
+   * image's directory, and for a data file against the working directory (QEMU 7.2 opens it as given).
+   */
+  path: string;
+  /** Null when it opens; else the reason, as strerror says it ("No such file or directory"). */
+  error: string | null;
 }
 
 export const DEFAULT_MAX_CLUSTERS = 1 << 26;
@@ -329,11 +346,14 @@ class Walker {
   private readonly src: ByteSource;
   private readonly fileSize: number;
   private readonly extended: boolean;
+  private readonly v2: boolean;
   private readonly entrySize: number;
   private readonly l2Entries: number;
   private readonly refMax: number;
   private refs!: RefCounts;
   private reftable = new Float64Array(0);
+  /** Refcount table entries with reserved bits set: the block their masked offset names (read, never trusted). */
+  private readonly maskedBlocks = new Map<number, number>();
   private rebuild = false;
   private readonly mismatches: RefcountMismatch[] = [];
   private readonly copiedFixes: EntryFix[] = [];
@@ -382,6 +402,7 @@ class Walker {
     this.src = img.source;
     this.fileSize = img.fileSize;
     this.extended = ((img.header.incompatibleFeatures >> 4n) & 1n) === 1n;
+    this.v2 = img.header.version < 3;
     this.entrySize = this.extended ? 16 : 8;
     this.l2Entries = this.cs / this.entrySize;
     this.refMax = img.header.refcountOrder <= 6 ? maxRefcount(img.header.refcountOrder) : 0;
@@ -406,6 +427,7 @@ class Walker {
     const { img, report, sink, h, cs } = this;
     sink.addAll(img.findings);
     sink.addAll(headerConsistencyFindings(img));
+    await this.probeBacking();
     this.progress('header', 1, 1);
     report['total-clusters'] = Math.ceil(h.size / cs);
 
@@ -455,6 +477,38 @@ class Walker {
       mismatches: this.mismatches, rebuild: this.rebuild, copiedFixes: this.trustedFixes(this.copiedFixes), reservedFixes: this.trustedFixes(this.reservedFixes), zones: this.zones,
       copiedCorruptions: this.copiedCorruptions,
     };
+  }
+
+  /** bdrv_open_backing_file: QEMU opens the backing file with the image, and refuses the image without it. */
+  private async probeBacking(): Promise<void> {
+    await this.probeDataFile();
+    const name = this.img.extensions.backingFile;
+    if (name === null || !this.opts.probeBacking) return;
+    const probe = await this.opts.probeBacking(name, 'backing');
+    if (!probe || probe.error === null) return;
+    const h = this.h;
+    const where = probe.path === name ? `"${name}"` : `"${name}" (${probe.path})`;
+    this.sink.add({
+      id: 'backing.missing', severity: 'error', structure: 'backing file name', field: 'name', offset: h.backingFileOffset, length: h.backingFileSize,
+      found: `${where}: ${probe.error}`, expected: 'a backing file that opens (a relative name is resolved against the image\'s directory)',
+      message: `the backing file ${where} cannot be opened (${probe.error}): QEMU refuses the image ("Could not open backing file: Could not open '${probe.path}': ${probe.error}")`,
+      fix: `none in place: put the backing file at ${probe.path}, or name another one with qemu-img rebase -u -b FILE`,
+    });
+  }
+
+  /** qcow2_do_open opens the external data file (incompatible bit 2) and refuses the image without it. */
+  private async probeDataFile(): Promise<void> {
+    const name = this.img.extensions.dataFile;
+    if (name === null || ((this.h.incompatibleFeatures >> 2n) & 1n) !== 1n || !this.opts.probeBacking) return;
+    const probe = await this.opts.probeBacking(name, 'data-file');
+    if (!probe || probe.error === null) return;
+    const e = this.img.extensions.extensions.find((x) => x.content.kind === 'data-file');
+    this.sink.add({
+      id: 'data-file.missing', severity: 'error', structure: 'external data file name extension', field: 'name', offset: e?.dataOffset ?? 72, length: e?.length ?? 8,
+      found: `"${name}" (${probe.path}): ${probe.error}`, expected: 'an external data file that opens (QEMU 7.2 resolves a relative name against the working directory, not the image\'s)',
+      message: `the external data file "${name}" (${probe.path}) cannot be opened (${probe.error}): QEMU refuses the image ("Could not open '${name}': ${probe.error}"); the guest data is in that file`,
+      fix: `none in place: put the data file at ${probe.path}, run QEMU from the directory it is relative to, or name it again with qemu-img amend -o data-file=FILE`,
+    });
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -775,6 +829,7 @@ class Walker {
         continue;
       }
       if ((hi & 0x3f00_0000) !== 0 || (lo & 0x1fe) !== 0) this.l2Cold(L2Cold.Reserved, hi, lo, bZero, bAlloc, l2Offset, active, i, l1Index);
+      if ((lo & 1) !== 0 && this.v2) this.zeroFlagV2(hi, lo, l2Offset, active, i, l1Index);
       const off = (hi & 0x00ff_ffff) * HI + ((lo & 0xffff_fe00) >>> 0);
       if (off === 0) {
         // unallocated or plain zero
@@ -799,6 +854,7 @@ class Walker {
           this.copiedOutOfRange = true;
         }
       }
+      if (off + cs > this.fileSize && off < this.fileSize) this.truncatedData(off, bAlloc, l2Offset, active, i, l1Index);
       if (!aligned || !this.refClusterAt(dk, RefKind.Data)) this.ref(off, cs, RefKind.Data, { ...this.l2Where(active, i, l1Index, l2Offset), length: 8 });
       else if (this.visitor) this.visitor.dataCluster(dk, i);
     }
@@ -825,6 +881,40 @@ class Walker {
       const zeroFlag = !this.extended && (lo & 1) !== 0;
       this.sink.add({ ...at, length: 8, id: 'l2.unaligned', severity: 'error', found: hex(off), expected: `a multiple of the cluster size ${cs}`, message: `L2 entry ${i} points to a data cluster at ${hex(off)}, not cluster aligned`, fix: zeroFlag ? 'make the entry a plain zero cluster (it reads as zeros anyway)' : 'none: the data location is unknown' });
     }
+  }
+
+  /**
+   * A data cluster that starts inside the file but ends past it: the file was cut in the middle of the
+   * cluster. QEMU's check tolerates less than a cluster past the end (qcow2_inc_refcounts_imrt) and reads
+   * the missing bytes as zeros, so the guest silently loses them. Not a qemu-img corruption (beyond qemu).
+   */
+  private truncatedData(off: number, bAlloc: number, l2Offset: number, active: boolean, i: number, l1Index: number): void {
+    // With extended L2 entries QEMU writes only the allocated subclusters: the file may end after the last one.
+    const end = this.extended ? off + ((32 - Math.clz32(bAlloc)) * this.cs) / 32 : off + this.cs;
+    if (end <= this.fileSize) return;
+    const missing = end - this.fileSize;
+    this.sink.add({
+      ...this.l2Where(active, i, l1Index, l2Offset), length: 8, id: 'data.truncated', severity: 'error',
+      found: `data cluster ${hex(off)}..${hex(end)}${end < off + this.cs ? ' (its allocated subclusters)' : ''}, file ends at ${this.fileSize}: ${missing} bytes missing`,
+      expected: `the ${this.extended ? 'allocated subclusters of the' : `whole ${this.cs}-byte`} cluster inside the file`,
+      message: `the file ends inside the data cluster at ${hex(off)} (guest offset ${hex((l1Index * this.l2Entries + i) * this.cs)}): its last ${missing} bytes are missing and read as zeros (qemu-img check does not notice)`,
+      fix: 'none: the data is lost; restore the file from a copy that is not truncated',
+    });
+  }
+
+  /**
+   * Bit 0 (reads as zeros) exists from version 3 on; in a version 2 image QEMU treats it as corruption
+   * when the cluster is read (qcow2_get_host_offset: "Zero cluster entry found in pre-v3 image"), marks
+   * the image corrupt and fails the read. qemu-img check does not look (beyond qemu).
+   */
+  private zeroFlagV2(hi: number, lo: number, l2Offset: number, active: boolean, i: number, l1Index: number): void {
+    const raw = (BigInt(hi) << 32n) | BigInt(lo);
+    this.sink.add({
+      ...this.l2Where(active, i, l1Index, l2Offset), length: 8, id: 'l2.zero-flag-v2', severity: 'error',
+      found: `${hex(raw, 16)}: bit 0 (reads as zeros) set in a version 2 image`, expected: 'bit 0 clear: version 2 has no zero clusters',
+      message: `L2 entry ${i} of the table at ${hex(l2Offset)} uses the zero flag, which only version 3 images have: a read of guest offset ${hex((l1Index * this.l2Entries + i) * this.cs)} fails and QEMU marks the image corrupt ("Zero cluster entry found in pre-v3 image")`,
+      fix: 'none automatic: clearing the flag changes what the guest reads; upgrade with qemu-img amend -o compat=1.1 first if zeros are meant',
+    });
   }
 
   /** A compressed L2 entry (rare enough for BigInt and a location object each). */
@@ -877,6 +967,7 @@ class Walker {
     }
     let off = h.snapshotsOffset;
     const entries: { l1Offset: number; l1Size: number; id: string; at: number }[] = [];
+    const ids = new Map<string, number>();
     let truncated = false;
     for (let i = 0; i < h.nbSnapshots; i++) {
       off = Math.ceil(off / 8) * 8;
@@ -906,6 +997,13 @@ class Walker {
       const idBytes = await this.tryRead(() => this.src.read(at + 40 + extra, Math.min(idLen, 64)), tableAt);
       if (!idBytes) return;
       const id = String.fromCharCode(...idBytes);
+      const first = idLen <= 64 ? ids.get(id) : undefined;
+      if (first !== undefined) {
+        // QEMU finds snapshots by id first (find_snapshot_by_id_and_name): the second is unreachable by id.
+        sink.add({ id: 'snapshot.duplicate-id', severity: 'error', structure: 'snapshot table', field: `entry ${i} id_str`, offset: at + 40 + extra, length: idLen, found: `id "${id}", as entry ${first}`, expected: 'an id no other snapshot has', message: `snapshots ${first} and ${i} both have the id "${id}": qemu-img snapshot -a/-d by id reaches only the first (qemu-img check does not notice)`, fix: 'none automatic: delete the snapshot by its name, or rename it with a unique id' });
+      } else if (idLen <= 64) {
+        ids.set(id, i);
+      }
       off = at + 40 + u32be(hdr, 36) + idLen + nameLen;
       entries.push({ l1Offset, l1Size, id, at });
     }
@@ -1013,7 +1111,19 @@ class Walker {
       const raw = (BigInt(hi) << 32n) | BigInt(lo);
       const at: Where = { structure: 'refcount table', field: `entry ${i}`, offset: h.refcountTableOffset + i * 8, length: 8 };
       const off = Number(raw & REFT_OFFSET_MASK);
-      if ((lo & 0x1ff) !== 0 || off % cs !== 0) {
+      if ((lo & 0x1ff) !== 0 && off % cs === 0) {
+        // check_refblocks: reserved bits are a corruption of their own; qcow2_get_refcount masks them off
+        // and reads the block where the offset points (zeros past the end of the file).
+        report.corruptions++;
+        this.rebuild = true;
+        // Unusable for a repair (-1: never written in place, never taken back by a rebuild, since the
+        // walk does not count it as a refcount block), but read for the comparison as QEMU reads it.
+        this.reftable[i] = -1;
+        if (off < this.fileSize) this.maskedBlocks.set(i, off);
+        sink.add({ ...at, id: 'reftable.reserved-bits', severity: 'error', found: hex(raw, 16), expected: 'reserved bits 0x1ff clear', message: `refcount table entry ${i} has reserved bits set (${hex(raw & 0x1ffn)})`, fix: 'rebuild the refcount structures (check -r all)' });
+        continue;
+      }
+      if (off % cs !== 0) {
         report.corruptions++;
         this.rebuild = true;
         this.reftable[i] = -1;
@@ -1042,6 +1152,12 @@ class Walker {
     }
   }
 
+  /** Where the refcounts of block r are read: the table's entry, or the masked offset of one with reserved bits. */
+  private blockAt(r: number): number {
+    const o = r < this.reftable.length ? this.reftable[r] : 0;
+    return o === -1 ? this.maskedBlocks.get(r) ?? -1 : o;
+  }
+
   /** Returns the highest cluster with a stored or computed reference. */
   private async compareRefcounts(): Promise<number> {
     const { h, cs, report } = this;
@@ -1058,14 +1174,14 @@ class Walker {
       if (r % this.batchTables === 0) {
         const wanted: number[] = [];
         for (let q = r; q < Math.min(blocks, r + this.batchTables); q++) {
-          const o = q < this.reftable.length ? this.reftable[q] : 0;
+          const o = this.blockAt(q);
           if (o > 0 && !(q < this.badBlock.length && this.badBlock[q])) wanted.push(o);
         }
         batch = await readTables(this.src, wanted, cs, this.slab);
       }
       const first = r * per;
       const last = Math.min(len, first + per);
-      const blockOff = r < this.reftable.length ? this.reftable[r] : 0;
+      const blockOff = this.blockAt(r);
       if (r < this.badBlock.length && this.badBlock[r]) {
         // qcow2_get_refcount fails for every cluster this block covers.
         report['check-errors'] += last - first;

@@ -10,6 +10,8 @@ import type { ZonedExtension } from './zoned-types';
 
 export const EXT_END = 0x00000000;
 export const EXT_BACKING_FORMAT = 0xe2792aca;
+/** sizeof(BlockDriverState.backing_format) in QEMU (include/block/block_int-common.h): names must be shorter. */
+export const BACKING_FORMAT_MAX = 16;
 export const EXT_FEATURE_TABLE = 0x6803f857;
 export const EXT_BITMAPS = 0x23852875;
 export const EXT_CRYPTO = 0x0537be77;
@@ -147,11 +149,13 @@ export function decodeExtensions(h: Qcow2Header, cluster0: Uint8Array, fileSize?
     const magic = u32be(cluster0, off);
     const length = u32be(cluster0, off + 4);
     const name = EXTENSION_NAMES[magic] ?? `unknown extension ${hex(magic, 8)}`;
-    if (magic === EXT_END) {
+    const dataOffset = off + 8;
+    // QEMU tests the length before it looks at the magic, so an end marker with a length past the area
+    // is "Header extension too large" too (a header_length off by a few bytes reads one so).
+    if (magic === EXT_END && length <= areaEnd - dataOffset) {
       result.extensions.push({ magic, name, offset: off, dataOffset: off + 8, length, paddedLength: 0, raw: '', content: { kind: 'end' } });
       break;
     }
-    const dataOffset = off + 8;
     if (length > areaEnd - dataOffset) {
       findings.push(finding({ id: 'extension.overrun', severity: 'error', structure: `header extension ${hex(magic, 8)} (${name})`, field: 'length', offset: off + 4, length: 4, found: String(length), expected: `<= ${areaEnd - dataOffset} (space left before ${areaName})`, message: `header extension ${name} at offset ${off} claims ${length} bytes but only ${areaEnd - dataOffset} remain before ${areaName}: QEMU refuses the image ("Header extension too large")`, fix: 'none: QEMU refuses the image; drop the extension and everything after it' }));
       break;
@@ -169,6 +173,10 @@ export function decodeExtensions(h: Qcow2Header, cluster0: Uint8Array, fileSize?
       case EXT_BACKING_FORMAT:
         content = { kind: 'backing-format', format: utf8Decode(data) };
         result.backingFormat ??= content.format;
+        // qcow2_read_extensions reads the name into BlockDriverState.backing_format[16] and refuses longer ones.
+        if (length >= BACKING_FORMAT_MAX) {
+          findings.push(finding({ id: 'extension.backing-format-too-long', severity: 'error', structure: 'backing file format extension', field: 'length', offset: off + 4, length: 4, found: String(length), expected: `< ${BACKING_FORMAT_MAX} (QEMU's backing_format buffer)`, message: `the backing file format name is ${length} bytes, more than QEMU accepts: QEMU refuses the image ("ERROR: ext_backing_format: len=${length} too large (>=${BACKING_FORMAT_MAX})")`, fix: 'none in place: name the format again with qemu-img rebase -u -F FORMAT' }));
+        }
         break;
       case EXT_DATA_FILE:
         content = { kind: 'data-file', path: utf8Decode(data) };

@@ -308,7 +308,9 @@ function validateHeader(h: Qcow2Header, b: Uint8Array, fileSize: number, finding
     push('l1_size', 36, 4, String(h.l1Size), `an L1 table that ends within the file (${fileSize} bytes)`, `L1 table at ${hex(h.l1TableOffset)} with ${h.l1Size} entries runs past the end of the file`, 'none: the file is truncated', 'error', 'header.l1-past-eof');
   }
   if (h.cryptMethod > 2) {
-    push('crypt_method', 32, 4, String(h.cryptMethod), '0, 1 or 2', `unknown crypt_method ${h.cryptMethod}`, 'none');
+    push('crypt_method', 32, 4, String(h.cryptMethod), '0, 1 or 2', `unknown crypt_method ${h.cryptMethod}: QEMU refuses the image ("Unsupported encryption method: ${h.cryptMethod}")`, 'none');
+  } else if (h.cryptMethod === 1) {
+    push('crypt_method', 32, 4, '1 (AES)', '0 (none) or 2 (LUKS)', 'crypt_method 1 is qcow2\'s legacy built-in AES-CBC encryption (deprecated, weak: the key is a password, no integrity): QEMU opens such an image only with its key ("Parameter \'encrypt.key-secret\' is required for cipher" without one) and system emulators refuse AES images outright; without the key the guest data cannot be read', 'none without the key: convert with the key to a LUKS image (qemu-img convert --object secret,… -o encrypt.format=luks); if the data is in fact plaintext, setting crypt_method to 0 makes it readable', 'error', 'header.crypt-aes');
   }
   if (h.backingFileOffset !== 0 && h.backingFileOffset <= cs) {
     if (h.backingFileSize > 1023) {

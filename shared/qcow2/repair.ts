@@ -47,6 +47,11 @@ export interface RepairPlan {
    * `patches` then holds only repairs that cannot lose data (see the rule above).
    */
   refused: string | null;
+  /**
+   * Why qemu-img's check would fail in this mode (null when it would not): `-r leaks` on refcount
+   * structures that need a rebuild, where qemu-img prints "Check failed: Input/output error" and exits 1.
+   */
+  checkFailed: string | null;
 }
 
 /** "the active L1 table at 0x30200 is not cluster aligned", plus how many more tables failed. */
@@ -76,7 +81,7 @@ function diffPatches(base: number, before: Uint8Array, after: Uint8Array, why: s
 }
 
 export async function planRepair(analysis: CheckAnalysis, mode: RepairMode): Promise<RepairPlan> {
-  const plan: RepairPlan = { mode, patches: [], notes: [], refused: null };
+  const plan: RepairPlan = { mode, patches: [], notes: [], refused: null, checkFailed: null };
   const model = analysis.model;
   const report = analysis.report;
   const walks = report.incompleteWalks;
@@ -112,6 +117,7 @@ export async function planRepair(analysis: CheckAnalysis, mode: RepairMode): Pro
     errorsLeft++;
   } else if (model.rebuild && mode === 'leaks') {
     plan.notes.push('the refcount structures need a rebuild, which only -r all does; leaks were not touched');
+    plan.checkFailed = 'the refcount structures need a rebuild (qemu-img: "ERROR need to rebuild refcount structures"), which only -r all does';
     errorsLeft++;
   } else if ((model.rebuild || rcGap) && !refsGap) {
     if (rcGap && !model.rebuild) plan.notes.push('the refcount table cannot be located: the refcount structures are rebuilt from the references');

@@ -5,6 +5,7 @@ import { isPowerOfTwo } from '../bytes';
 import type { ByteSource } from './byte-source';
 import { finding, type Finding } from './findings';
 import { detectWpByteOrder, zoneGeometry } from './zonedmeta';
+import { ruleVerdict, SEED_CLAMP, seedMessage, type ZonedLimitRule } from './zoned-rule-revisions';
 import type { EffectiveZoneLimits, WpByteOrder, ZonedExtension, ZonedField } from './zoned-types';
 
 export interface ZonedInfoJson {
@@ -96,34 +97,57 @@ export function zonedLimitFindings(z: ZonedExtension, clusterSize: number): Find
   const conv = field(z, 'conventional_zones', 'nr_conv_zones', 'zone_nr_conv');
   const active = field(z, 'max_active_zones');
   const open = field(z, 'max_open_zones');
+  // Severity and attribution per layout family (zoned-rule-revisions.ts); the seed's own text beside ours.
+  const seed = z.revision === 'v5-v7';
+  const verdict = (rule: ZonedLimitRule) => {
+    const v = ruleVerdict(rule, z.revision);
+    return { severity: v.severity, says: `${v.text}${seed && v.refusing.includes('v7') ? `; ${seedMessage(rule, z)}` : ''}` };
+  };
   if (z.zoneSize === 0) {
-    out.push(finding({ id: 'zoned.zone-size-zero', severity: 'error', ...at(size), found: '0', expected: '> 0', message: 'zone size is 0: no zone can be placed', fix: 'none: the zone size cannot be guessed' }));
+    const v = verdict('zone-size-zero');
+    out.push(finding({ id: 'zoned.zone-size-zero', severity: v.severity, ...at(size), found: '0', expected: '> 0', message: `zone size is 0: no zone can be placed; ${v.says}`, fix: 'none: the zone size cannot be guessed' }));
   } else {
     if (!isPowerOfTwo(z.zoneSize)) out.push(finding({ id: 'zoned.zone-size-not-power-of-two', severity: 'warning', ...at(size), found: String(z.zoneSize), expected: 'a power of two (documented; QEMU masks assume it)', message: `zone size ${z.zoneSize} is not a power of two: QEMU's full-zone test assumes one`, fix: 'none: recreate the image with a power-of-two zone size' }));
     if (z.zoneSize % clusterSize !== 0) out.push(finding({ id: 'zoned.zone-size-not-cluster-multiple', severity: 'warning', ...at(size), found: String(z.zoneSize), expected: `a multiple of the cluster size ${clusterSize}`, message: `zone size ${z.zoneSize} is not a multiple of the cluster size ${clusterSize} (later respins require it)`, fix: 'none: recreate the image with a larger zone size or smaller clusters' }));
   }
   if (z.zoneCapacity > z.zoneSize) {
-    out.push(finding({ id: 'zoned.capacity-exceeds-size', severity: 'error', ...at(cap), found: String(z.zoneCapacity), expected: `<= zone size ${z.zoneSize}`, message: `zone capacity ${z.zoneCapacity} exceeds the zone size ${z.zoneSize}: QEMU refuses the image`, fix: `set zone_capacity to at most ${z.zoneSize}` }));
+    const v = verdict('capacity');
+    out.push(finding({ id: 'zoned.capacity-exceeds-size', severity: v.severity, ...at(cap), found: String(z.zoneCapacity), expected: `<= zone size ${z.zoneSize}`, message: `zone capacity ${z.zoneCapacity} exceeds the zone size ${z.zoneSize}: ${v.says}`, fix: `set zone_capacity to at most ${z.zoneSize}` }));
   } else if (z.zoneCapacity === 0 && z.zoneSize !== 0) {
     out.push(finding({ id: 'zoned.capacity-zero', severity: 'warning', ...at(cap), found: '0', expected: '> 0', message: 'zone capacity is 0: no sequential zone can be written', fix: `set zone_capacity to the zone size ${z.zoneSize}` }));
   }
   if (z.hasAppendLimit && z.maxAppendBytes + 512 >= z.zoneCapacity) {
-    out.push(finding({ id: 'zoned.max-append-too-large', severity: 'error', ...at(append), found: `${z.maxAppendBytes} bytes`, expected: `max_append_bytes + 512 < zone capacity ${z.zoneCapacity}`, message: `max append ${z.maxAppendBytes} bytes + 512 reaches the zone capacity ${z.zoneCapacity}: QEMU v8/v9 refuses the image`, fix: `lower max_append_bytes below ${Math.max(0, z.zoneCapacity - 512)}` }));
+    const v = verdict('max-append');
+    out.push(finding({ id: 'zoned.max-append-too-large', severity: v.severity, ...at(append), found: `${z.maxAppendBytes} bytes`, expected: `max_append_bytes + 512 < zone capacity ${z.zoneCapacity}`, message: `max append ${z.maxAppendBytes} bytes + 512 reaches the zone capacity ${z.zoneCapacity}: ${v.says}`, fix: `lower max_append_bytes below ${Math.max(0, z.zoneCapacity - 512)}` }));
   }
   if (z.hasAppendLimit && z.maxAppendBytes % 512 !== 0) {
     out.push(finding({ id: 'zoned.max-append-unaligned', severity: 'warning', ...at(append), found: String(z.maxAppendBytes), expected: 'a multiple of 512', message: `max append ${z.maxAppendBytes} bytes is not 512-byte aligned: QEMU rounds appends down to whole sectors`, fix: `set it to ${Math.floor(z.maxAppendBytes / 512) * 512}` }));
   }
   if (z.conventionalZones >= z.nrZones) {
-    out.push(finding({ id: 'zoned.conventional-zones', severity: 'error', ...at(conv), found: String(z.conventionalZones), expected: `< nr_zones ${z.nrZones}`, message: `${z.conventionalZones} conventional zones leave no sequential zone of ${z.nrZones}: QEMU v8/v9 refuses the image`, fix: 'none: recreate the image with fewer conventional zones' }));
+    const v = verdict('conventional-zones');
+    const what = z.nrZones === 0 ? 'an image of no zones (virtual size 0) has no sequential zone' : `${z.conventionalZones} conventional zones leave no sequential zone of ${z.nrZones}`;
+    out.push(finding({ id: 'zoned.conventional-zones', severity: v.severity, ...at(conv), found: String(z.conventionalZones), expected: `< nr_zones ${z.nrZones}`, message: `${what}: ${v.says}`, fix: 'none: recreate the image with fewer conventional zones' }));
   }
   const eff = effectiveLimits(z);
   if (eff.maxActiveZones !== z.maxActiveZones) {
-    out.push(finding({ id: 'zoned.max-active-clamped', severity: 'warning', ...at(active), found: String(z.maxActiveZones), expected: `<= nr_zones ${z.nrZones}`, message: `max active zones ${z.maxActiveZones} exceeds nr_zones ${z.nrZones}: effective value ${eff.maxActiveZones}`, fix: `set max_active_zones to ${eff.maxActiveZones}` }));
+    const seedSays = seed ? `; the seed prints "${SEED_CLAMP.active(z.maxActiveZones, z.nrZones)}"` : '';
+    out.push(finding({ id: 'zoned.max-active-clamped', severity: 'warning', ...at(active), found: String(z.maxActiveZones), expected: `<= nr_zones ${z.nrZones}`, message: `max active zones ${z.maxActiveZones} exceeds nr_zones ${z.nrZones}: effective value ${eff.maxActiveZones}${seedSays}`, fix: `set max_active_zones to ${eff.maxActiveZones}` }));
   }
   if (eff.maxOpenZones !== z.maxOpenZones) {
-    out.push(finding({ id: 'zoned.max-open-clamped', severity: 'warning', ...at(open), found: String(z.maxOpenZones), expected: `<= ${eff.maxOpenZones} (${eff.clamps.filter((c) => c.startsWith('max-open')).join('; ')})`, message: `max open zones ${z.maxOpenZones} breaks the rules (${eff.clamps.filter((c) => c.startsWith('max-open')).join('; ')}): effective value ${eff.maxOpenZones}`, fix: `set max_open_zones to ${eff.maxOpenZones}` }));
+    out.push(finding({ id: 'zoned.max-open-clamped', severity: 'warning', ...at(open), found: String(z.maxOpenZones), expected: `<= ${eff.maxOpenZones} (${eff.clamps.filter((c) => c.startsWith('max-open')).join('; ')})`, message: `max open zones ${z.maxOpenZones} breaks the rules (${eff.clamps.filter((c) => c.startsWith('max-open')).join('; ')}): effective value ${eff.maxOpenZones}${seed ? seedOpenClamps(z) : ''}`, fix: `set max_open_zones to ${eff.maxOpenZones}` }));
   }
   return out;
+}
+
+/** The seed's open clamp messages in its own order (max_open > max_active, then > sequential zones). */
+function seedOpenClamps(z: ZonedExtension): string {
+  const active = Math.min(z.maxActiveZones, z.nrZones);
+  let open = z.maxOpenZones;
+  const says: string[] = [];
+  if (open > active) { says.push(SEED_CLAMP.openActive(open, active)); open = active; }
+  const seq = Math.max(0, z.nrZones - z.conventionalZones);
+  if (open > seq) says.push(SEED_CLAMP.openSequential(seq));
+  return says.length ? `; the seed prints ${says.map((t) => `"${t}"`).join(' then ')}` : '';
 }
 
 function modeName(mode: number): string {

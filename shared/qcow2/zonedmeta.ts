@@ -11,6 +11,7 @@ import {
   conditionAtRest, createZoneTable, setZoneCondition, ZONE_TYPE_CONVENTIONAL, zoneCapacity, type ZoneTableGeometry, type ZoneTable,
 } from './zone-table';
 import { revisionLabel } from './zoned-open-rules';
+import { ruleVerdict, seedMessage } from './zoned-rule-revisions';
 import { ZONE_CONDITION_CODES, type WpByteOrder, type ZonedExtension } from './zoned-types';
 
 export const WP_CONVENTIONAL_BIT = 59;
@@ -129,10 +130,12 @@ export function zoneGeometry(z: ZonedExtension, virtualSize: number): GeometryRe
   if (z.nrZones !== ceil && !(z.revision === 'rfc' && z.nrZones === floor)) {
     count = Math.min(z.nrZones, ceil);
     const nr = z.fields.find((x) => x.name === 'nr_zones');
+    const nrVerdict = ruleVerdict('nr-zones', z.revision);
     findings.push(finding({
-      id: 'zoned.nr-zones', severity: 'error', structure: 'zoned extension', field: 'nr_zones', offset: nr?.offset ?? z.dataOffset, length: 4,
+      id: 'zoned.nr-zones', structure: 'zoned extension', field: 'nr_zones', offset: nr?.offset ?? z.dataOffset, length: 4,
       found: String(z.nrZones), expected: `${ceil} (ceil(virtual size ${virtualSize} / zone size ${z.zoneSize}))${z.revision === 'rfc' ? ` or ${floor} (RFC)` : ''}`,
-      message: `nr_zones ${z.nrZones} does not match the virtual size: ${ceil} zones of ${z.zoneSize} bytes cover it; QEMU refuses the image; ${count} zones are reported`,
+      severity: nrVerdict.severity,
+      message: `nr_zones ${z.nrZones} does not match the virtual size: ${ceil} zones of ${z.zoneSize} bytes cover it; ${nrVerdict.text}${z.revision === 'v5-v7' ? `; ${seedMessage('nr-zones', z)}` : ''}; ${count} zones are reported`,
       fix: `set nr_zones to ${ceil}`,
     }));
   }

@@ -1,12 +1,15 @@
 // A corpus of corrupt images, one per finding kind: each is a small byte patch on a fresh image made by
 // qemu-img/qemu-io (or on a copy of a reference zoned sample). The layout is read here with plain
 // DataView reads, independently of the engine, so the expected offsets do not come from the code under test.
-import { copyFileSync, chmodSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { copyFileSync, chmodSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { qemuImg, qemuIo } from './qemu';
 import { sample } from './samples';
 
-export type BaseName = 'plain' | 'small' | 'snap' | 'compressed' | 'bitmap' | 'zoned' | 'v2';
+export type BaseName = 'plain' | 'small' | 'snap' | 'snap2' | 'compressed' | 'bitmap' | 'zoned' | 'v2' | 'backed' | 'datafile';
+
+/** The backing file name of the 'backed' base: relative, and never created. */
+export const MISSING_BACKING = 'missing-base.qcow2';
 
 export const ZONED_SAMPLE = sample('sample-v8-mixed.qcow2');
 
@@ -22,6 +25,12 @@ export function buildBases(dir: string): Record<BaseName, string> {
   copyFileSync(p('plain.qcow2'), p('snap.qcow2'));
   qemuImg(['snapshot', '-c', 's1', p('snap.qcow2')]);
   qemuIo(p('snap.qcow2'), ['write -P 0x33 0 64k', 'write -P 0x44 2M 64k']);
+  copyFileSync(p('snap.qcow2'), p('snap2.qcow2'));
+  qemuImg(['snapshot', '-c', 's2', p('snap2.qcow2')]);
+  qemuImg(['create', '-q', '-f', 'qcow2', '-u', '-b', MISSING_BACKING, '-F', 'qcow2', p('backed.qcow2'), '4M']);
+  // An external data file named by an absolute path, then removed.
+  qemuImg(['create', '-q', '-f', 'qcow2', '-o', `data_file=${p('gone.raw')}`, p('datafile.qcow2'), '4M']);
+  rmSync(p('gone.raw'));
   qemuImg(['convert', '-c', '-O', 'qcow2', p('plain.qcow2'), p('compressed.qcow2')]);
   qemuImg(['create', '-q', '-f', 'qcow2', p('bitmap.qcow2'), '4M']);
   qemuImg(['bitmap', '--add', p('bitmap.qcow2'), 'b0']);
@@ -29,8 +38,8 @@ export function buildBases(dir: string): Record<BaseName, string> {
   copyFileSync(ZONED_SAMPLE, p('zoned.qcow2'));
   chmodSync(p('zoned.qcow2'), 0o644);
   return {
-    plain: p('plain.qcow2'), small: p('small.qcow2'), snap: p('snap.qcow2'), compressed: p('compressed.qcow2'),
-    bitmap: p('bitmap.qcow2'), zoned: p('zoned.qcow2'), v2: p('v2.qcow2'),
+    plain: p('plain.qcow2'), small: p('small.qcow2'), snap: p('snap.qcow2'), snap2: p('snap2.qcow2'), compressed: p('compressed.qcow2'),
+    bitmap: p('bitmap.qcow2'), zoned: p('zoned.qcow2'), v2: p('v2.qcow2'), backed: p('backed.qcow2'), datafile: p('datafile.qcow2'),
   };
 }
 
@@ -68,6 +77,25 @@ export class Patcher {
   dataOffset(g = 0): number { return Number(this.u64(this.l2EntryOffset(g)) & 0x00ff_ffff_ffff_fe00n); }
   /** Offset of the 16-bit refcount of cluster k (refcount_bits 16, first refblock). */
   refcountOffset(k: number): number { return this.refblockOffset + 2 * k; }
+  /** Offsets of the snapshot table entries and of their id strings (docs/interop/qcow2.rst "Snapshots"). */
+  snapshotEntries(): { at: number; idAt: number; idLen: number }[] {
+    const out: { at: number; idAt: number; idLen: number }[] = [];
+    let off = this.num64(64);
+    for (let i = 0; i < this.u32(60); i++) {
+      const idLen = this.u16(off + 12);
+      const nameLen = this.u16(off + 14);
+      const extra = this.u32(off + 36);
+      out.push({ at: off, idAt: off + 40 + extra, idLen });
+      off = Math.ceil((off + 40 + extra + idLen + nameLen) / 8) * 8;
+    }
+    return out;
+  }
+  /** Guest cluster whose data cluster lies last in the file (through L1 entry 0). */
+  lastDataCluster(): number {
+    let best = 0;
+    for (let g = 0; g < this.clusterSize / 8; g++) if (this.dataOffset(g) > this.dataOffset(best)) best = g;
+    return best;
+  }
   /** The zoned extension's data offset (0 when absent). */
   zonedExtData(): number {
     let off = this.headerLength;
@@ -101,6 +129,8 @@ export type QemuView =
   | 'refuses'
   /** qemu-img check cannot complete (exit 1); neither can we. */
   | 'check-fails'
+  /** qemu-img info opens the image but qemu-img check cannot (it opens the whole image: backing file, data file, key). */
+  | 'check-refuses'
   /** Beyond qemu-img (zoned findings, warnings): only our finding is asserted. */
   | 'ours';
 
@@ -114,9 +144,26 @@ export interface CorruptCase {
   qemu: QemuView;
   /** After our `check -r all` the image is clean for qemu-img check (and for us). */
   repairs?: boolean;
-  /** Our exit code for a plain check (qemu-img check -f qcow2's where qemu-img can open the image). */
+  /** Our exit code for a plain check (qemu-img check -f qcow2's unless `beyondQemu` says why not). */
   exit?: number;
+  /**
+   * What stock `qemu-img check -f qcow2` prints for this image (a substring of its output), asserted
+   * when the test runs: the oracle's own words, next to its exit code.
+   */
+  qemuSays?: string;
+  /** Why our exit code differs from stock qemu-img check's on this image (docs/DECISIONS.md, issue 11). */
+  beyondQemu?: string;
+  /** The finding's structure and field, where the case names them. */
+  field?: { structure: string; field: string | RegExp };
 }
+
+/** The documented reasons our exit code differs from stock qemu-img check's (docs/DECISIONS.md, issue 11). */
+export const BEYOND_QEMU = {
+  corruption: 'a corruption qemu-img check does not look for: we exit 2',
+  zonedmeta: 'zonedmeta clusters count as referenced (ZONED-FORMAT.md 8.8): stock qemu-img on the bit-5-cleared copy counts them as leaks',
+  zonedErrors: 'only zoned findings are errors: we exit 4 where stock qemu-img on the bit-5-cleared copy sees a clean image (or only the zonedmeta leaks)',
+  patchedBits: 'stock qemu-img 7.2 does not check it, so its check passes',
+} as const;
 
 const ZEXT = {
   // v8 layout offsets within the extension data (ZONED-FORMAT.md 2.1)
@@ -142,7 +189,7 @@ export const CORPUS: CorruptCase[] = [
   { name: 'bitmaps-reserved', base: 'bitmap', id: 'extension.bitmaps-reserved', severity: 'error', qemu: 'refuses', patch: (p) => { const o = p.extensionOffset(0x23852875); p.set32(o + 12, 1); return o + 12; } },
   // ---- header: openable, noticed by us only
   {
-    name: 'duplicate-extension', base: 'plain', id: 'extension.duplicate', severity: 'error', qemu: 'ours',
+    name: 'duplicate-extension', base: 'plain', id: 'extension.duplicate', severity: 'error', qemu: 'ours', exit: 2, beyondQemu: BEYOND_QEMU.corruption,
     patch: (p) => {
       const o = p.headerLength;
       p.bytes.fill(0, o, o + 512);
@@ -152,7 +199,7 @@ export const CORPUS: CorruptCase[] = [
   },
   { name: 'unknown-autoclear-bit', base: 'plain', id: 'features.unknown-autoclear', severity: 'warning', qemu: 'ours', repairs: true, patch: (p) => { p.set64(88, p.u64(88) | (1n << 7n)); return 88; } },
   { name: 'dirty-bit', base: 'plain', id: 'features.dirty', severity: 'warning', qemu: 'same-counts', repairs: true, patch: (p) => { p.set64(72, p.u64(72) | 1n); return 72; } },
-  { name: 'corrupt-bit', base: 'plain', id: 'features.corrupt', severity: 'error', qemu: 'same-counts', repairs: true, patch: (p) => { p.set64(72, p.u64(72) | 2n); return 72; } },
+  { name: 'corrupt-bit', base: 'plain', id: 'features.corrupt', severity: 'error', qemu: 'same-counts', repairs: true, exit: 2, beyondQemu: 'the image says it is corrupt (incompatible bit 1): qemu-img check finds nothing in the tables and exits 0, we exit 2', patch: (p) => { p.set64(72, p.u64(72) | 2n); return 72; } },
   // ---- metadata: what qemu-img check counts
   {
     name: 'leaked-cluster', base: 'plain', id: 'refcount.leak', severity: 'warning', qemu: 'same-counts', repairs: true, exit: 3,
@@ -185,32 +232,63 @@ export const CORPUS: CorruptCase[] = [
     patch: (p) => { const s = p.num64(64); p.set32(s + 36, 2000); return s + 36; },
   },
   {
-    name: 'bitmap-entry-reserved', base: 'bitmap', id: 'bitmaps.entry-invalid', severity: 'error', qemu: 'ours', exit: 2,
+    name: 'bitmap-entry-reserved', base: 'bitmap', id: 'bitmaps.entry-invalid', severity: 'error', qemu: 'ours', exit: 1, qemuSays: 'Could not read bitmap_table table from image',
     patch: (p) => { const o = p.extensionOffset(0x23852875); const dir = p.num64(o + 8 + 16); const table = p.num64(dir); p.set64(table, p.u64(table) | 2n); return table; },
   },
   // ---- zoned (patched on a copy of the v8 reference sample)
-  { name: 'zoned-nr-zones', base: 'zoned', id: 'zoned.nr-zones', severity: 'error', qemu: 'ours', exit: 2, patch: (p) => { const d = p.zonedExtData(); p.set32(d + ZEXT.nrZones, 12); return d + ZEXT.nrZones; } },
-  { name: 'zoned-zonedmeta-size', base: 'zoned', id: 'zoned.zonedmeta-size', severity: 'warning', qemu: 'ours', patch: (p) => { const d = p.zonedExtData(); p.set64(d + ZEXT.metaSize, 88); return d + ZEXT.metaSize; } },
-  { name: 'zoned-capacity', base: 'zoned', id: 'zoned.capacity-exceeds-size', severity: 'error', qemu: 'ours', exit: 2, patch: (p) => { const d = p.zonedExtData(); p.set64(d + ZEXT.capacity, 8 << 20); return d + ZEXT.capacity; } },
+  { name: 'zoned-nr-zones', base: 'zoned', id: 'zoned.nr-zones', severity: 'error', qemu: 'ours', exit: 4, beyondQemu: BEYOND_QEMU.zonedErrors, patch: (p) => { const d = p.zonedExtData(); p.set32(d + ZEXT.nrZones, 12); return d + ZEXT.nrZones; } },
+  { name: 'zoned-zonedmeta-size', base: 'zoned', id: 'zoned.zonedmeta-size', severity: 'warning', qemu: 'ours', exit: 0, beyondQemu: BEYOND_QEMU.zonedmeta, patch: (p) => { const d = p.zonedExtData(); p.set64(d + ZEXT.metaSize, 88); return d + ZEXT.metaSize; } },
+  { name: 'zoned-capacity', base: 'zoned', id: 'zoned.capacity-exceeds-size', severity: 'error', qemu: 'ours', exit: 4, beyondQemu: BEYOND_QEMU.zonedErrors, patch: (p) => { const d = p.zonedExtData(); p.set64(d + ZEXT.capacity, 8 << 20); return d + ZEXT.capacity; } },
   {
-    name: 'zoned-wp-out-of-range', base: 'zoned', id: 'zoned.wp-out-of-range', severity: 'error', qemu: 'ours', exit: 2,
+    name: 'zoned-wp-out-of-range', base: 'zoned', id: 'zoned.wp-out-of-range', severity: 'error', qemu: 'ours', exit: 4, beyondQemu: BEYOND_QEMU.zonedErrors,
     patch: (p) => { const m = p.num64(p.zonedExtData() + ZEXT.metaOffset); new DataView(p.bytes.buffer).setBigUint64(m + 8 * 5, 30n << 20n, true); return m + 40; },
   },
   {
-    name: 'zoned-conventional-wp', base: 'zoned', id: 'zoned.conventional-wp', severity: 'warning', qemu: 'ours',
+    name: 'zoned-conventional-wp', base: 'zoned', id: 'zoned.conventional-wp', severity: 'warning', qemu: 'ours', exit: 0, beyondQemu: BEYOND_QEMU.zonedmeta,
     patch: (p) => { const m = p.num64(p.zonedExtData() + ZEXT.metaOffset); new DataView(p.bytes.buffer).setBigUint64(m + 8, 4n << 20n, true); return m + 8; },
   },
   {
-    name: 'zoned-data-beyond-wp', base: 'zoned', id: 'zoned.data-beyond-wp', severity: 'warning', qemu: 'ours',
+    name: 'zoned-data-beyond-wp', base: 'zoned', id: 'zoned.data-beyond-wp', severity: 'warning', qemu: 'ours', exit: 0, beyondQemu: BEYOND_QEMU.zonedmeta,
     // zone 4 (16 MiB) holds 3 MiB of data; rewind its write pointer to the zone start
     patch: (p) => { const m = p.num64(p.zonedExtData() + ZEXT.metaOffset); new DataView(p.bytes.buffer).setBigUint64(m + 8 * 4, 16n << 20n, true); return p.l2EntryOffset((16 << 20) / p.clusterSize); },
   },
-  { name: 'zoned-extension-without-bit', base: 'zoned', id: 'zoned.extension-without-bit', severity: 'warning', qemu: 'ours', patch: (p) => { p.set64(72, p.u64(72) & ~32n); return 72; } },
-  { name: 'zoned-bit-without-extension', base: 'plain', id: 'zoned.bit-without-extension', severity: 'warning', qemu: 'ours', patch: (p) => { p.set64(72, p.u64(72) | 32n); return 72; } },
+  { name: 'zoned-extension-without-bit', base: 'zoned', id: 'zoned.extension-without-bit', severity: 'warning', qemu: 'ours', exit: 0, beyondQemu: BEYOND_QEMU.zonedmeta, patch: (p) => { p.set64(72, p.u64(72) & ~32n); return 72; } },
+  { name: 'zoned-bit-without-extension', base: 'plain', field: { structure: 'header', field: 'incompatible_features' },  id: 'zoned.bit-without-extension', severity: 'error', qemu: 'refuses', exit: 1, qemuSays: 'Unsupported qcow2 feature(s): Unknown incompatible feature: 20', patch: (p) => { p.set64(72, p.u64(72) | 32n); return 72; } },
   {
-    name: 'zoned-zonedmeta-over-l1', base: 'zoned', id: 'overlap.metadata', severity: 'error', qemu: 'ours', exit: 2,
+    name: 'zoned-zonedmeta-over-l1', base: 'zoned', id: 'overlap.metadata', severity: 'error', qemu: 'ours', exit: 2, beyondQemu: BEYOND_QEMU.zonedmeta,
     patch: (p) => { const d = p.zonedExtData(); p.set64(d + ZEXT.metaOffset, p.l1Offset); return d + ZEXT.metaOffset; },
   },
+  // ---- images stock qemu-img refuses to open (issue 11): qemu-img check exits 1 and says why
+  { name: 'backing-missing', base: 'backed', field: { structure: 'backing file name', field: 'name' },  id: 'backing.missing', severity: 'error', qemu: 'check-refuses', exit: 1, qemuSays: `Could not open backing file: Could not open '`, patch: (p) => p.num64(8) },
+  {
+    name: 'backing-format-too-long', base: 'plain', field: { structure: 'backing file format extension', field: 'length' },  id: 'extension.backing-format-too-long', severity: 'error', qemu: 'refuses', exit: 1, qemuSays: 'ERROR: ext_backing_format: len=1100 too large (>=16)',
+    patch: (p) => { const o = p.headerLength; p.bytes.fill(0, o, o + 1200); p.set32(o, 0xe2792aca); p.set32(o + 4, 1100); p.bytes.fill(0x71, o + 8, o + 8 + 1100); return o + 4; },
+  },
+  { name: 'data-file-bit-without-name', base: 'plain', field: { structure: 'header', field: 'incompatible_features' },  id: 'header.data-file-missing', severity: 'error', qemu: 'check-refuses', exit: 1, qemuSays: "'data-file' is required for this image", patch: (p) => { p.set64(72, p.u64(72) | 4n); return 72; } },
+  {
+    name: 'data-file-missing', base: 'datafile', field: { structure: 'external data file name extension', field: 'name' }, id: 'data-file.missing', severity: 'error', qemu: 'check-refuses', exit: 1, qemuSays: "gone.raw': No such file or directory",
+    patch: (p) => p.extensionOffset(0x44415441) + 8,
+  },
+  // header_length 108 reads the feature table's magic as an end marker's length: "Header extension too large"
+  { name: 'header-length-108', base: 'plain', id: 'extension.overrun', severity: 'error', qemu: 'refuses', exit: 1, qemuSays: 'Header extension too large', patch: (p) => { p.set32(100, 108); return 112; } },
+  // check_refblocks: reserved bits in a refcount table entry are a corruption (exit 2), not a check failure
+  { name: 'reftable-entry-reserved-bits', base: 'plain', field: { structure: 'refcount table', field: 'entry 0' }, id: 'reftable.reserved-bits', severity: 'error', qemu: 'same-counts', exit: 2, qemuSays: 'ERROR refcount table entry 0 has reserved bits set', patch: (p) => { p.set64(p.reftableOffset, p.u64(p.reftableOffset) | 4n); return p.reftableOffset; } },
+  { name: 'crypt-method-aes', base: 'plain', field: { structure: 'header', field: 'crypt_method' },  id: 'header.crypt-aes', severity: 'error', qemu: 'check-refuses', exit: 1, qemuSays: "Parameter 'encrypt.key-secret' is required for cipher", patch: (p) => { p.set32(32, 1); return 32; } },
+  // ---- corruptions qemu-img check misses (issue 11): it exits 0, we exit 2
+  {
+    name: 'truncated-last-data-cluster', base: 'plain', field: { structure: 'L2 table', field: /^entry \d+ \(L1 entry 0\)$/ },  id: 'data.truncated', severity: 'error', qemu: 'same-counts', exit: 2, qemuSays: 'No errors were found on the image.', beyondQemu: BEYOND_QEMU.corruption,
+    patch: (p) => { const g = p.lastDataCluster(); p.bytes = p.bytes.slice(0, p.dataOffset(g) + p.clusterSize / 2); return p.l2EntryOffset(g); },
+  },
+  {
+    // Cut before the L1 table: QEMU reads the missing table as zeros (an empty disk) and finds nothing wrong.
+    name: 'truncated-before-l1', base: 'plain', id: 'header.l1_table_offset-past-eof', severity: 'error', qemu: 'same-counts', exit: 2, qemuSays: 'No errors were found on the image.', beyondQemu: BEYOND_QEMU.corruption,
+    patch: (p) => { p.bytes = p.bytes.slice(0, p.refblockOffset + p.clusterSize); return 40; },
+  },
+  {
+    name: 'snapshot-duplicate-id', base: 'snap2', field: { structure: 'snapshot table', field: 'entry 1 id_str' },  id: 'snapshot.duplicate-id', severity: 'error', qemu: 'same-counts', exit: 2, qemuSays: 'No errors were found on the image.', beyondQemu: BEYOND_QEMU.corruption,
+    patch: (p) => { const [a, b] = p.snapshotEntries(); p.bytes.copyWithin(b.idAt, a.idAt, a.idAt + a.idLen); return b.idAt; },
+  },
+  { name: 'v2-zero-flag', base: 'v2', field: { structure: 'L2 table', field: 'entry 0 (L1 entry 0)' },  id: 'l2.zero-flag-v2', severity: 'error', qemu: 'same-counts', exit: 2, qemuSays: 'No errors were found on the image.', beyondQemu: BEYOND_QEMU.corruption, patch: (p) => { const o = p.l2EntryOffset(0); p.set64(o, p.u64(o) | 1n); return o; } },
 ];
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

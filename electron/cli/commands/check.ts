@@ -1,12 +1,13 @@
 // qzs check [--json] [-r leaks|all] [--output FILE] [--in-place] IMAGE
-// Exit codes as `qemu-img check -f qcow2`: 0 clean; 1 the image could not be checked (it cannot be
-// opened as qcow2 — bad magic, unsupported version, cluster_bits out of range, truncated header, empty
-// file — or the check had errors, which includes tables QEMU refuses to open the image for); 2
-// corruptions (or error findings), also when they remain after a repair; 3 leaks only. 63 is qemu-img's
-// "this image format does not support checks", which never applies to a qcow2 file, so it is not used.
-// A walk that could not follow every table never exits 0 or 3: unproven leaks are not leaks.
+// Exit codes as `qemu-img check -f qcow2` (shared/qcow2/check-exit.ts): 0 clean; 1 the image could not
+// be checked (we cannot read it, stock qemu-img cannot open it — bad magic, a missing backing file, an
+// unknown incompatible bit… —, the check had errors, or the walk missed tables: unproven leaks are not
+// leaks); 2 corruptions or other error findings; 3 leaks only; 4 (ours) only zoned errors. 63 is
+// qemu-img's "this image format does not support checks", which never applies to a qcow2 file. A
+// `-r leaks` that needs a refcount rebuild exits 1, as qemu-img's "Check failed" does.
 import type { CheckProgress, CheckReport } from '../../../shared/qcow2/check';
 import { allocationLine } from '../../../shared/qcow2/check-summary';
+import { checkExitCode, EXIT_CHECK_FAILED, qemuRefusesOpen, zonedOnly } from '../../../shared/qcow2/check-exit';
 import type { Finding } from '../../../shared/qcow2/findings';
 import { checkFile } from '../../engine/check';
 import type { RepairResult } from '../../engine/repair';
@@ -14,18 +15,7 @@ import { parse, UsageError, type CliIo } from '../io';
 
 const USAGE = 'qzs check [--json] [-r leaks|all] [--output FILE] [--in-place] IMAGE';
 
-export const EXIT_CHECK_INCOMPLETE = 1;
-export const EXIT_CORRUPTIONS = 2;
-export const EXIT_LEAKS = 3;
-
-export function checkExitCode(r: CheckReport): number {
-  if (!r.openable || r['check-errors'] > 0) return EXIT_CHECK_INCOMPLETE;
-  if (r.corruptions > 0 || r.findings.some((f) => f.severity === 'error')) return EXIT_CORRUPTIONS;
-  // Neither "clean" nor "leaks only" can be claimed for a walk that missed tables.
-  if (!r.complete) return EXIT_CHECK_INCOMPLETE;
-  if (r.leaks > 0) return EXIT_LEAKS;
-  return 0;
-}
+export { checkExitCode };
 
 function findingText(f: Finding): string {
   return `${f.severity.toUpperCase()} ${f.id} at offset ${f.offset} (0x${f.offset.toString(16)}), ${f.length} byte(s): ${f.message}\n` +
@@ -37,7 +27,11 @@ function humanReport(r: CheckReport): string {
   let s = '';
   for (const f of r.findings) s += findingText(f);
   if (!r.openable) return s + '\nThe file cannot be read as a qcow2 image.\n';
-  if (r.corruptions === 0 && r.leaks === 0 && r['check-errors'] === 0 && !r.findings.some((f) => f.severity === 'error')) {
+  const refusal = r.findings.find(qemuRefusesOpen);
+  if (refusal) s += `\nQEMU cannot open this image (${refusal.id}), so qemu-img check cannot check it.\n`;
+  const errors = r.findings.filter((f) => f.severity === 'error');
+  if (r.corruptions === 0 && errors.length && errors.every(zonedOnly)) s += `\nThe qcow2 structures are clean; ${errors.length} error(s) above concern the zoned metadata only.\n`;
+  if (r.corruptions === 0 && r.leaks === 0 && r['check-errors'] === 0 && !errors.length) {
     s += r.findings.length ? '\nNo errors were found on the image (see the notes above).\n' : 'No errors were found on the image.\n';
   } else {
     if (r.corruptions) s += `\n${r.corruptions} errors were found on the image.\nData may be corrupted, or further writes to the image may corrupt it.\n`;
@@ -60,7 +54,7 @@ function jsonReport(r: CheckReport, repair?: RepairResult): string {
   const out: Record<string, unknown> = { ...counts, openable, complete, incompleteWalks, unverified, findings };
   if (repair) {
     out.repair = {
-      target: repair.target, backup: repair.backup, refused: repair.refused, changes: repair.changes, notes: repair.notes,
+      target: repair.target, backup: repair.backup, refused: repair.refused, checkFailed: repair.checkFailed, changes: repair.changes, notes: repair.notes,
       before: { corruptions: repair.before.corruptions, leaks: repair.before.leaks, 'check-errors': repair.before['check-errors'] },
     };
   }
@@ -128,6 +122,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     s += '\nDouble checking the fixed image now...\n';
     s += humanReport(result.after);
     io.out(s);
+  }
+  if (result.checkFailed) {
+    // qemu-img check -r leaks: "ERROR need to rebuild refcount structures" then "Check failed: Input/output error".
+    io.err(`qzs check: check failed: ${result.checkFailed}\n`);
+    return EXIT_CHECK_FAILED;
   }
   return checkExitCode(result.after);
 }
