@@ -191,7 +191,7 @@ export class ImageSession {
   layout(options: LayoutOptions = {}): Promise<FileLayout> {
     return this.serial(async () => {
       await this.noticeExternalChange();
-      return buildLayout(this.file, options);
+      return buildLayout(this.file, { probeBacking: backingProbe(this.path), ...options });
     });
   }
 
