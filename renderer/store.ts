@@ -7,6 +7,7 @@ import type { Result } from '../shared/contract/result';
 import { api, newJobId, onProgress } from './api';
 import { isCancelled, type QzsApi } from '../shared/contract/channels';
 import { errorSentence, viewOffReason } from './gate';
+import type { SizeUnit } from './units';
 
 export type ViewName = 'overview' | 'header' | 'extensions' | 'features' | 'zones' | 'tables' | 'check' | 'hex' | 'create';
 
@@ -66,6 +67,9 @@ export interface AppState {
   /** What the zone inspector's length box holds (as typed): kept here so it survives the inspector re-rendering. */
   zoneWriteLength: string;
   setZoneWriteLength(text: string): void;
+  /** The unit of zone sizes and offsets everywhere they show (zone table, map tooltip, inspector). */
+  sizeUnit: SizeUnit;
+  setSizeUnit(unit: SizeUnit): void;
 
   boot(): Promise<void>;
   setView(v: ViewName): void;
@@ -120,6 +124,8 @@ export const useStore = create<AppState>()((set, get) => ({
   zoneOutcome: null,
   zoneWriteLength: '4K',
   setZoneWriteLength(zoneWriteLength) { set({ zoneWriteLength }); },
+  sizeUnit: 'human',
+  setSizeUnit(sizeUnit) { set({ sizeUnit }); },
   tables: TABLES_START,
   setTables(t) { set((st) => ({ tables: { ...st.tables, ...t } })); },
 

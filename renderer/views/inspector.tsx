@@ -26,7 +26,7 @@ function ZoneDetail({ s, r, i }: { s: ImageSummary; r: ZoneReport; i: number }) 
     <div data-testid="zone-detail">
       <h3>Zone <span data-testid="zone-index">{i}</span></h3>
       <dl className="facts small">
-        <dt>condition</dt><dd data-testid="zone-condition"><span className="swatch" style={{ background: CONDITION_STYLE[cond].color }}>{CONDITION_STYLE[cond].glyph}</span> {cond}</dd>
+        <dt>condition</dt><dd data-testid="zone-condition"><span className="swatch" style={{ background: CONDITION_STYLE[cond].color }} /> {cond} <code className="muted">{CONDITION_STYLE[cond].abbr}</code></dd>
         <dt>type</dt><dd>{conventional ? 'conventional' : 'sequential write required'}</dd>
         <dt>start</dt><dd data-testid="zone-start">{zoneStart(r, i)} <Offset value={zoneStart(r, i)} /></dd>
         <dt>length</dt><dd><Size bytes={zoneLength(r, i)} /></dd>
