@@ -1,4 +1,5 @@
 // Per-zone facts derived from a ZoneReport's scalars, so a million zones need no per-zone objects.
+import { modelZoneCapacity } from '../qcow2/zone-model';
 import { ZONE_CONDITION_CODES, type ZoneCondition } from '../qcow2/zoned-types';
 import type { ZoneReport } from './dto';
 
@@ -20,9 +21,9 @@ export function zoneLength(r: Geometry, i: number): number {
   return Math.max(0, Math.min(r.zoneSize, r.deviceSize - i * r.zoneSize));
 }
 
-/** Writable bytes: min(zone_capacity, zone length), as the engine's zone report gives it for every zone. */
+/** Capacity as the engine's zone report gives it: min(zone_capacity, length); a conventional zone's length. */
 export function zoneCapacity(r: Geometry, i: number): number {
-  return Math.min(r.zoneCapacity, zoneLength(r, i));
+  return modelZoneCapacity(r, i);
 }
 
 /** Fraction of the capacity written (0..1); conventional zones count as 0. */

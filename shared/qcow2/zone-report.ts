@@ -5,6 +5,7 @@ import { AsciiWriter, asciiBytes } from '../ascii-writer';
 import type { ByteSource } from './byte-source';
 import { Qcow2Error, finding, type Finding } from './findings';
 import { conditionFromCode, getZoneCondition, zoneCapacity, zoneLength, zoneTypeName, type ZoneTable } from './zone-table';
+import { normalisedWp, zoneModelJsonKeys } from './zone-model';
 import { readZonedmeta } from './zonedmeta';
 import { effectiveLimits, zonedLimitFindings, type EffectiveLimits } from './zoned-info';
 import type { WpByteOrder, ZonedExtension } from './zoned-types';
@@ -55,10 +56,12 @@ export async function loadZoneReport(img: ZonedImage, opts: { byteOrder?: WpByte
 
 /**
  * One zone of `qzs zones --json` as JSON text (bytes throughout), built without an intermediate object so
- * that a million zones stream quickly. RFC-v3 images add "persisted-condition" (bits 60-63).
+ * that a million zones stream quickly. "wp" is the stored pointer, as QEMU's own zone report gives it;
+ * "wp-defined" and "wp-normalised" are the device model (zone-model.ts). RFC-v3 images add
+ * "persisted-condition" (bits 60-63).
  */
 export function zoneJsonText(t: ZoneTable, i: number): string {
-  let s = `{"index":${i},"start":${i * t.zoneSize},"length":${zoneLength(t, i)},"capacity":${zoneCapacity(t, i)},"wp":${t.wp[i]},"type":"${zoneTypeName(t.type[i])}","condition":"${getZoneCondition(t, i)}"`;
+  let s = `{"index":${i},"start":${i * t.zoneSize},"length":${zoneLength(t, i)},"capacity":${zoneCapacity(t, i)},"wp":${t.wp[i]}${zoneModelJsonKeys(t, i, t.wp[i], t.condition[i])},"type":"${zoneTypeName(t.type[i])}","condition":"${getZoneCondition(t, i)}"`;
   if (t.persisted) s += `,"persisted-condition":${t.persisted[i]}`;
   return s + '}';
 }
@@ -68,6 +71,8 @@ const TYPE_BYTES: Uint8Array[] = [0, 1, 2].map((code) => asciiBytes(`,"type":"${
 const P_INDEX = asciiBytes('{"index":');
 const P_START = asciiBytes(',"start":');
 const P_PERSISTED = asciiBytes(',"persisted-condition":');
+const P_WP_DEFINED = asciiBytes(',"wp-defined":true,"wp-normalised":');
+const P_WP_UNDEFINED = asciiBytes(',"wp-defined":false,"wp-normalised":null');
 
 /**
  * Encodes runs of zones as JSON text (the same text as zoneJsonText, one zone per line) into one reused
@@ -116,6 +121,9 @@ export class ZoneJsonEncoder {
       w.put(P_START); w.num(i * t.zoneSize);
       w.put(this.sizes(zoneLength(t, i), zoneCapacity(t, i)));
       w.num(t.wp[i]);
+      const norm = normalisedWp(t, i, t.wp[i], t.condition[i]);
+      if (norm === null) w.put(P_WP_UNDEFINED);
+      else { w.put(P_WP_DEFINED); w.num(norm); }
       w.put(TYPE_BYTES[t.type[i] === 1 ? 1 : 2]);
       w.put(CONDITION_BYTES[t.condition[i] & 0xf]);
       if (t.persisted) { w.put(P_PERSISTED); w.num(t.persisted[i]); }

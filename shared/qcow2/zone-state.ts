@@ -8,6 +8,7 @@
 // exist only in memory while an image is open, so ZoneState.fromWritePointers() starts with every
 // partially written zone closed, as QEMU does after a reopen.
 import { Qcow2Error } from './findings';
+import { modelZoneCapacity } from './zone-model';
 import type { ZoneCondition, ZoneInfo } from './zoned-types';
 
 export interface ZoneGeometry {
@@ -116,8 +117,8 @@ export class ZoneState {
 
   zoneStart(i: number): number { return i * this.geometry.zoneSize; }
   zoneLength(i: number): number { return Math.min(this.geometry.zoneSize, this.geometry.deviceSize - this.zoneStart(i)); }
-  /** Writable bytes: the capacity, cut to the zone's length for a short last zone. */
-  zoneCapacity(i: number): number { return Math.min(this.geometry.zoneCapacity, this.zoneLength(i)); }
+  /** Writable bytes: the capacity, cut to the zone's length for a short last zone; a conventional zone's length. */
+  zoneCapacity(i: number): number { return modelZoneCapacity(this.geometry, i); }
   isConventional(i: number): boolean { return i < this.geometry.conventionalZones; }
   writePointer(i: number): number { return this.wps[i]; }
   get semantics(): ZoneSemantics { return this.geometry.semantics ?? CLASSIC_ZONE_SEMANTICS; }

@@ -7,6 +7,7 @@
 // not-wp for conventional zones, empty at the zone start, full at or past start + capacity, closed in
 // between. Open states exist only while an image is open in the engine: the zone-state layer (writer)
 // sets them with setZoneCondition() and drops them with rederiveCondition().
+import { modelZoneCapacity } from './zone-model';
 import { ZONE_CONDITION_CODES, ZONE_CONDITIONS, type ZoneCondition, type ZoneInfo, type ZoneType } from './zoned-types';
 
 export const ZONE_TYPE_CONVENTIONAL = 1;
@@ -56,9 +57,12 @@ export function zoneLength(g: ZoneGeometry, i: number): number {
   return left > 0 && left < g.zoneSize ? left : g.zoneSize;
 }
 
-/** Writable bytes of zone i: min(zone_capacity, zone length) (section 7 item 10). */
+/**
+ * Capacity of zone i: min(zone_capacity, zone length) for a sequential zone (section 7 item 10); the zone
+ * length for a conventional one, as Linux reports it (zone-model.ts).
+ */
 export function zoneCapacity(g: ZoneGeometry, i: number): number {
-  return Math.min(g.zoneCapacity, zoneLength(g, i));
+  return modelZoneCapacity(g, i);
 }
 
 export function zoneTypeName(code: number): ZoneType {

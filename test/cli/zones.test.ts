@@ -19,7 +19,7 @@ const MiB = 1 << 20;
 const dir = tmpDir();
 afterAll(() => dir.cleanup());
 
-interface ZoneJson { index: number; start: number; length: number; capacity: number; wp: number; type: string; condition: string }
+interface ZoneJson { index: number; start: number; length: number; capacity: number; wp: number; 'wp-defined': boolean; 'wp-normalised': number | null; type: string; condition: string }
 
 /** The mixed sample's zones from QEMU's own report (sectors → bytes; capacity 3 MiB from its create line). */
 function mixedExpected(): ZoneJson[] {
@@ -28,7 +28,16 @@ function mixedExpected(): ZoneJson[] {
   return lines.map((l, index) => {
     const m = /start: (0x[0-9a-f]+), len (0x[0-9a-f]+), cap 0x[0-9a-f]+, wptr (0x[0-9a-f]+), zcond:(\d+), \[type: (\d)\]/.exec(l);
     if (!m) throw new Error(l);
-    return { index, start: Number(m[1]) * 512, length: Number(m[2]) * 512, capacity: 3 * MiB, wp: Number(m[3]) * 512, type: m[5] === '1' ? 'conventional' : 'sequential', condition: cond[Number(m[4])] };
+    const start = Number(m[1]) * 512;
+    const length = Number(m[2]) * 512;
+    const conv = m[5] === '1';
+    const condition = cond[Number(m[4])];
+    // The device model (Linux): a conventional zone has no write pointer and its length as capacity; a
+    // full zone's pointer is reported as start + length beside the stored one.
+    return {
+      index, start, length, capacity: conv ? length : 3 * MiB, wp: Number(m[3]) * 512, 'wp-defined': !conv,
+      'wp-normalised': conv ? null : condition === 'full' ? start + length : Number(m[3]) * 512, type: conv ? 'conventional' : 'sequential', condition,
+    };
   });
 }
 
@@ -58,7 +67,7 @@ describe('qzs zones --json', () => {
       entry: (i, start) => (i === 1 ? wpValue(start + 8192, { nibble: 2 }) : undefined),
     }).bytes);
     const out = JSON.parse(qzs(['zones', '--json', f]).stdout) as { zones: (ZoneJson & { 'persisted-condition': number })[]; findings: { id: string }[] };
-    expect(out.zones[1]).toEqual({ index: 1, start: 4 * MiB, length: 4 * MiB, capacity: 4 * MiB, wp: 4 * MiB + 8192, type: 'sequential', condition: 'closed', 'persisted-condition': 2 });
+    expect(out.zones[1]).toEqual({ index: 1, start: 4 * MiB, length: 4 * MiB, capacity: 4 * MiB, wp: 4 * MiB + 8192, 'wp-defined': true, 'wp-normalised': 4 * MiB + 8192, type: 'sequential', condition: 'closed', 'persisted-condition': 2 });
     expect(out.zones[0]['persisted-condition']).toBe(1);
     expect(out.findings.map((x) => x.id)).toEqual(['zoned.wp-byte-order']);
   });
@@ -70,11 +79,13 @@ describe('qzs zones (human output)', () => {
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toContain('10 zones of 4 MiB (capacity 3 MiB), 2 conventional; zoned extension v8; write pointers little-endian');
-    expect(lines[2].split(/\s+/).filter(Boolean)).toEqual(['zone', 'start', 'len', 'cap', 'wptr', 'cond', 'type']);
-    const row = (i: number) => lines[3 + i].trim().split(/\s{2,}/);
-    expect(row(0)).toEqual(['0', '0 B', '4 MiB', '3 MiB', '0 B', 'not-wp', 'conventional']);
+    expect(lines[3].split(/\s+/).filter(Boolean)).toEqual(['zone', 'start', 'len', 'cap', 'wptr', 'cond', 'type']);
+    const row = (i: number) => lines[4 + i].trim().split(/\s{2,}/);
+    // Conventional: capacity = length, no write pointer ("—"); full: the stored pointer and the kernel's.
+    expect(row(0)).toEqual(['0', '0 B', '4 MiB', '4 MiB', '—', 'not-wp', 'conventional']);
     expect(row(2)).toEqual(['2', '8 MiB', '4 MiB', '3 MiB', '8 MiB + 128 KiB', 'closed', 'sequential']);
-    expect(row(4)).toEqual(['4', '16 MiB', '4 MiB', '3 MiB', '19 MiB', 'full', 'sequential']);
+    expect(row(4)).toEqual(['4', '16 MiB', '4 MiB', '3 MiB', '19 MiB (kernel: 20 MiB)', 'full', 'sequential']);
+    expect(row(5)).toEqual(['5', '20 MiB', '4 MiB', '3 MiB', '24 MiB', 'full', 'sequential']);
     expect(row(6)).toEqual(['6', '24 MiB', '4 MiB', '3 MiB', '24 MiB + 512 B', 'closed', 'sequential']);
     expect(lines.filter((l) => /^\s*\d+\s/.test(l))).toHaveLength(10);
   });
@@ -90,7 +101,8 @@ describe('qzs zones (human output)', () => {
     writeFileSync(f, buildZonedImage({ layout: 'v5-v7', virtualSize: 16 * MiB, zoneSize: 4 * MiB, maxAppendBytes: 4096, entry: (i, s) => (i === 2 ? wpValue(s + 5 * MiB) : undefined) }).bytes);
     const r = qzs(['zones', f]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^ {3}2 .* 13 MiB +full +sequential$/m);
+    // The stored pointer as it is, beside the one a kernel would report for a full zone (its end).
+    expect(r.stdout).toMatch(/^ {3}2 .* 13 MiB \(kernel: 12 MiB\) +full +sequential$/m);
     // Little-endian fails on zone 2 and big-endian on zones 1-3: the default order stands, with a warning.
     expect(r.stdout).toMatch(/findings \(2\):\n {2}warning zoned\.wp-byte-order: .*\n {2}error zoned\.wp-out-of-range: zone 2's write pointer 13631488 lies outside the zone \[8388608, 12582912\]\n$/);
   });
@@ -214,8 +226,8 @@ describe('a 64 TiB image with 1,048,576 zones of 64 MiB', () => {
     expect(full.code).toBe(0);
     expect(lines).toBe(ZONES);
     expect(misnumbered).toBe(0);
-    expect(JSON.parse(first.replace(/,$/, ''))).toEqual({ index: 7, start: 7 * 64 * MiB, length: 64 * MiB, capacity: 64 * MiB, wp: 7 * 64 * MiB + 4096, type: 'sequential', condition: 'closed' });
-    expect(JSON.parse(last.replace(/,$/, ''))).toEqual({ index: ZONES - 1, start: (ZONES - 1) * 64 * MiB, length: 64 * MiB, capacity: 64 * MiB, wp: ZONES * 64 * MiB, type: 'sequential', condition: 'full' });
+    expect(JSON.parse(first.replace(/,$/, ''))).toEqual({ index: 7, start: 7 * 64 * MiB, length: 64 * MiB, capacity: 64 * MiB, wp: 7 * 64 * MiB + 4096, 'wp-defined': true, 'wp-normalised': 7 * 64 * MiB + 4096, type: 'sequential', condition: 'closed' });
+    expect(JSON.parse(last.replace(/,$/, ''))).toEqual({ index: ZONES - 1, start: (ZONES - 1) * 64 * MiB, length: 64 * MiB, capacity: 64 * MiB, wp: ZONES * 64 * MiB, 'wp-defined': true, 'wp-normalised': ZONES * 64 * MiB, type: 'sequential', condition: 'full' });
     expect(bytes).toBeGreaterThan(100 * MiB);
     // The output is ~140 MiB; holding it (or letting stdout queue it) would take hundreds of MiB.
     const extraMiB = (full.rssKb - baseline.rssKb) / 1024;

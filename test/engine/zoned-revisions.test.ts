@@ -175,7 +175,8 @@ describe('zone reports from write pointers', () => {
     expect(r.byteOrder).toBe(order);
     expect(r.table.count).toBe(10);
     expect(z.map((x) => x.condition)).toEqual(['not-wp', 'not-wp', 'closed', 'full', 'full', 'closed', 'empty', 'empty', 'empty', 'full']);
-    expect(z[0]).toEqual({ index: 0, start: 0, length: 4 * MiB, capacity: 3 * MiB, wp: 0, type: 'conventional', condition: 'not-wp' });
+    // A conventional zone's capacity is its length (Linux's device model): zone_capacity is for sequential zones.
+    expect(z[0]).toEqual({ index: 0, start: 0, length: 4 * MiB, capacity: 4 * MiB, wp: 0, type: 'conventional', condition: 'not-wp' });
     expect(z[2]).toMatchObject({ wp: 8 * MiB + 4096, type: 'sequential', condition: 'closed' });
     // Zone 4 finished (wp = zone end), zone 3 written to capacity: both full.
     expect(z[3]).toMatchObject({ wp: 15 * MiB, condition: 'full' });
@@ -208,7 +209,7 @@ describe('zone reports from write pointers', () => {
       expect(z.slice(2, 7).map((x) => x.condition)).toEqual(['empty', 'closed', 'full', 'closed', 'empty']);
       expect(r.table.persisted).not.toBeNull();
       expect(Array.from(r.table.persisted ?? []).slice(2, 7)).toEqual([1, 4, 0xe, 2, 1]);
-      expect(zoneJsonText(r.table, 4)).toBe(`{"index":4,"start":${16 * MiB},"length":${4 * MiB},"capacity":${3 * MiB},"wp":${19 * MiB},"type":"sequential","condition":"full","persisted-condition":14}`);
+      expect(zoneJsonText(r.table, 4)).toBe(`{"index":4,"start":${16 * MiB},"length":${4 * MiB},"capacity":${3 * MiB},"wp":${19 * MiB},"wp-defined":true,"wp-normalised":${20 * MiB},"type":"sequential","condition":"full","persisted-condition":14}`);
       expect(r.findings).toEqual([]);
     }
   });
@@ -370,7 +371,7 @@ describe('zone table API for the writer and the UI', () => {
       const text = [enc.encode(r.table, 0, 4), enc.encode(r.table, 4, 8), enc.encode(r.table, 8, 10)].join(',\n');
       expect(text).toBe(Array.from({ length: 10 }, (_, i) => zoneJsonText(r.table, i)).join(',\n'));
       const parsed = JSON.parse(`[${text}]`) as Record<string, unknown>[];
-      expect(parsed.map(({ 'persisted-condition': _p, ...z }) => z)).toEqual(zoneInfos(r.table, 0, 10));
+      expect(parsed.map(({ 'persisted-condition': _p, 'wp-defined': _d, 'wp-normalised': _n, ...z }) => z)).toEqual(zoneInfos(r.table, 0, 10));
       expect(() => enc.encode(r.table, 0, 5)).toThrow(RangeError);
     }
     // Numbers of every width, up to a 64 TiB device.

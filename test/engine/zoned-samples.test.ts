@@ -50,7 +50,8 @@ describe.each([
       index,
       start: q.start * 512,
       length: q.len * 512,
-      capacity: Math.min(capacity, q.len * 512),
+      // Conventional zones: their length (the device model); QEMU's cap column is the length for every zone.
+      capacity: q.type === 1 ? q.len * 512 : Math.min(capacity, q.len * 512),
       wp: q.wptr * 512,
       type: q.type === 1 ? 'conventional' : 'sequential',
       condition: conditionFromCode(q.zcond),

@@ -2,9 +2,10 @@
 // the shared validateCreateOptions (the wizard calls the same function); writing is engine/create.ts.
 import { ZONED_LAYOUT_ALIASES, type CreateMessage, type CreateValidation, type DerivedValues, type NormalizedCreateOptions } from '../../../shared/qcow2/create-options';
 import { createImage, type CreateResult } from '../../engine/create';
+import { planLike, restoreWritePointers, type LikePlan } from './create-like';
 import { EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, parse, printError, UsageError, type CliIo } from '../io';
 
-const USAGE = 'qzs create [-o key=value[,key=value…]]… [--zoned-layout v7|v8|v11|respin] [--print-qemu-img] [--dry-run] [--json] [--force] FILE [SIZE]';
+const USAGE = 'qzs create [-o key=value[,key=value…]]… [--zoned-layout v7|v8|v11|respin] [--print-qemu-img] [--dry-run] [--json] [--force] [--like REPORT [--with-write-pointers] [--lba-size N]] FILE [SIZE]';
 
 const HELP = `usage: ${USAGE}
 
@@ -27,6 +28,15 @@ Create a qcow2 image exactly as qemu-img create -f qcow2 does, or a zoned image.
   --dry-run          validate and report the derived values, write nothing.
   --json             machine-readable report on stdout.
   --force            replace an existing file.
+  --like REPORT      shape the image like a real drive: size, zone size, capacity, zone count and
+                     conventional zones from a saved \`blkzone report\`, \`nvme zns report-zones -o json\`,
+                     \`zbd report\` (with or without -i: its open/active limits are taken) or qemu-io
+                     zone_report (detected); -o values override it. Refused, with the reason, where qcow2
+                     cannot represent the drive: non-uniform zone sizes or capacities, a conventional zone
+                     after a sequential one, host-aware zones.
+  --with-write-pointers  with --like: write zeros up to each zone's write pointer (full zones up to their
+                     capacity) through the zone write path, so a guest sees the drive's state.
+  --lba-size N       with --like of an nvme report: its logical block size (default 512).
 
 SIZE takes qemu-img's suffixes (k, M, G, T, P, E); without SIZE the size comes from -o size or the backing
 file. Exit status: 0 ok, 1 failure (e.g. the file exists), 2 usage or validation errors.
@@ -112,6 +122,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
     force: { type: 'boolean' },
+    like: { type: 'string' },
+    'with-write-pointers': { type: 'boolean' },
+    'lba-size': { type: 'string' },
   }, USAGE);
   const json = !!values.json;
   if (positionals.length < 1 || positionals.length > 2) throw new UsageError(`expected FILE [SIZE]\nusage: ${USAGE}`);
@@ -123,14 +136,38 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const [file, size] = positionals;
   const printOnly = !!values['print-qemu-img'];
   const dryRun = !!values['dry-run'] || printOnly;
+  // --like REPORT: the geometry of a saved zone report (create-like.ts).
+  if (values.like === undefined && (values['with-write-pointers'] || values['lba-size'] !== undefined)) {
+    throw new UsageError(`--with-write-pointers and --lba-size go with --like REPORT\nusage: ${USAGE}`);
+  }
+  let like: LikePlan | null = null;
+  if (values.like !== undefined) {
+    try {
+      like = await planLike(values.like, options, size, values['lba-size'], !!values['with-write-pointers']);
+    } catch (e) {
+      printError(io, e, json, values.like);
+      return EXIT_USAGE;
+    }
+    for (const n of like.notes) io.err(`qzs create: note: ${n}\n`);
+  }
 
   let result: CreateResult;
   try {
-    result = await createImage({ file, size, options, zonedLayout: layout, force: !!values.force, dryRun });
+    result = await createImage({ file, size: like?.size ?? size, options, zonedLayout: layout, force: !!values.force, dryRun });
   } catch (e) {
     // A backing file that cannot be opened is a bad option (2); anything else is a failure (1).
     const err = printError(io, e, json, file);
     return err.code === 'invalid-argument' ? EXIT_USAGE : EXIT_UNREADABLE;
+  }
+  let restored: string | null = null;
+  if (like && values['with-write-pointers'] && result.ok && result.written) {
+    try {
+      const bytes = await restoreWritePointers(file, like.shape);
+      restored = `  write pointers: ${like.shape.writePointers.length} zone(s) restored from ${like.shape.source} (${bytes} bytes of zeros written)\n`;
+    } catch (e) {
+      printError(io, e, json, file);
+      return EXIT_UNREADABLE;
+    }
   }
   const v = result.validation;
   if (printOnly && !json) {
@@ -146,6 +183,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       io.out(`${result.written ? 'Created' : 'Would create (dry run)'} '${file}': ${describeOptions(v.normalized)}\n`);
       io.out(describeDerived(v.derived));
       if (result.dataFile) io.out(`  data file: ${result.dataFile} (${result.dataFileSize} bytes)\n`);
+      if (restored) io.out(restored);
     }
   }
   return result.ok ? EXIT_OK : EXIT_USAGE;

@@ -1,25 +1,44 @@
-// qzs zones [--json] [--from N] [--count N] IMAGE: the zone report of a zoned image, read from its
-// write-pointer array (no QEMU, no kernel device). JSON is streamed zone by zone, so a million zones never
-// exist as a million objects or one giant string.
+// qzs zones [--format F] [--from N] [--count N] IMAGE: the zone report of a zoned image, read from its
+// write-pointer array (no QEMU, no kernel device), in our formats or the zoned tools' (blkzone, nvme-cli,
+// libzbd: shared/qcow2/zone-formats.ts). Output is streamed zone by zone, so a million zones never exist as
+// a million objects or one giant string.
 import { FileByteSource } from '../../engine/file-source';
 import type { Finding } from '../../../shared/qcow2/findings';
 import { openImage } from '../../../shared/qcow2/image';
 import { loadZoneReport, ZoneJsonEncoder, type ZoneReport } from '../../../shared/qcow2/zone-report';
-import { getZoneCondition, zoneCapacity, zoneLength, zoneTypeName } from '../../../shared/qcow2/zone-table';
+import {
+  formatBytes, formatZoneFooter, formatZoneHeader, formatZoneRows, isZoneReportFormat, SIZE_UNITS, ZONE_REPORT_FORMATS,
+  type FormattableZoneReport, type SizeUnit, type ZoneFormatOptions, type ZoneReportFormat,
+} from '../../../shared/qcow2/zone-formats';
 import { AsciiWriter } from '../../../shared/ascii-writer';
 import { asciiStream } from '../byte-out';
 import { EXIT_OK, nodeIo, parse, printError, UsageError, type CliIo } from '../io';
 
-const USAGE = 'qzs zones [--json] [--from N] [--count N] IMAGE';
+const USAGE = 'qzs zones [--format human|json|csv|blkzone|nvme-json|zbd] [--json] [--units U] [--lba-size N] [--from N] [--count N] IMAGE';
 const HELP = `usage: ${USAGE}
 
 Zone report of a zoned qcow2 image, from its write pointers (every revision of the zoned extension).
-  --json       {"zones": [{"index", "start", "length", "capacity", "wp", "type", "condition"}, ...],
-               "findings": [...]}; sizes in bytes
+  --format F   human (default): a table with exact readable sizes; "—" for a zone without a write
+                 pointer (conventional), and for a full zone the stored pointer with what Linux reports
+                 beside it (start + length)
+               json: {"zones": [{"index", "start", "length", "capacity", "wp", "wp-defined",
+                 "wp-normalised", "type", "condition"}, ...], "findings": [...]}; bytes; "wp" is the stored
+                 pointer (what QEMU's zone report gives), "wp-normalised" the kernel's (null if undefined)
+               csv: the same columns, one zone a line
+               blkzone: what util-linux \`blkzone report\` prints for this device (512-byte sectors, hex)
+               nvme-json: the shape of \`nvme zns report-zones -o json\` (logical blocks; see --lba-size);
+                 a conventional zone, which NVMe ZNS has not, prints as type "Unknown"
+               zbd: what libzbd's \`zbd report\` prints (bytes)
+  --json       the same as --format json
+  --units U    human format: sizes as human (default), bytes, sectors (512 B) or hex (sectors, as blkzone)
+  --lba-size N nvme-json: logical block size in bytes (default 512)
   --from N     first zone to report (default 0)
   --count N    number of zones to report (default: all from N on)
-Conditions at rest are not-wp (conventional), empty, closed and full: open states exist only while an
-image is open in an engine. Exit codes: 0 ok, 1 image unreadable or not zoned, 2 usage error.
+Capacity is min(zone capacity, zone length) for a sequential zone and the length for a conventional one,
+as Linux reports it. Conditions at rest are not-wp (conventional), empty, closed and full: open states
+exist only while an image is open in an engine. Findings are printed after the table (human) or in the
+"findings" key (json); the tools' formats carry none. Exit codes: 0 ok, 1 image unreadable or not zoned,
+2 usage error.
 `;
 
 /** Zones per write: large enough to be fast, small enough to keep memory flat. */
@@ -31,24 +50,8 @@ function parseCount(name: string, text: string | undefined): number | undefined 
   return Number(text);
 }
 
-const UNITS = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
-
-/** Exact and readable: "24 MiB", "12 MiB + 64 KiB", "63 TiB + 1023 GiB + 896 MiB", "512 B". */
-export function formatBytes(n: number): string {
-  if (n < 1024 || !Number.isSafeInteger(n)) return `${n} B`;
-  const parts: string[] = [];
-  let rest = n;
-  for (let u = UNITS.length - 1; u >= 0; u--) {
-    const size = 1024 ** (u + 1);
-    if (rest >= size) {
-      const q = Math.floor(rest / size);
-      parts.push(`${q} ${UNITS[u]}`);
-      rest -= q * size;
-    }
-  }
-  if (rest > 0) parts.push(`${rest} B`);
-  return parts.join(' + ');
-}
+/** Re-exported: the human sizes live with the formats (shared/qcow2/zone-formats.ts). */
+export { formatBytes };
 
 function findingJson(f: Finding): string {
   return JSON.stringify({ id: f.id, severity: f.severity, structure: f.structure, field: f.field, offset: f.offset, length: f.length, found: f.found, expected: f.expected, message: f.message, fix: f.fix });
@@ -101,33 +104,32 @@ async function writeJson(io: CliIo, r: ZoneReport, from: number, end: number): P
   io.out(`\n],"findings":[${r.findings.map(findingJson).join(',')}]}\n`);
 }
 
-async function writeHuman(io: CliIo, name: string, r: ZoneReport, from: number, end: number): Promise<void> {
-  const z = r.extension;
+/** The engine's table seen through the formatters' fields (no copy: the same typed arrays). */
+function formattable(r: ZoneReport): FormattableZoneReport {
   const t = r.table;
-  io.out(`${name}: ${t.count} zones of ${formatBytes(z.zoneSize)} (capacity ${formatBytes(z.zoneCapacity)}), ${t.conventionalZones} conventional; ` +
-    `zoned extension ${z.revision}; write pointers ${r.byteOrder}\n`);
-  io.out('(open states are not stored: at rest a written zone reads as closed or full)\n');
-  const w = { zone: Math.max(4, String(end).length), start: 16, len: 10, cap: 10, wptr: 20, cond: 13 };
-  const row = (cells: string[]) => `${cells[0].padStart(w.zone)}  ${cells[1].padStart(w.start)}  ${cells[2].padStart(w.len)}  ${cells[3].padStart(w.cap)}  ${cells[4].padStart(w.wptr)}  ${cells[5].padEnd(w.cond)}  ${cells[6]}`.trimEnd() + '\n';
-  io.out(row(['zone', 'start', 'len', 'cap', 'wptr', 'cond', 'type']));
+  return { nrZones: t.count, zoneSize: t.zoneSize, zoneCapacity: t.zoneCapacity, deviceSize: t.deviceSize, conventionalZones: t.conventionalZones, wp: t.wp, cond: t.condition };
+}
+
+async function writeFormat(io: CliIo, name: string, r: ZoneReport, format: ZoneReportFormat, from: number, end: number, opts: ZoneFormatOptions): Promise<void> {
+  const f = formattable(r);
+  io.out(formatZoneHeader(f, format, { ...opts, name, revision: r.extension.revision, byteOrder: r.byteOrder }));
   for (let i = from; i < end && !stdoutClosed; i += CHUNK_ZONES) {
-    const stop = Math.min(end, i + CHUNK_ZONES);
-    let text = '';
-    for (let k = i; k < stop; k++) {
-      text += row([String(k), formatBytes(k * t.zoneSize), formatBytes(zoneLength(t, k)), formatBytes(zoneCapacity(t, k)), formatBytes(t.wp[k]), getZoneCondition(t, k), zoneTypeName(t.type[k])]);
-    }
-    io.out(text);
+    io.out(formatZoneRows(f, format, i, Math.min(end, i + CHUNK_ZONES), from, opts));
     await drained(io);
   }
-  if (r.findings.length > 0) {
+  io.out(formatZoneFooter(f, format));
+  if (format === 'human' && r.findings.length > 0) {
     io.out(`\nfindings (${r.findings.length}):\n`);
-    for (const f of r.findings) io.out(`  ${f.severity} ${f.id}: ${f.message}\n`);
+    for (const fi of r.findings) io.out(`  ${fi.severity} ${fi.id}: ${fi.message}\n`);
   }
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, {
     json: { type: 'boolean', default: false },
+    format: { type: 'string' },
+    units: { type: 'string' },
+    'lba-size': { type: 'string' },
     from: { type: 'string' },
     count: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -140,7 +142,15 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const from = parseCount('from', values.from) ?? 0;
   const count = parseCount('count', values.count);
   const path = positionals[0];
-  const json = values.json === true;
+  const formatName = values.format ?? (values.json === true ? 'json' : 'human');
+  if (!isZoneReportFormat(formatName)) throw new UsageError(`--format must be one of ${ZONE_REPORT_FORMATS.join(', ')}, not "${formatName}"\nusage: ${USAGE}`);
+  if (values.json === true && formatName !== 'json') throw new UsageError(`--json and --format ${formatName} contradict each other\nusage: ${USAGE}`);
+  const format: ZoneReportFormat = formatName;
+  const json = format === 'json';
+  const units = values.units ?? 'human';
+  if (!(SIZE_UNITS as readonly string[]).includes(units)) throw new UsageError(`--units must be one of ${SIZE_UNITS.join(', ')}, not "${units}"\nusage: ${USAGE}`);
+  const lbaSize = values['lba-size'] === undefined ? 512 : Number(values['lba-size']);
+  if (!Number.isSafeInteger(lbaSize) || lbaSize < 512 || (lbaSize & (lbaSize - 1)) !== 0) throw new UsageError(`--lba-size wants a power of two of at least 512 bytes, got "${values['lba-size']}"\nusage: ${USAGE}`);
 
   let report: ZoneReport;
   let src: FileByteSource | undefined;
@@ -160,8 +170,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     const end = count === undefined ? total : Math.min(total, from + count);
     watchStdout(io);
+    if (format === 'nvme-json' && report.table.zoneSize % lbaSize !== 0) {
+      throw new UsageError(`--lba-size ${lbaSize}: the zone size ${report.table.zoneSize} is not a whole number of ${lbaSize}-byte blocks\nusage: ${USAGE}`);
+    }
     if (json) await writeJson(io, report, from, end);
-    else await writeHuman(io, path, report, from, end);
+    else await writeFormat(io, path, report, format, from, end, { units: units as SizeUnit, lbaSize });
     return EXIT_OK;
   } finally {
     await src.close();
