@@ -19,6 +19,9 @@ import { l1Page, l2Page, refblockPage, refcountTablePage, snapshotPage } from '.
 import { heldSource } from './test-hold';
 import { zoneClusters } from './zone-clusters';
 import { zoneManagement, zoneWrite } from './zone-ops';
+import { writeZoneReport } from './zone-export';
+import { zoneExportFileName } from '../../shared/contract/zone-export';
+import { ZONE_FORMAT_FILES } from '../../shared/qcow2/zone-formats';
 
 export interface CallContext {
   /** Aborted when the caller goes away or cancels (HTTP client disconnect, renderer cancel). */
@@ -36,6 +39,8 @@ export interface HostServices {
   version: string;
   openDialog?: () => Promise<string | null>;
   saveDialog?: (defaultName: string) => Promise<string | null>;
+  /** Where to write an exported file (Electron's save dialog); null when cancelled. */
+  exportDialog?: (defaultName: string, extension: string) => Promise<string | null>;
   recent?: { list(): string[]; add(path: string): void };
   /** Where serve mode creates images (no dialog there). */
   createDirectory?: string;
@@ -145,6 +150,12 @@ export function createHandlers(sessions: SessionRegistry, host: HostServices, jo
       const options = host.createDirectory ? confineCreateOptions(host.createDirectory, req.options) : req.options;
       await jobs.run(job, `creating ${req.fileName}`, ctx.signal, ctx.progress, (signal, progress) => createImageFile(target, options, req.zonedLayout, signal, progress));
       return opened(path);
+    },
+    'zones:export': async (_ctx, id, format) => {
+      const info = await sessions.info(id);
+      const path = host.exportDialog ? await host.exportDialog(zoneExportFileName(info.name, format), ZONE_FORMAT_FILES[format].extension) : unavailable('A save dialog');
+      if (path === null) return null;
+      return writeZoneReport(await sessions.get(id).zoneReport(), format, path, { name: info.name });
     },
   };
 }

@@ -74,6 +74,10 @@ async function setupHandlers(): Promise<void> {
         const r = await dialog.showSaveDialog(win!, { defaultPath: name, filters: [{ name: 'qcow2 images', extensions: ['qcow2'] }] });
         return r.canceled || !r.filePath ? null : r.filePath;
       },
+      exportDialog: async (name, extension) => {
+        const r = await dialog.showSaveDialog(win!, { defaultPath: name, filters: [{ name: `${extension} files`, extensions: [extension.split('.').pop()!] }, { name: 'All files', extensions: ['*'] }] });
+        return r.canceled || !r.filePath ? null : r.filePath;
+      },
     });
   setupIpc(table, { trustedWebContents: trusted, appUrl });
 }

@@ -3,7 +3,8 @@
 // the app's unit. Click selects the zone (the inspector shows it); Enter or a double click shows it on the map.
 import { useEffect, useMemo, useState } from 'react';
 import type { ZoneReport } from '../../shared/contract/dto';
-import { conditionOf, zoneCapacity, zoneFill, zoneLength, zoneStart } from '../../shared/contract/zone-geometry';
+import { conditionOf, zoneFill, zoneLength, zoneStart } from '../../shared/contract/zone-geometry';
+import { modelZoneCapacity, normalisedWp } from '../../shared/qcow2/zone-model';
 import { PagedList } from '../components/paged-list';
 import { useStore } from '../store';
 import { formatSize, unitSuffix } from '../units';
@@ -92,14 +93,18 @@ export function ZoneTable({ report: r, shown, selected, onSelect, onShow, onStep
           const conventional = i < r.conventionalZones;
           const cond = conditionOf(r.cond[i]);
           const st = CONDITION_STYLE[cond];
-          const cap = zoneCapacity(r, i);
+          // Linux's view (zone-model.ts): a conventional zone's capacity is its length; no pointer where none
+          // is defined; a full zone's pointer is its end, shown beside the stored one when they differ.
+          const cap = modelZoneCapacity(r, i);
+          const norm = normalisedWp(r, i, r.wp[i], r.cond[i]);
           return (
             <>
               <span className="num" data-col="zone">{i}</span>
               <span className="num">{size(zoneStart(r, i))}</span>
               <span className="num">{size(zoneLength(r, i))}</span>
               <span className="num">{size(cap)}</span>
-              <span className="num" data-col="wp">{conventional ? '—' : size(r.wp[i])}</span>
+              <span className="num" data-col="wp" title={norm !== null && norm !== r.wp[i] ? `stored ${r.wp[i]}, reported by Linux as ${norm} (the zone's end)` : undefined}>
+                {norm === null ? '—' : norm === r.wp[i] ? size(r.wp[i]) : `${size(r.wp[i])} (kernel ${size(norm)})`}</span>
               <span className="num">{conventional ? '—' : `${(zoneFill(r, i) * 100).toFixed(cap > 0 && zoneFill(r, i) > 0 && zoneFill(r, i) < 0.01 ? 2 : 0)}%`}</span>
               <span>{conventional ? 'CONV' : 'SWR'}</span>
               <span data-col="condition" title={st.label}><span className="swatch" style={{ background: st.color }} /> {st.abbr}</span>

@@ -12,7 +12,7 @@ import { useGate } from '../components/gate';
 import { ZoneErrorDetails } from '../components/zone-error';
 import { viewOffReason } from '../gate';
 import { useStore } from '../store';
-import { SIZE_UNITS } from '../units';
+import { SIZE_UNIT_CHOICES } from '../units';
 import { CONDITION_STYLE, LEGEND_ORDER } from '../zone-map/palette';
 import { precedenceFor, stepZone } from '../zone-map/precedence';
 import { ZoneMap } from '../zone-map/zone-map';
@@ -81,7 +81,7 @@ export function ZonesView({ s }: { s: ImageSummary }) {
         <p className="note" data-testid="session-only-note">Open states exist while the image is open here; QEMU reads them back as closed.</p>
         <div className="zones-tools">
           <div className="segmented" role="radiogroup" aria-label="size units">
-            {SIZE_UNITS.map((u) => (
+            {SIZE_UNIT_CHOICES.map((u) => (
               <button key={u.unit} role="radio" aria-checked={unit === u.unit} className={unit === u.unit ? 'on' : ''} title={u.title} onClick={() => setUnit(u.unit)}>{u.label}</button>
             ))}
           </div>

@@ -6,6 +6,8 @@ import type {
   L2PageRequest, PageRequest, RefblockPage, RefblockPageRequest, RefcountTablePage, RepairPlan, RepairRequest, RepairResult,
   SessionInfo, SnapshotPage, ZoneClusters, ZoneOpRequest, ZoneReport, ZoneWriteRequest, ZoneWriteResult,
 } from './dto';
+import type { ZoneExportResult } from './dto';
+import { ZONE_REPORT_FORMATS, type ZoneReportFormat } from '../qcow2/zone-formats';
 import {
   args, isBoolean, isJobId, isSafeFileName, isSessionId, literal, nonNegInt, oneOf, positiveInt, record, shape, shortString, union, type Guard,
 } from './guards';
@@ -48,6 +50,8 @@ export interface Contract {
   'create:target': { args: []; result: { directory: string; dialog: boolean } };
   'create:run': { args: [request: CreateRequest, job: string]; result: SessionInfo };
   'session:openDropped': { args: [path: string]; result: SessionInfo };
+  /** Electron: ask where to save the zone report in `format`, write it there; null when the dialog is cancelled. */
+  'zones:export': { args: [session: string, format: ZoneReportFormat]; result: ZoneExportResult | null };
 }
 
 export type Channel = keyof Contract;
@@ -95,6 +99,7 @@ export const GUARDS: { [C in Channel]: Guard } = {
   'create:target': args(),
   'create:run': args(shape({ fileName: isSafeFileName, options: record(/^[a-z][a-z0-9_.]{0,40}$/, shortString(200)), zonedLayout: oneOf(['v7', 'v8'] as const) }, ['zonedLayout']), isJobId),
   'session:openDropped': args(shortString(4096)),
+  'zones:export': args(sid, oneOf(ZONE_REPORT_FORMATS)),
 };
 
 export const CHANNELS = Object.keys(GUARDS) as Channel[];
@@ -107,7 +112,7 @@ export function isChannel(name: unknown): name is Channel {
  * Channels that only make sense in Electron (native dialog, recent list, a dropped file's path that the
  * preload obtained from webUtils.getPathForFile); the HTTP transport refuses them.
  */
-export const ELECTRON_ONLY: ReadonlySet<Channel> = new Set<Channel>(['session:openDialog', 'session:openRecent', 'session:openDropped']);
+export const ELECTRON_ONLY: ReadonlySet<Channel> = new Set<Channel>(['session:openDialog', 'session:openRecent', 'session:openDropped', 'zones:export']);
 
 /**
  * Channels that run as jobs: which argument carries the job id. Their progress reaches the renderer as
