@@ -162,10 +162,12 @@ export const useStore = create<AppState>()((set, get) => ({
       // The views a degraded session lacks fall back to its overview.
       view: viewOffReason(summary, st.view) ? 'overview' : st.view,
     }));
+    // The zone report (the big one) is asked for at once, not after the edit history (issue 14).
+    const zonesAsked = summary.zoned ? api['zones:report'](id) : null;
     const edits = await api['edit:history'](id);
     if (edits.ok) set({ edits: edits.value });
-    if (summary.zoned) {
-      const z = await api['zones:report'](id);
+    if (zonesAsked) {
+      const z = await zonesAsked;
       if (get().current !== id) return;
       if (z.ok) set({ zones: z.value, zonesError: null });
       else set({ zonesError: z.error });

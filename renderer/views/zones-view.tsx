@@ -1,7 +1,7 @@
 // Zones: the map (with its overview strip) or the zone table, a legend that is the filter of both, stepping
 // to the next / previous zone of a condition, the units switch, export, the charts, and a reminder that
 // open states are session-only.
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { ImageSummary } from '../../shared/contract/dto';
 import type { AppError } from '../../shared/qcow2/findings';
 import { conditionCounts } from '../../shared/contract/zone-geometry';
@@ -40,6 +40,13 @@ export function ZonesView({ s }: { s: ImageSummary }) {
   const counts = useMemo(() => (zones ? conditionCounts(zones) : null), [zones]);
   const filter = useMemo(() => (hidden.size === 0 ? null : new Set(Object.values(ZONE_CONDITION_CODES).filter((c) => !hidden.has(c)))), [hidden]);
   const precedence = useMemo(() => (counts ? precedenceFor(counts, filter) : null), [counts, filter]);
+  // The charts (recharts, and a pass over every zone) render after the map's first paint (issue 14).
+  const [chartsShown, setChartsShown] = useState(false);
+  useEffect(() => {
+    if (!zones || chartsShown) return;
+    const t = setTimeout(() => setChartsShown(true), 0);
+    return () => clearTimeout(t);
+  }, [zones, chartsShown]);
   const off = viewOffReason(s, 'zones');
   if (off) return <section className="view"><h2>Zones</h2><p className="note">{off}</p></section>;
   if (!s.zoned) return <section className="view"><h2>Zones</h2><p>This image is not zoned: it has no zoned extension with mode 1.</p></section>;
@@ -133,7 +140,7 @@ export function ZonesView({ s }: { s: ImageSummary }) {
           ? <ZoneMap report={zones} selected={selected} filter={filter} precedence={precedence} onStep={step} reveal={reveal} onSelect={(i) => select({ kind: 'zone', index: i })} />
           : <ZoneTable report={zones} shown={filter} selected={selected} onStep={step} onSelect={(i) => select({ kind: 'zone', index: i })}
               onShow={(i) => { select({ kind: 'zone', index: i }); setTab('map'); setReveal((r) => ({ index: i, seq: (r?.seq ?? 0) + 1 })); }} />}
-        <ZoneCharts r={zones} />
+        {chartsShown ? <ZoneCharts r={zones} /> : <div className="zone-charts" />}
       </div>
     </section>
   );
