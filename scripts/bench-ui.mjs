@@ -174,11 +174,14 @@ try {
       const pick = () => { if (document.querySelector('section.zones, section[aria-label=Zones]')) return true; document.querySelector('[data-nav=zones]')?.click(); return false; };
       new MutationObserver((_m, o) => { if (pick()) o.disconnect(); }).observe(document, { childList: true, subtree: true });
     });
+    await p.addInitScript(drawProbe);
     await p.goto(url);
-    await p.waitForFunction(() => performance.getEntriesByName('qzs:zone-map-first-draw').length > 0, null, { timeout: 120_000 });
+    // The end is the first full draw seen by the probe (the same for builds without the page's marks).
+    await p.waitForFunction(() => window.__draws.some((d) => d.zones > 0), null, { timeout: 120_000 });
     loads.push(await p.evaluate(() => {
       const at = (n) => performance.getEntriesByName(n)[0]?.startTime ?? NaN;
-      return { requested: at('qzs:zones-requested'), received: at('qzs:zones-received'), decoded: at('qzs:zones-decoded'), drawn: at('qzs:zone-map-first-draw') };
+      const d = window.__draws.find((x) => x.zones > 0);
+      return { requested: at('qzs:zones-requested'), received: at('qzs:zones-received'), decoded: at('qzs:zones-decoded'), drawn: d.t0 + d.ms };
     }));
     await p.close();
   }

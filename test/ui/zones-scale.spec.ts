@@ -5,9 +5,10 @@
 // place; open states come from zone operations in the serving session.
 import { test as base, expect, type Page } from '@playwright/test';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { tmpDir } from '../helpers/qemu';
+import { buildZonedImage, wpValue } from '../helpers/zoned-builder';
 import { QZS, shot, startServe } from './fixtures';
 import { CONDITION_STYLE } from '../../renderer/zone-map/palette';
 
@@ -34,15 +35,21 @@ function makeImage(file: string): void {
   closeSync(fd);
 }
 
-interface Served { url: string; proc: ChildProcess; cleanup(): void }
+interface Served { url: string; proc: ChildProcess; dir: string; cleanup(): void }
 
 const test = base.extend<{ app: Page }, { served: Served }>({
   served: [async ({}, use) => {
     const tmp = tmpDir('qzs-ui-scale-');
     const file = resolve(tmp.path, 'rare-1m.qcow2');
     makeImage(file);
-    const { url, proc } = await startServe([file]);
-    await use({ url, proc, cleanup: tmp.cleanup });
+    // A small drive for the export: 10 zones of 4 MiB (capacity 3 MiB, the last one 2 MiB), 2 conventional, zone 3 closed, zone 4 full.
+    const M = 1 << 20;
+    writeFileSync(resolve(tmp.path, 'small.qcow2'), buildZonedImage({
+      layout: 'v8', virtualSize: 38 * M, zoneSize: 4 * M, zoneCapacity: 3 * M, conventionalZones: 2, maxOpenZones: 2, maxActiveZones: 3, maxAppendBytes: 65536,
+      entry: (i, start) => (i < 2 ? wpValue(start, { conventional: true }) : i === 3 ? wpValue(start + M) : i === 4 ? wpValue(start + 3 * M) : wpValue(start)),
+    }).bytes);
+    const { url, proc } = await startServe([file, resolve(tmp.path, 'small.qcow2')]);
+    await use({ url, proc, dir: tmp.path, cleanup: tmp.cleanup });
     proc.kill('SIGTERM');
     tmp.cleanup();
   }, { scope: 'worker' }],
@@ -193,4 +200,24 @@ test('n / p step through every zone of a condition, from the map and the buttons
     await expect(app.getByTestId('zone-condition')).toContainText(c);
   }
   await shot(app, 'zones-rare-stepped-zoomed');
+});
+
+test('export downloads the report in the format qzs zones prints, blkzone and CSV alike', async ({ app, served }) => {
+  await app.getByLabel('open images').selectOption({ label: 'small.qcow2' });
+  await expect(app.getByTestId('file-facts')).toContainText('small.qcow2');
+  await app.click('[data-nav=zones]');
+  for (const format of ['blkzone', 'csv'] as const) {
+    await app.getByLabel('export format').selectOption(format);
+    const download = app.waitForEvent('download');
+    await app.getByRole('button', { name: 'Export…' }).click();
+    const d = await download;
+    expect(d.suggestedFilename()).toBe(format === 'csv' ? 'small.zones.csv' : 'small.zones.blkzone.txt');
+    const got = readFileSync((await d.path())!, 'utf8');
+    const cli = execFileSync(process.execPath, [QZS, 'zones', '--format', format, resolve(served.dir, 'small.qcow2')], { encoding: 'utf8' });
+    expect(got).toBe(cli);
+  }
+  await expect(app.getByTestId('export-status')).toContainText('downloaded small.zones.csv');
+  // Zoomed in, cells print the kernel abbreviation, the zone number and the written part.
+  await app.getByRole('radio', { name: 'sectors' }).click();
+  await shot(app, 'zones-small-labels');
 });
