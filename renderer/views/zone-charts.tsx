@@ -84,11 +84,11 @@ export function ZoneCharts({ r }: { r: ZoneReport }) {
       <h4>Fill of sequential zones</h4>
       <div className="chart" data-testid="chart-fill">
         <ResponsiveContainer width="100%" height={180}>
-          <BarChart data={fill} margin={{ left: 4, right: 8, top: 16, bottom: 22 }}>
+          <BarChart data={fill} margin={{ left: 10, right: 8, top: 16, bottom: 22 }}>
             <XAxis dataKey="bin" tick={{ fontSize: 9 }} interval={0} angle={-40} textAnchor="end" height={34}
               label={{ value: 'written part of capacity', position: 'insideBottom', offset: -16, style: AXIS_TITLE }} />
-            <YAxis scale="log" domain={[1, fillTicks[fillTicks.length - 1]]} ticks={fillTicks} tickFormatter={compact} allowDataOverflow tick={TICK} width={44}
-              label={{ value: 'zones (log)', angle: -90, position: 'insideLeft', offset: 8, style: AXIS_TITLE }} />
+            <YAxis scale="log" domain={[1, fillTicks[fillTicks.length - 1]]} ticks={fillTicks} tickFormatter={compact} allowDataOverflow tick={TICK} width={50}
+              label={{ value: 'zones (log)', angle: -90, position: 'insideLeft', offset: 0, dx: -2, style: AXIS_TITLE }} />
             <Tooltip formatter={(_v, _n, item) => [(item.payload as { zones: number }).zones, 'zones']} />
             <Bar dataKey="bar" fill="#0072b2" isAnimationActive={false} minPointSize={2}>
               <LabelList dataKey="zones" position="top" style={{ fontSize: 9, fill: 'var(--fg)' }} formatter={(v) => compact(Number(v))} />

@@ -8,6 +8,7 @@ import { modelZoneCapacity, normalisedWp } from '../../shared/qcow2/zone-model';
 import { PagedList } from '../components/paged-list';
 import { useStore } from '../store';
 import { formatSize, unitSuffix } from '../units';
+import { fillText } from '../zone-map/draw';
 import { CONDITION_STYLE } from '../zone-map/palette';
 import { zoneOrder, type ZoneSortKey, type ZoneTypeFilter } from '../zone-map/zone-order';
 
@@ -105,7 +106,7 @@ export function ZoneTable({ report: r, shown, selected, onSelect, onShow, onStep
               <span className="num">{size(cap)}</span>
               <span className="num" data-col="wp" title={norm !== null && norm !== r.wp[i] ? `stored ${r.wp[i]}, reported by Linux as ${norm} (the zone's end)` : undefined}>
                 {norm === null ? '—' : norm === r.wp[i] ? size(r.wp[i]) : `${size(r.wp[i])} (kernel ${size(norm)})`}</span>
-              <span className="num">{conventional ? '—' : `${(zoneFill(r, i) * 100).toFixed(cap > 0 && zoneFill(r, i) > 0 && zoneFill(r, i) < 0.01 ? 2 : 0)}%`}</span>
+              <span className="num">{conventional ? '—' : fillText(zoneFill(r, i))}</span>
               <span>{conventional ? 'CONV' : 'SWR'}</span>
               <span data-col="condition" title={st.label}><span className="swatch" style={{ background: st.color }} /> {st.abbr}</span>
             </>

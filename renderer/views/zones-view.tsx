@@ -1,7 +1,7 @@
 // Zones: the map (with its overview strip) or the zone table, a legend that is the filter of both, stepping
 // to the next / previous zone of a condition, the units switch, export, the charts, and a reminder that
 // open states are session-only.
-import { useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import type { ImageSummary } from '../../shared/contract/dto';
 import type { AppError } from '../../shared/qcow2/findings';
 import { conditionCounts } from '../../shared/contract/zone-geometry';
@@ -16,10 +16,12 @@ import { SIZE_UNIT_CHOICES } from '../units';
 import { CONDITION_STYLE, LEGEND_ORDER } from '../zone-map/palette';
 import { precedenceFor, stepZone } from '../zone-map/precedence';
 import { ZoneMap } from '../zone-map/zone-map';
-import { ZoneCharts } from './zone-charts';
 import { ZoneExport } from './zone-export';
 import { ZoneTable } from './zone-table';
 import './zones.css';
+
+// recharts is most of the app's script: loaded with the charts, after the map is up (issue 14).
+const ZoneCharts = lazy(() => import('./zone-charts').then((m) => ({ default: m.ZoneCharts })));
 
 export function ZonesView({ s }: { s: ImageSummary }) {
   const zones = useStore((st) => st.zones);
@@ -140,7 +142,7 @@ export function ZonesView({ s }: { s: ImageSummary }) {
           ? <ZoneMap report={zones} selected={selected} filter={filter} precedence={precedence} onStep={step} reveal={reveal} onSelect={(i) => select({ kind: 'zone', index: i })} />
           : <ZoneTable report={zones} shown={filter} selected={selected} onStep={step} onSelect={(i) => select({ kind: 'zone', index: i })}
               onShow={(i) => { select({ kind: 'zone', index: i }); setTab('map'); setReveal((r) => ({ index: i, seq: (r?.seq ?? 0) + 1 })); }} />}
-        {chartsShown ? <ZoneCharts r={zones} /> : <div className="zone-charts" />}
+        {chartsShown ? <Suspense fallback={<div className="zone-charts" />}><ZoneCharts r={zones} /></Suspense> : <div className="zone-charts" />}
       </div>
     </section>
   );

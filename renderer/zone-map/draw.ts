@@ -415,8 +415,15 @@ function labels(ctx: CanvasRenderingContext2D, r: ZoneReport, zones: number[], x
     if (!numbers) continue;
     ctx.font = `${numPx}px system-ui, sans-serif`;
     text(String(i), x, y + inner * 0.2);
-    if (i >= r.conventionalZones) text(`${Math.round(zoneFill(r, i) * 100)}%`, x, y + inner * 0.8);
+    if (i >= r.conventionalZones) text(fillText(zoneFill(r, i)), x, y + inner * 0.8);
   }
+}
+
+/** Written part as a percentage that never reads as empty or full when it is not: "<1%", ">99%". */
+export function fillText(f: number): string {
+  if (f > 0 && f < 0.01) return '<1%';
+  if (f < 1 && f > 0.99) return '>99%';
+  return `${Math.round(f * 100)}%`;
 }
 
 /** The part of each listed zone beyond its capacity (pairs: zone, usable fraction), hatched in one clip. */
