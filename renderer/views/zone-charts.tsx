@@ -57,7 +57,8 @@ const AXIS_TITLE = { fontSize: 10, fill: 'var(--muted)' };
 export function ZoneCharts({ r }: { r: ZoneReport }) {
   const use = resourceUse(r);
   const rows = conditionRows(r);
-  // A log axis cannot show 0: empty bins get no bar, their 0 is still printed.
+  // A log axis cannot show 0: empty bins get no bar (and no number). The axis starts at 0.5 so
+  // that a count of 1 still has a bar.
   const fill = fillHistogram(r).map((b) => ({ ...b, bar: b.zones > 0 ? b.zones : null }));
   const condTicks = decades(Math.max(1, ...rows.map((x) => x.zones)));
   const fillTicks = decades(Math.max(1, ...fill.map((x) => x.zones)));
@@ -69,10 +70,10 @@ export function ZoneCharts({ r }: { r: ZoneReport }) {
       <div className="chart" data-testid="chart-conditions">
         <ResponsiveContainer width="100%" height={28 + rows.length * 22}>
           <BarChart data={rows} layout="vertical" margin={{ left: 4, right: 44, top: 4, bottom: 16 }}>
-            <XAxis type="number" scale="log" domain={[1, condTicks[condTicks.length - 1]]} ticks={condTicks} tickFormatter={compact} allowDataOverflow tick={TICK}
+            <XAxis type="number" scale="log" domain={[0.5, condTicks[condTicks.length - 1]]} ticks={condTicks} tickFormatter={compact} allowDataOverflow tick={TICK}
               label={{ value: 'zones (log scale)', position: 'insideBottom', offset: -10, style: AXIS_TITLE }} />
-            <YAxis type="category" dataKey="name" width={58} interval={0} tick={TICK}
-              label={{ value: 'condition', angle: -90, position: 'insideLeft', offset: 6, style: AXIS_TITLE }} />
+            <YAxis type="category" dataKey="name" width={70} interval={0} tick={TICK}
+              label={{ value: 'condition', angle: -90, position: 'insideLeft', offset: 0, dx: -4, style: AXIS_TITLE }} />
             <Tooltip />
             <Bar dataKey="zones" isAnimationActive={false} minPointSize={2}>
               {rows.map((x) => <Cell key={x.name} fill={x.color} />)}
@@ -87,7 +88,7 @@ export function ZoneCharts({ r }: { r: ZoneReport }) {
           <BarChart data={fill} margin={{ left: 10, right: 8, top: 16, bottom: 22 }}>
             <XAxis dataKey="bin" tick={{ fontSize: 9 }} interval={0} angle={-40} textAnchor="end" height={34}
               label={{ value: 'written part of capacity', position: 'insideBottom', offset: -16, style: AXIS_TITLE }} />
-            <YAxis scale="log" domain={[1, fillTicks[fillTicks.length - 1]]} ticks={fillTicks} tickFormatter={compact} allowDataOverflow tick={TICK} width={50}
+            <YAxis scale="log" domain={[0.5, fillTicks[fillTicks.length - 1]]} ticks={fillTicks} tickFormatter={compact} allowDataOverflow tick={TICK} width={50}
               label={{ value: 'zones (log)', angle: -90, position: 'insideLeft', offset: 0, dx: -2, style: AXIS_TITLE }} />
             <Tooltip formatter={(_v, _n, item) => [(item.payload as { zones: number }).zones, 'zones']} />
             <Bar dataKey="bar" fill="#0072b2" isAnimationActive={false} minPointSize={2}>
