@@ -55,6 +55,8 @@ interface PixelFrame {
   xs: Int32Array;
   /** Packed colour per condition code, the filter's dimming applied. */
   lut: Uint32Array;
+  /** Rank per pixel while the zones other than the commonest are painted (all 0 between frames). */
+  ranks: Uint8Array;
 }
 
 const FRAMES = new WeakMap<CanvasRenderingContext2D, PixelFrame>();
@@ -69,7 +71,7 @@ function frameFor(ctx: CanvasRenderingContext2D, W: number, H: number): PixelFra
   let f = FRAMES.get(ctx);
   if (!f || f.img.width !== W || f.img.height !== H) {
     const img = ctx.createImageData(W, H);
-    f = { img, px: new Uint32Array(img.data.buffer, img.data.byteOffset, W * H), xs: f?.xs ?? new Int32Array(0), lut: f?.lut ?? new Uint32Array(256) };
+    f = { img, px: new Uint32Array(img.data.buffer, img.data.byteOffset, W * H), xs: f?.xs ?? new Int32Array(0), lut: f?.lut ?? new Uint32Array(256), ranks: new Uint8Array(W * H) };
     FRAMES.set(ctx, f);
   }
   return f;
@@ -158,9 +160,11 @@ function drawBlocks(f: PixelFrame, r: ZoneReport, l: MapLayout, v: MapView, o: D
   const xs = f.xs;
   // Pixel column of each visible zone column, -1 off the canvas (pickAt in geometry.ts uses the same floors).
   for (let k = 0; k < nCols; k++) { const x = Math.floor((vis.col0 + k) * s - panX); xs[k] = x >= 0 && x < W ? x : -1; }
-  const best = new Uint8Array(W);
   const cond = r.cond;
   const n = l.n;
+  const ex = exceptionsOf(r);
+  if (ex && ex.codes.every((code) => rank[code] >= rank[ex.common])) { drawGround(f, r, l, v, o, vis, W, H, s, colourOf, ex); return; }
+  const best = new Uint8Array(W);
   let y = -1;
   const flush = (): void => {
     if (y < 0 || y >= H) return;
@@ -182,6 +186,81 @@ function drawBlocks(f: PixelFrame, r: ZoneReport, l: MapLayout, v: MapView, o: D
     }
   }
   flush();
+}
+
+/** The commonest condition code of a report and the zones that have another one, in zone order. */
+interface Exceptions { common: number; zones: Uint32Array; codes: number[] }
+const EXCEPTIONS = new WeakMap<ZoneReport, Exceptions | null>();
+
+/** Null when more than an eighth of the zones differ from the commonest: then the full pass is as cheap. */
+function exceptionsOf(r: ZoneReport): Exceptions | null {
+  if (EXCEPTIONS.has(r)) return EXCEPTIONS.get(r)!;
+  const n = r.nrZones;
+  const tally = new Uint32Array(256);
+  for (let i = 0; i < n; i++) tally[r.cond[i]]++;
+  let common = 0;
+  for (let c = 1; c < 256; c++) if (tally[c] > tally[common]) common = c;
+  let out: Exceptions | null = null;
+  if (n - tally[common] <= n / 8) {
+    const zones = new Uint32Array(n - tally[common]);
+    for (let i = 0, k = 0; i < n; i++) if (r.cond[i] !== common) zones[k++] = i;
+    const codes: number[] = [];
+    for (let c = 0; c < 256; c++) if (c !== common && tally[c] > 0) codes.push(c);
+    out = { common, zones, codes };
+  }
+  EXCEPTIONS.set(r, out);
+  return out;
+}
+
+/**
+ * drawBlocks for a report that is nearly all one condition: every pixel a visible zone falls on gets the
+ * commonest condition's colour (a fill per pixel row), then only the other zones are visited, each raising
+ * its pixel's rank. The same pixels as the full pass when no other condition ranks below the commonest (the
+ * caller checks), at a cost that does not grow with the zone count.
+ */
+function drawGround(f: PixelFrame, r: ZoneReport, l: MapLayout, v: MapView, o: DrawOptions, vis: ReturnType<typeof visibleCells>, W: number, H: number, s: number, colourOf: Uint32Array, ex: Exceptions): void {
+  const { px, xs, ranks } = f;
+  const rank = o.precedence.rank;
+  const groundRank = rank[ex.common];
+  const ground = colourOf[groundRank];
+  const panY = v.panY * o.dpr;
+  const nCols = vis.col1 - vis.col0 + 1;
+  const n = l.n;
+  for (let row = vis.row0; row <= vis.row1; row++) {
+    const py = Math.floor(row * s - panY);
+    if (py < 0) continue;
+    if (py >= H) break;
+    const first = row * l.cols + vis.col0;
+    const cols = Math.min(nCols, n - first);
+    if (cols <= 0) break;
+    let ka = 0;
+    while (ka < cols && xs[ka] < 0) ka++;
+    let kb = cols - 1;
+    while (kb >= ka && xs[kb] < 0) kb--;
+    if (ka <= kb) px.fill(ground, py * W + xs[ka], py * W + xs[kb] + 1);
+  }
+  const zones = ex.zones;
+  const from = vis.row0 * l.cols;
+  const to = Math.min(n, (vis.row1 + 1) * l.cols);
+  // First exception at or after `from` (binary search).
+  let lo = 0;
+  let hi = zones.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (zones[mid] < from) lo = mid + 1; else hi = mid; }
+  const touched: number[] = [];
+  for (let j = lo; j < zones.length && zones[j] < to; j++) {
+    const i = zones[j];
+    const row = Math.floor(i / l.cols);
+    const col = i - row * l.cols;
+    if (col < vis.col0 || col > vis.col1) continue;
+    const x = xs[col - vis.col0];
+    const py = Math.floor(row * s - panY);
+    if (x < 0 || py < 0 || py >= H) continue;
+    const p = py * W + x;
+    if (ranks[p] === 0) { ranks[p] = groundRank; touched.push(p); }
+    const k = rank[r.cond[i]];
+    if (k > ranks[p]) ranks[p] = k;
+  }
+  for (const p of touched) { px[p] = colourOf[ranks[p]]; ranks[p] = 0; }
 }
 
 /**

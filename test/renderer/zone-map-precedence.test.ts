@@ -3,7 +3,7 @@
 // step to the next / previous zone of a condition, the zone table's order, and the units switch.
 import { describe, expect, it } from 'vitest';
 import { drawZoneMap } from '../../renderer/zone-map/draw';
-import { layoutMap, pickAt, IDENTITY } from '../../renderer/zone-map/geometry';
+import { clampView, layoutMap, pickAt, IDENTITY, visibleCells, screenCell, type MapView } from '../../renderer/zone-map/geometry';
 import { CONDITION_STYLE, rgb } from '../../renderer/zone-map/palette';
 import { bucketRange, precedenceFor, precedenceOf, RANK_HIDDEN, rarestIn, stepZone, stripRanks, TIE_ORDER } from '../../renderer/zone-map/precedence';
 import { zoneOrder } from '../../renderer/zone-map/zone-order';
@@ -99,6 +99,60 @@ describe('precedence by rarity', () => {
       }
     }
   });
+});
+
+/** The block painter as a specification: every visible zone raises its pixel to its rank; ranks become colours. */
+function blockReference(r: ZoneReport, width: number, height: number, v: MapView, dpr: number, shown: ReadonlySet<number> | null): Uint8ClampedArray {
+  const l = layoutMap(r.nrZones, width, height);
+  const p = precedenceOf(r, shown);
+  const W = Math.ceil(width * dpr);
+  const H = Math.ceil(height * dpr);
+  const best = new Uint8Array(W * H);
+  const vis = visibleCells(l, v, width, height);
+  const s = screenCell(l, v) * dpr;
+  for (let row = vis.row0; row <= vis.row1; row++) for (let col = vis.col0; col <= vis.col1; col++) {
+    const i = row * l.cols + col;
+    if (i >= r.nrZones) break;
+    const x = Math.floor(col * s - v.panX * dpr);
+    const y = Math.floor(row * s - v.panY * dpr);
+    if (x < 0 || x >= W || y < 0 || y >= H) continue;
+    best[y * W + x] = Math.max(best[y * W + x], p.rank[r.cond[i]]);
+  }
+  const out = new Uint8ClampedArray(W * H * 4);
+  for (let q = 0; q < W * H; q++) {
+    const k = best[q];
+    const c = k === 0 ? [255, 255, 255] : k === RANK_HIDDEN ? [235, 235, 235] : rgb(CONDITION_STYLE[k === 255 ? 'offline' : p.byRank[k]!].color);
+    out.set([c[0], c[1], c[2], 255], 4 * q);
+  }
+  return out;
+}
+
+describe('the block painter (pixels that stand for several zones)', () => {
+  const sparse = millionZones();
+  // A report where a third of the zones are closed: the full pass, not the commonest-then-the-rest one.
+  const mixed: ZoneReport = { ...millionZones(), cond: Uint8Array.from({ length: N }, (_, i) => (i % 3 === 0 ? C.closed : i % 1001 === 0 ? C.full : C.empty)) };
+  const cases: { name: string; r: ZoneReport; v: MapView; dpr: number; shown: ReadonlySet<number> | null }[] = [
+    { name: 'mostly empty, fitted', r: sparse, v: IDENTITY, dpr: 1, shown: null },
+    { name: 'mostly empty, zoomed 1.2× and panned, dpr 1.5', r: sparse, v: { zoom: 1.2, panX: 37.3, panY: 91.6 }, dpr: 1.5, shown: null },
+    { name: 'mostly empty, empty hidden', r: sparse, v: IDENTITY, dpr: 1, shown: new Set([C.closed, C.full, C.offline]) },
+    { name: 'mostly empty, closed hidden (ranks below the ground)', r: sparse, v: IDENTITY, dpr: 1, shown: new Set([C.empty, C.full]) },
+    { name: 'a third closed, fitted', r: mixed, v: IDENTITY, dpr: 1, shown: null },
+  ];
+  for (const c of cases) {
+    it(`paints what the specification paints: ${c.name}`, () => {
+      const width = 700;
+      const height = 420;
+      const l = layoutMap(N, width, height);
+      const v = clampView(l, c.v, width, height);
+      const { ctx, last } = fakeContext();
+      drawZoneMap(ctx, c.r, l, v, { width, height, dpr: c.dpr, filter: c.shown, selected: -1, hovered: -1, dark: false, precedence: precedenceOf(c.r, c.shown) });
+      const got = last().data;
+      const want = blockReference(c.r, width, height, v, c.dpr, c.shown);
+      let diff = -1;
+      for (let q = 0; q < want.length; q++) if (got[q] !== want[q]) { diff = q; break; }
+      expect(diff, `first differing byte ${diff} (pixel ${diff >> 2})`).toBe(-1);
+    });
+  }
 });
 
 describe('next / previous zone in a condition', () => {
