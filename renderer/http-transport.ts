@@ -32,6 +32,7 @@ async function readJobStream(res: Response): Promise<Result<unknown>> {
 export async function callHttp(channel: Channel, args: unknown[], signal?: AbortSignal): Promise<Result<unknown>> {
   let res: Response;
   const job = JOB_ARG[channel] !== undefined;
+  if (channel === 'zones:report') performance.mark('qzs:zones-requested');
   try {
     res = await fetch(API_PREFIX + channel, {
       method: 'POST',
@@ -56,7 +57,12 @@ export async function callHttp(channel: Channel, args: unknown[], signal?: Abort
   }
   if (res.ok && type.startsWith(BINARY_TYPE)) {
     const bytes = new Uint8Array(await res.arrayBuffer());
-    return { ok: true, value: channel === 'image:read' ? bytes : decodeZoneReport(bytes) };
+    if (channel === 'image:read') return { ok: true, value: bytes };
+    // Transfer and decode of a zone report, as performance marks for bench-ui (issue 14).
+    performance.mark('qzs:zones-received');
+    const value = decodeZoneReport(bytes);
+    performance.mark('qzs:zones-decoded');
+    return { ok: true, value };
   }
   if (type.startsWith('application/json')) return (await res.json()) as Result<unknown>;
   return { ok: false, error: { code: 'io', message: `qzs serve answered ${res.status}: ${(await res.text()).trim()}` } };

@@ -7,6 +7,7 @@ import type { Result } from '../shared/contract/result';
 import { api, newJobId, onProgress } from './api';
 import { isCancelled, type QzsApi } from '../shared/contract/channels';
 import { errorSentence, viewOffReason } from './gate';
+import type { SizeUnit } from './units';
 
 export type ViewName = 'overview' | 'header' | 'extensions' | 'features' | 'zones' | 'tables' | 'check' | 'hex' | 'create' | 'compare' | 'layout';
 
@@ -66,6 +67,9 @@ export interface AppState {
   /** What the zone inspector's length box holds (as typed): kept here so it survives the inspector re-rendering. */
   zoneWriteLength: string;
   setZoneWriteLength(text: string): void;
+  /** The unit of zone sizes and offsets everywhere they show (zone table, map tooltip, inspector). */
+  sizeUnit: SizeUnit;
+  setSizeUnit(unit: SizeUnit): void;
 
   boot(): Promise<void>;
   setView(v: ViewName): void;
@@ -120,6 +124,8 @@ export const useStore = create<AppState>()((set, get) => ({
   zoneOutcome: null,
   zoneWriteLength: '4K',
   setZoneWriteLength(zoneWriteLength) { set({ zoneWriteLength }); },
+  sizeUnit: 'human',
+  setSizeUnit(sizeUnit) { set({ sizeUnit }); },
   tables: TABLES_START,
   setTables(t) { set((st) => ({ tables: { ...st.tables, ...t } })); },
 
@@ -157,10 +163,12 @@ export const useStore = create<AppState>()((set, get) => ({
       // The views a degraded session lacks fall back to its overview.
       view: viewOffReason(summary, st.view) ? 'overview' : st.view,
     }));
+    // The zone report (the big one) is asked for at once, not after the edit history (issue 14).
+    const zonesAsked = summary.zoned ? api['zones:report'](id) : null;
     const edits = await api['edit:history'](id);
     if (edits.ok) set({ edits: edits.value });
-    if (summary.zoned) {
-      const z = await api['zones:report'](id);
+    if (zonesAsked) {
+      const z = await zonesAsked;
       if (get().current !== id) return;
       if (z.ok) set({ zones: z.value, zonesError: null });
       else set({ zonesError: z.error });

@@ -22,6 +22,9 @@ import { zoneClusters } from './zone-clusters';
 import { zoneManagement, zoneWrite } from './zone-ops';
 import { checkCounts } from './check-counts';
 import { diffRun } from './diff-ops';
+import { writeZoneReport } from './zone-export';
+import { zoneExportFileName } from '../../shared/contract/zone-export';
+import { ZONE_FORMAT_FILES } from '../../shared/qcow2/zone-formats';
 
 export interface CallContext {
   /** Aborted when the caller goes away or cancels (HTTP client disconnect, renderer cancel). */
@@ -39,6 +42,8 @@ export interface HostServices {
   version: string;
   openDialog?: () => Promise<string | null>;
   saveDialog?: (defaultName: string) => Promise<string | null>;
+  /** Where to write an exported file (Electron's save dialog); null when cancelled. */
+  exportDialog?: (defaultName: string, extension: string) => Promise<string | null>;
   recent?: { list(): string[]; add(path: string): void };
   /** Where serve mode creates images (no dialog there). */
   createDirectory?: string;
@@ -165,6 +170,12 @@ export function createHandlers(sessions: SessionRegistry, host: HostServices, jo
     'files:list': async (_ctx, dir) => (host.openDirectory ?? unavailable('Browsing a folder (start qzs serve with --open-dir DIR)')).list(dir),
     'session:openListed': async (_ctx, path) => opened(await (host.openDirectory ?? unavailable('Opening by name (start qzs serve with --open-dir DIR)')).file(path)),
     'diff:run': async (ctx, id, req, job) => diffRun(sessions, jobs, ctx, id, req, job),
+    'zones:export': async (_ctx, id, format) => {
+      const info = await sessions.info(id);
+      const path = host.exportDialog ? await host.exportDialog(zoneExportFileName(info.name, format), ZONE_FORMAT_FILES[format].extension) : unavailable('A save dialog');
+      if (path === null) return null;
+      return writeZoneReport(await sessions.get(id).zoneReport(), format, path, { name: info.name });
+    },
   };
 }
 

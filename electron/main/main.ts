@@ -74,6 +74,10 @@ async function setupHandlers(): Promise<void> {
         return r.canceled || !r.filePath ? null : r.filePath;
       },
       openExternal: openDocs,
+      exportDialog: async (name, extension) => {
+        const r = await dialog.showSaveDialog(win!, { defaultPath: name, filters: [{ name: `${extension} files`, extensions: [extension.split('.').pop()!] }, { name: 'All files', extensions: ['*'] }] });
+        return r.canceled || !r.filePath ? null : r.filePath;
+      },
     });
   setupIpc(table, { trustedWebContents: trusted, appUrl });
 }

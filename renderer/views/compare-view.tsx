@@ -8,6 +8,7 @@ import type { ContentRange, GuestRange, RangeMapping, ZoneDifference, ZoneSideSt
 import { compareVerdictLines } from '../../shared/qcow2/diff';
 import { api } from '../api';
 import { useStore } from '../store';
+import { precedenceOf } from '../zone-map/precedence';
 import { ZoneMap } from '../zone-map/zone-map';
 
 interface CompareTarget {
@@ -165,7 +166,7 @@ export function CompareView({ s }: { s: ImageSummary }) {
                   {[{ label: d.a, r: zonesA }, { label: d.b, r: zonesB }].map((m) => (
                     <div key={m.label} className="compare-map" data-testid={`compare-map-${m.label === d.a ? 'a' : 'b'}`}>
                       <div className="muted">{m.label}{zone >= 0 ? ` · zone ${zone}` : ''}</div>
-                      <ZoneMap report={m.r} selected={zone} filter={null} onSelect={(i) => set({ zone: i })} />
+                      <ZoneMap report={m.r} selected={zone} filter={null} precedence={precedenceOf(m.r, null)} onSelect={(i) => set({ zone: i })} />
                       <ChangeRuler count={m.r.nrZones} changed={zoneDiffs} selected={zone} onPick={(i) => set({ zone: i })} />
                     </div>
                   ))}

@@ -3,7 +3,9 @@
 import { useEffect, useState } from 'react';
 import type { ImageSummary, ZoneClusters, ZoneReport } from '../../shared/contract/dto';
 import { api } from '../api';
-import { conditionOf, zoneCapacity, zoneLength, zoneStart } from '../../shared/contract/zone-geometry';
+import { conditionOf, zoneLength, zoneStart } from '../../shared/contract/zone-geometry';
+import { modelZoneCapacity } from '../../shared/qcow2/zone-model';
+import { formatSize } from '../units';
 import { Offset, Size } from '../components/common';
 import { regionsAt, regionsOf, zoneEntryAt } from '../regions';
 import { useStore } from '../store';
@@ -22,17 +24,20 @@ function ZoneDetail({ s, r, i }: { s: ImageSummary; r: ZoneReport; i: number }) 
   }, [s.session.id, i, dataVersion, r]);
   const cond = conditionOf(r.cond[i]);
   const conventional = i < r.conventionalZones;
+  const unit = useStore((st) => st.sizeUnit);
+  // Offsets stay in exact bytes and hex; the app's size unit (sectors for blkzone users) goes beside them.
+  const inUnit = (v: number): string => (unit === 'bytes' || unit === 'human' ? '' : ` · ${formatSize(v, unit)} ${unit === 'hex' ? 'sectors' : ''}`.trimEnd());
   return (
     <div data-testid="zone-detail">
       <h3>Zone <span data-testid="zone-index">{i}</span></h3>
       <dl className="facts small">
-        <dt>condition</dt><dd data-testid="zone-condition"><span className="swatch" style={{ background: CONDITION_STYLE[cond].color }}>{CONDITION_STYLE[cond].glyph}</span> {cond}</dd>
+        <dt>condition</dt><dd data-testid="zone-condition"><span className="swatch" style={{ background: CONDITION_STYLE[cond].color }} /> {cond} <code className="muted">{CONDITION_STYLE[cond].abbr}</code></dd>
         <dt>type</dt><dd>{conventional ? 'conventional' : 'sequential write required'}</dd>
-        <dt>start</dt><dd data-testid="zone-start">{zoneStart(r, i)} <Offset value={zoneStart(r, i)} /></dd>
-        <dt>length</dt><dd><Size bytes={zoneLength(r, i)} /></dd>
-        <dt>capacity</dt><dd><Size bytes={zoneCapacity(r, i)} /></dd>
-        <dt>write pointer</dt><dd data-testid="zone-wp">{conventional ? 'none (conventional)' : <>{r.wp[i]} <Offset value={r.wp[i]} /></>}</dd>
-        {!conventional && <><dt>written</dt><dd><Size bytes={Math.max(0, r.wp[i] - zoneStart(r, i))} /></dd></>}
+        <dt>start</dt><dd data-testid="zone-start">{zoneStart(r, i)} <Offset value={zoneStart(r, i)} />{inUnit(zoneStart(r, i))}</dd>
+        <dt>length</dt><dd>{unit === 'human' ? <Size bytes={zoneLength(r, i)} /> : formatSize(zoneLength(r, i), unit)}</dd>
+        <dt>capacity</dt><dd>{unit === 'human' ? <Size bytes={modelZoneCapacity(r, i)} /> : formatSize(modelZoneCapacity(r, i), unit)}</dd>
+        <dt>write pointer</dt><dd data-testid="zone-wp">{conventional ? 'none (conventional)' : <>{r.wp[i]} <Offset value={r.wp[i]} />{inUnit(r.wp[i])}</>}</dd>
+        {!conventional && <><dt>written</dt><dd>{unit === 'human' ? <Size bytes={Math.max(0, r.wp[i] - zoneStart(r, i))} /> : formatSize(Math.max(0, r.wp[i] - zoneStart(r, i)), unit)}</dd></>}
       </dl>
       {s.zoned && <button className="link" onClick={() => showBytes(s.zoned!.zonedmetaOffset + 8 * i, 8)}>show its write-pointer entry in the hex view</button>}
       <h4>Clusters in this zone</h4>

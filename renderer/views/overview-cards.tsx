@@ -26,7 +26,7 @@ export function ZoneSummaryCard({ r }: { r: ZoneReport }) {
       <h3>Zones <span className="muted">({r.nrZones})</span></h3>
       <ul className="cond-counts">
         {LEGEND_ORDER.filter((c) => counts[c] > 0).map((c) => (
-          <li key={c} data-cond={c}><span className="swatch" style={{ background: CONDITION_STYLE[c].color }}>{CONDITION_STYLE[c].glyph}</span> {CONDITION_STYLE[c].label} <strong>{counts[c]}</strong></li>
+          <li key={c} data-cond={c}><span className="swatch" style={{ background: CONDITION_STYLE[c].color }}>{CONDITION_STYLE[c].abbr}</span> {CONDITION_STYLE[c].label} <strong>{counts[c]}</strong></li>
         ))}
       </ul>
       <Use label="open" used={use.open} limit={r.maxOpenZones} testid="ov-open" />

@@ -1,10 +1,12 @@
 // Paints the visible part of the zone map. Tiny cells (a million zones) go through one ImageData of
-// solid colours; bigger cells show the written part filled, the rest light, the part beyond capacity
-// hatched, and a pattern or glyph for the condition.
+// solid colours, a pixel that stands for several zones in the colour of the rarest of them (precedence.ts);
+// bigger cells show the written part filled, the rest light, the part beyond capacity
+// hatched, and a pattern or the abbreviation of the condition.
 import type { ZoneReport } from '../../shared/contract/dto';
-import { conditionOf, zoneCapacity, zoneLength, zoneStart } from '../../shared/contract/zone-geometry';
+import { conditionOf, zoneCapacity, zoneFill, zoneLength, zoneStart } from '../../shared/contract/zone-geometry';
 import { cellRect, gapFor, screenCell, visibleCells, type MapLayout, type MapView } from './geometry';
 import { CONDITION_STYLE, rgb } from './palette';
+import { RANK_HIDDEN, type Precedence } from './precedence';
 
 export interface DrawOptions {
   width: number;
@@ -15,6 +17,8 @@ export interface DrawOptions {
   selected: number;
   hovered: number;
   dark: boolean;
+  /** Rarity ranks for pixels that stand for several zones (and for what the filter hides). */
+  precedence: Precedence;
 }
 
 export function drawZoneMap(ctx: CanvasRenderingContext2D, r: ZoneReport, l: MapLayout, v: MapView, o: DrawOptions): void {
@@ -51,6 +55,8 @@ interface PixelFrame {
   xs: Int32Array;
   /** Packed colour per condition code, the filter's dimming applied. */
   lut: Uint32Array;
+  /** Rank per pixel while the zones other than the commonest are painted (all 0 between frames). */
+  ranks: Uint8Array;
 }
 
 const FRAMES = new WeakMap<CanvasRenderingContext2D, PixelFrame>();
@@ -65,7 +71,7 @@ function frameFor(ctx: CanvasRenderingContext2D, W: number, H: number): PixelFra
   let f = FRAMES.get(ctx);
   if (!f || f.img.width !== W || f.img.height !== H) {
     const img = ctx.createImageData(W, H);
-    f = { img, px: new Uint32Array(img.data.buffer, img.data.byteOffset, W * H), xs: f?.xs ?? new Int32Array(0), lut: f?.lut ?? new Uint32Array(256) };
+    f = { img, px: new Uint32Array(img.data.buffer, img.data.byteOffset, W * H), xs: f?.xs ?? new Int32Array(0), lut: f?.lut ?? new Uint32Array(256), ranks: new Uint8Array(W * H) };
     FRAMES.set(ctx, f);
   }
   return f;
@@ -83,12 +89,13 @@ export function drawPixels(ctx: CanvasRenderingContext2D, r: ZoneReport, l: MapL
   const { px, lut } = f;
   const [br, bgc, bb] = rgb(bg);
   px.fill(packRgb(br, bgc, bb));
+  const hidden = hiddenColor(bg, o.dark);
   for (let code = 0; code < 256; code++) {
-    let [cr, cg, cb] = rgb(CONDITION_STYLE[conditionOf(code)].color);
-    if (o.filter && !o.filter.has(code)) { cr = (cr + br * 3) >> 2; cg = (cg + bgc * 3) >> 2; cb = (cb + bb * 3) >> 2; }
-    lut[code] = packRgb(cr, cg, cb);
+    const [cr, cg, cb] = rgb(CONDITION_STYLE[conditionOf(code)].color);
+    lut[code] = o.precedence.rank[code] === RANK_HIDDEN ? hidden : packRgb(cr, cg, cb);
   }
   const size = screenCell(l, v) * o.dpr;
+  if (size < 1) { drawBlocks(f, r, l, v, o, vis, W, H, size, hidden); ctx.putImageData(f.img, 0, 0); return; }
   const panX = v.panX * o.dpr;
   const panY = v.panY * o.dpr;
   // Column c (visible index k = c - col0) covers pixels [xs[2k], xs[2k+1]).
@@ -127,8 +134,137 @@ export function drawPixels(ctx: CanvasRenderingContext2D, r: ZoneReport, l: MapL
   ctx.putImageData(f.img, 0, 0);
 }
 
+/** What a zone the filter hides looks like: a faint neutral grey, no trace of its condition's colour. */
+function hiddenColor(bg: string, dark: boolean): number {
+  const b = rgb(bg);
+  const c = b.map((d) => over(dark ? 255 : 0, 0.08, d));
+  return packRgb(c[0], c[1], c[2]);
+}
+
 /**
- * Cells below this many CSS pixels (where no glyph is drawn) are painted as pixels: the canvas spends
+ * Cells smaller than a device pixel: every device pixel stands for a block of zones and shows the
+ * highest-ranked (rarest) condition among them. One pass over the visible zones, row by row; a row of
+ * pixels is written when the next zone row falls on another pixel line.
+ */
+function drawBlocks(f: PixelFrame, r: ZoneReport, l: MapLayout, v: MapView, o: DrawOptions, vis: ReturnType<typeof visibleCells>, W: number, H: number, s: number, hidden: number): void {
+  const { px } = f;
+  const rank = o.precedence.rank;
+  const colourOf = new Uint32Array(256);
+  colourOf[RANK_HIDDEN] = hidden;
+  for (let k = 2; k < o.precedence.byRank.length; k++) { const c = rgb(CONDITION_STYLE[o.precedence.byRank[k]!].color); colourOf[k] = packRgb(c[0], c[1], c[2]); }
+  { const c = rgb(CONDITION_STYLE.offline.color); colourOf[255] = packRgb(c[0], c[1], c[2]); }
+  const panX = v.panX * o.dpr;
+  const panY = v.panY * o.dpr;
+  const nCols = vis.col1 - vis.col0 + 1;
+  if (f.xs.length < nCols) f.xs = new Int32Array(Math.max(2 * nCols, 1024));
+  const xs = f.xs;
+  // Pixel column of each visible zone column, -1 off the canvas (pickAt in geometry.ts uses the same floors).
+  for (let k = 0; k < nCols; k++) { const x = Math.floor((vis.col0 + k) * s - panX); xs[k] = x >= 0 && x < W ? x : -1; }
+  const cond = r.cond;
+  const n = l.n;
+  const ex = exceptionsOf(r);
+  if (ex && ex.codes.every((code) => rank[code] >= rank[ex.common])) { drawGround(f, r, l, v, o, vis, W, H, s, colourOf, ex); return; }
+  const best = new Uint8Array(W);
+  let y = -1;
+  const flush = (): void => {
+    if (y < 0 || y >= H) return;
+    const base = y * W;
+    for (let x = 0; x < W; x++) { const k = best[x]; if (k) px[base + x] = colourOf[k]; }
+  };
+  for (let row = vis.row0; row <= vis.row1; row++) {
+    const py = Math.floor(row * s - panY);
+    if (py < 0) continue;
+    if (py >= H) break;
+    if (py !== y) { flush(); best.fill(0); y = py; }
+    const first = row * l.cols + vis.col0;
+    const cols = Math.min(nCols, n - first);
+    if (cols <= 0) break;
+    for (let k = 0; k < cols; k++) {
+      const x = xs[k];
+      const rk = rank[cond[first + k]];
+      if (x >= 0 && rk > best[x]) best[x] = rk;
+    }
+  }
+  flush();
+}
+
+/** The commonest condition code of a report and the zones that have another one, in zone order. */
+interface Exceptions { common: number; zones: Uint32Array; codes: number[] }
+const EXCEPTIONS = new WeakMap<ZoneReport, Exceptions | null>();
+
+/** Null when more than an eighth of the zones differ from the commonest: then the full pass is as cheap. */
+function exceptionsOf(r: ZoneReport): Exceptions | null {
+  if (EXCEPTIONS.has(r)) return EXCEPTIONS.get(r)!;
+  const n = r.nrZones;
+  const tally = new Uint32Array(256);
+  for (let i = 0; i < n; i++) tally[r.cond[i]]++;
+  let common = 0;
+  for (let c = 1; c < 256; c++) if (tally[c] > tally[common]) common = c;
+  let out: Exceptions | null = null;
+  if (n - tally[common] <= n / 8) {
+    const zones = new Uint32Array(n - tally[common]);
+    for (let i = 0, k = 0; i < n; i++) if (r.cond[i] !== common) zones[k++] = i;
+    const codes: number[] = [];
+    for (let c = 0; c < 256; c++) if (c !== common && tally[c] > 0) codes.push(c);
+    out = { common, zones, codes };
+  }
+  EXCEPTIONS.set(r, out);
+  return out;
+}
+
+/**
+ * drawBlocks for a report that is nearly all one condition: every pixel a visible zone falls on gets the
+ * commonest condition's colour (a fill per pixel row), then only the other zones are visited, each raising
+ * its pixel's rank. The same pixels as the full pass when no other condition ranks below the commonest (the
+ * caller checks), at a cost that does not grow with the zone count.
+ */
+function drawGround(f: PixelFrame, r: ZoneReport, l: MapLayout, v: MapView, o: DrawOptions, vis: ReturnType<typeof visibleCells>, W: number, H: number, s: number, colourOf: Uint32Array, ex: Exceptions): void {
+  const { px, xs, ranks } = f;
+  const rank = o.precedence.rank;
+  const groundRank = rank[ex.common];
+  const ground = colourOf[groundRank];
+  const panY = v.panY * o.dpr;
+  const nCols = vis.col1 - vis.col0 + 1;
+  const n = l.n;
+  for (let row = vis.row0; row <= vis.row1; row++) {
+    const py = Math.floor(row * s - panY);
+    if (py < 0) continue;
+    if (py >= H) break;
+    const first = row * l.cols + vis.col0;
+    const cols = Math.min(nCols, n - first);
+    if (cols <= 0) break;
+    let ka = 0;
+    while (ka < cols && xs[ka] < 0) ka++;
+    let kb = cols - 1;
+    while (kb >= ka && xs[kb] < 0) kb--;
+    if (ka <= kb) px.fill(ground, py * W + xs[ka], py * W + xs[kb] + 1);
+  }
+  const zones = ex.zones;
+  const from = vis.row0 * l.cols;
+  const to = Math.min(n, (vis.row1 + 1) * l.cols);
+  // First exception at or after `from` (binary search).
+  let lo = 0;
+  let hi = zones.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (zones[mid] < from) lo = mid + 1; else hi = mid; }
+  const touched: number[] = [];
+  for (let j = lo; j < zones.length && zones[j] < to; j++) {
+    const i = zones[j];
+    const row = Math.floor(i / l.cols);
+    const col = i - row * l.cols;
+    if (col < vis.col0 || col > vis.col1) continue;
+    const x = xs[col - vis.col0];
+    const py = Math.floor(row * s - panY);
+    if (x < 0 || py < 0 || py >= H) continue;
+    const p = py * W + x;
+    if (ranks[p] === 0) { ranks[p] = groundRank; touched.push(p); }
+    const k = rank[r.cond[i]];
+    if (k > ranks[p]) ranks[p] = k;
+  }
+  for (const p of touched) { px[p] = colourOf[ranks[p]]; ranks[p] = 0; }
+}
+
+/**
+ * Cells below this many CSS pixels (where no text is drawn) are painted as pixels: the canvas spends
  * ~50 ms on 50,000 small rects, and 10-20 ms on a few thousand framed cells.
  */
 export const PIXEL_CELL_MAX = 16;
@@ -252,7 +388,7 @@ export function drawSmallCells(ctx: CanvasRenderingContext2D, r: ZoneReport, l: 
 
 /**
  * Cells of 16 pixels and up (a few thousand at most): the written part filled, the rest light, the part beyond capacity hatched,
- * a frame and a pattern or glyph for the condition. Drawn in layers over all visible cells (cells do not
+ * a frame and a pattern or the condition's abbreviation. Drawn in layers over all visible cells (cells do not
  * overlap), each layer one path per colour and dimming, so the canvas sees a few fills and strokes per
  * frame instead of several state changes and calls per zone.
  */
@@ -318,17 +454,55 @@ function drawCells(ctx: CanvasRenderingContext2D, r: ZoneReport, l: MapLayout, v
         if (any) ctx.stroke();
       }
     }
-    if (inner >= 16) {
-      ctx.textAlign = 'center';
-      ctx.textBaseline = 'middle';
-      ctx.font = `${Math.round(Math.min(inner * 0.55, 22))}px system-ui, sans-serif`;
-      ctx.fillStyle = o.dark ? '#ffffff' : '#000000';
-      for (const i of mine) ctx.fillText(STYLES[STYLE_OF[r.cond[i]]].glyph, xOf(i) + inner / 2, yOf(i) + inner / 2 + 1);
+    if (inner >= ABBR_CELL_MIN) {
+      labels(ctx, r, mine, xOf, yOf, inner, o.dark);
     } else if (inner >= 6) {
       marks(ctx, mine, (i) => STYLES[STYLE_OF[r.cond[i]]].pattern, xOf, yOf, inner, o.dark);
     }
   }
   ctx.globalAlpha = 1;
+}
+
+/** Smallest inner cell (CSS px) that prints the condition's abbreviation ("CLOSED", "EOPEN"); below, a pattern. */
+export const ABBR_CELL_MIN = 30;
+/** From this inner size on, the zone number and the written fraction are printed too. */
+export const NUMBER_CELL_MIN = 44;
+
+/**
+ * The text of big cells: the condition's abbreviation in the middle, from NUMBER_CELL_MIN on the zone
+ * number above it and the written part of the capacity below (sequential zones). A halo in the
+ * background colour keeps the text legible over the written fill and the hatch.
+ */
+function labels(ctx: CanvasRenderingContext2D, r: ZoneReport, zones: number[], xOf: (i: number) => number, yOf: (i: number) => number, inner: number, dark: boolean): void {
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  ctx.lineJoin = 'round';
+  ctx.lineWidth = 3;
+  ctx.strokeStyle = dark ? 'rgba(30,31,34,0.85)' : 'rgba(255,255,255,0.85)';
+  ctx.fillStyle = dark ? '#ffffff' : '#000000';
+  // 'OFFLINE' (7 characters, about 0.62 em each) must fit the cell with a little margin.
+  const abbrPx = Math.max(7, Math.min(15, Math.floor((inner - 6) / 4.4)));
+  const numbers = inner >= NUMBER_CELL_MIN;
+  const digits = String(r.nrZones - 1).length;
+  const numPx = Math.max(7, Math.min(12, Math.floor((inner - 6) / (0.62 * digits))));
+  const text = (t: string, x: number, y: number): void => { ctx.strokeText(t, x, y); ctx.fillText(t, x, y); };
+  for (const i of zones) {
+    const x = xOf(i) + inner / 2;
+    const y = yOf(i);
+    ctx.font = `600 ${abbrPx}px system-ui, sans-serif`;
+    text(STYLES[STYLE_OF[r.cond[i]]].abbr, x, y + inner / 2 + 1);
+    if (!numbers) continue;
+    ctx.font = `${numPx}px system-ui, sans-serif`;
+    text(String(i), x, y + inner * 0.2);
+    if (i >= r.conventionalZones) text(fillText(zoneFill(r, i)), x, y + inner * 0.8);
+  }
+}
+
+/** Written part as a percentage that never reads as empty or full when it is not: "<1%", ">99%". */
+export function fillText(f: number): string {
+  if (f > 0 && f < 0.01) return '<1%';
+  if (f < 1 && f > 0.99) return '>99%';
+  return `${Math.round(f * 100)}%`;
 }
 
 /** The part of each listed zone beyond its capacity (pairs: zone, usable fraction), hatched in one clip. */

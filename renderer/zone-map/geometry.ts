@@ -21,11 +21,20 @@ export interface MapView {
 
 export const IDENTITY: MapView = { zoom: 1, panX: 0, panY: 0 };
 
-/** The largest cell (up to MAX_CELL) at which all n zones fit in width × height. */
+/** The largest cell (up to MAX_CELL; whole pixels from 1 on, fractional below) at which all n zones fit in width × height. */
 export function layoutMap(n: number, width: number, height: number): MapLayout {
   const w = Math.max(1, Math.floor(width));
   const h = Math.max(1, Math.floor(height));
   if (n <= 0) return { n: 0, cols: 1, rows: 0, cell: MAX_CELL };
+  // More zones than pixels: a fractional pitch, so the fitted map shows every zone and one pixel stands
+  // for a block of them (drawn with the rarest condition in the block, see precedence.ts).
+  if (n > w * h) {
+    let c = Math.sqrt((w * h) / n);
+    for (let k = 0; k < 200; k++, c *= 0.995) {
+      const cols = Math.max(1, Math.min(n, Math.floor(w / c)));
+      if (Math.ceil(n / cols) * c <= h) return { n, cols, rows: Math.ceil(n / cols), cell: c };
+    }
+  }
   let cell = Math.max(1, Math.min(MAX_CELL, Math.floor(Math.sqrt((w * h) / n))));
   for (; cell > 1; cell--) {
     const cols = Math.max(1, Math.floor(w / cell));
@@ -117,4 +126,44 @@ export function moveSelection(l: MapLayout, i: number, key: string, pageRows = 1
     case 'End': return last;
     default: return null;
   }
+}
+
+/**
+ * The zone a click or hover at (sx, sy) means. Where a device pixel stands for a block of zones (cells
+ * below one device pixel), that is the highest-ranked zone of the block: the one whose colour the pixel
+ * shows (drawBlocks in draw.ts maps zones to pixels with the same floors). Otherwise cellAt.
+ */
+export function pickAt(l: MapLayout, v: MapView, sx: number, sy: number, dpr: number, cond: Uint8Array, rank: Uint8Array): number {
+  const s = screenCell(l, v) * dpr;
+  if (s >= 1) return cellAt(l, v, sx, sy);
+  const X = Math.floor(sx * dpr);
+  const Y = Math.floor(sy * dpr);
+  const panX = v.panX * dpr;
+  const panY = v.panY * dpr;
+  // Columns c with floor(c·s − panX) = X, i.e. (X + panX)/s ≤ c < (X + 1 + panX)/s; rows alike. The bounds
+  // are widened by one and each candidate tested with the painter's own expression, so rounding can never
+  // pick a zone from a neighbouring pixel.
+  const c0 = Math.max(0, Math.ceil((X + panX) / s) - 1);
+  const c1 = Math.min(l.cols, Math.ceil((X + 1 + panX) / s) + 1);
+  const r0 = Math.max(0, Math.ceil((Y + panY) / s) - 1);
+  const r1 = Math.min(l.rows, Math.ceil((Y + 1 + panY) / s) + 1);
+  let best = -1;
+  let bestRank = -1;
+  for (let row = r0; row < r1; row++) {
+    if (Math.floor(row * s - panY) !== Y) continue;
+    for (let col = c0; col < c1; col++) {
+      if (Math.floor(col * s - panX) !== X) continue;
+      const i = row * l.cols + col;
+      if (i >= l.n) break;
+      const k = rank[cond[i]];
+      if (k > bestRank) { bestRank = k; best = i; }
+    }
+  }
+  return best;
+}
+
+/** The first and last zone with any part on screen (the overview strip marks this range). */
+export function visibleRange(l: MapLayout, v: MapView, width: number, height: number): [number, number] {
+  const vis = visibleCells(l, v, width, height);
+  return [Math.min(l.n - 1, vis.row0 * l.cols + vis.col0), Math.min(l.n - 1, vis.row1 * l.cols + vis.col1)];
 }

@@ -6,7 +6,8 @@ import type {
   L2PageRequest, PageRequest, RefblockPage, RefblockPageRequest, RefcountTablePage, RepairPlan, RepairRequest, RepairResult,
   SessionInfo, SnapshotPage, ZoneClusters, ZoneOpRequest, ZoneReport, ZoneWriteRequest, ZoneWriteResult,
 } from './dto';
-import type { DiffRequest, DiffResult, LayoutResult } from './dto';
+import type { DiffRequest, DiffResult, LayoutResult, ZoneExportResult } from './dto';
+import { ZONE_REPORT_FORMATS, type ZoneReportFormat } from '../qcow2/zone-formats';
 import {
   args, isBoolean, isJobId, isSafeFileName, isSessionId, literal, nonNegInt, oneOf, positiveInt, record, shape, shortString, union, type Guard,
 } from './guards';
@@ -63,6 +64,8 @@ export interface Contract {
   'diff:run': { args: [session: string, request: DiffRequest, job: string]; result: DiffResult };
   /** Long work, as check:run: the layout map from the check's walk. */
   'layout:run': { args: [session: string, job: string]; result: LayoutResult };
+  /** Electron: ask where to save the zone report in `format`, write it there; null when the dialog is cancelled. */
+  'zones:export': { args: [session: string, format: ZoneReportFormat]; result: ZoneExportResult | null };
 }
 
 export type Channel = keyof Contract;
@@ -115,6 +118,7 @@ export const GUARDS: { [C in Channel]: Guard } = {
   'session:openListed': args(relPathProblem),
   'diff:run': args(sid, shape({ other: sid, snapshotA: nullable(shortString(256)), snapshotB: nullable(shortString(256)) }, ['snapshotA', 'snapshotB']), isJobId),
   'layout:run': args(sid, isJobId),
+  'zones:export': args(sid, oneOf(ZONE_REPORT_FORMATS)),
 };
 
 export const CHANNELS = Object.keys(GUARDS) as Channel[];
@@ -127,7 +131,7 @@ export function isChannel(name: unknown): name is Channel {
  * Channels that only make sense in Electron (native dialog, recent list, a dropped file's path that the
  * preload obtained from webUtils.getPathForFile); the HTTP transport refuses them.
  */
-export const ELECTRON_ONLY: ReadonlySet<Channel> = new Set<Channel>(['session:openDialog', 'session:openRecent', 'session:openDropped']);
+export const ELECTRON_ONLY: ReadonlySet<Channel> = new Set<Channel>(['session:openDialog', 'session:openRecent', 'session:openDropped', 'zones:export']);
 
 /**
  * Channels that run as jobs: which argument carries the job id. Their progress reaches the renderer as

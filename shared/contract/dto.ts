@@ -113,6 +113,13 @@ export interface ZoneReport {
 
 export type ZoneOp = 'open' | 'close' | 'finish' | 'reset' | 'reset-all';
 
+/** What zones:export wrote (Electron: to the file chosen in the save dialog). */
+export interface ZoneExportResult {
+  path: string;
+  bytes: number;
+  format: string;
+}
+
 export interface ZoneOpRequest {
   op: ZoneOp;
   /** Zone index (ignored by reset-all). */

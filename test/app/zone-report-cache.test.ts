@@ -111,17 +111,35 @@ describe('zones:report per session', () => {
 });
 
 describe('zone report encoding for HTTP', () => {
-  it('sends the report\'s own arrays as views (no copy) and decodes to the same report', async () => {
+  it('sends a mostly written report densely, as views of its own arrays (no copy), and decodes to the same report', async () => {
     const r = await report();
-    const [head, wp, cond] = encodeZoneReportParts(r);
-    expect(wp.buffer).toBe(r.wp.buffer);
-    expect(cond.buffer).toBe(r.cond.buffer);
+    // Every zone written: the dense layout is the smaller one.
+    const full: ZoneReport = { ...r, wp: Float64Array.from(r.wp, (_w, i) => i * r.zoneSize + 4096) };
+    const [head, wp, cond] = encodeZoneReportParts(full);
+    expect(wp.buffer).toBe(full.wp.buffer);
+    expect(cond.buffer).toBe(full.cond.buffer);
     expect(head.length % 8).toBe(0);
-    const joined = encodeZoneReport(r);
+    const joined = encodeZoneReport(full);
     expect(joined.length).toBe(head.length + wp.length + cond.length);
     const back = decodeZoneReport(joined);
-    expect([...back.wp]).toEqual([...r.wp]);
-    expect([...back.cond]).toEqual([...r.cond]);
+    expect([...back.wp]).toEqual([...full.wp]);
+    expect([...back.cond]).toEqual([...full.cond]);
     expect(() => encodeZoneReportParts({ ...r, nrZones: r.nrZones + 1 })).toThrow(/shorter/);
+  });
+
+  it('sends a mostly empty report sparsely: only the written zones\' pointers travel', async () => {
+    const r = await report();
+    const n = 100_000;
+    const big: ZoneReport = { ...r, nrZones: n, deviceSize: n * r.zoneSize, wp: Float64Array.from({ length: n }, (_w, i) => i * r.zoneSize), cond: new Uint8Array(n).fill(ZONE_CONDITION_CODES.empty) };
+    for (const i of [7, 4242, 99_999]) { big.wp[i] += 8192; big.cond[i] = ZONE_CONDITION_CODES.closed; }
+    const bytes = encodeZoneReport(big);
+    // n condition bytes and 3 × (4 + 8) bytes of pointers, plus the head and padding.
+    expect(bytes.length).toBeLessThan(n + 3 * 12 + 600);
+    const back = decodeZoneReport(bytes.slice());
+    expect(back.nrZones).toBe(n);
+    let same = true;
+    for (let i = 0; i < n; i++) if (back.wp[i] !== big.wp[i] || back.cond[i] !== big.cond[i]) same = false;
+    expect(same).toBe(true);
+    expect(() => decodeZoneReport(bytes.subarray(0, n / 2))).toThrow(/truncated/);
   });
 });

@@ -1,10 +1,11 @@
 // The pixel painter of the zone map (cells of a few device pixels: a million zones) paints exactly what a
-// plain pixel-by-pixel painter paints — condition colours, dimming by the filter, clipping at the edges,
-// zoom and pan at any device pixel ratio — and reuses one ImageData from frame to frame.
+// plain pixel-by-pixel painter paints — condition colours, what the filter hides in neutral grey, clipping at
+// the edges, zoom and pan at any device pixel ratio — and reuses one ImageData from frame to frame.
 import { describe, expect, it } from 'vitest';
 import { drawPixels, drawZoneMap, PIXEL_CELL_MAX, type DrawOptions } from '../../renderer/zone-map/draw';
 import { clampView, layoutMap, screenCell, visibleCells, type MapLayout, type MapView } from '../../renderer/zone-map/geometry';
 import { CONDITION_STYLE, rgb } from '../../renderer/zone-map/palette';
+import { precedenceOf } from '../../renderer/zone-map/precedence';
 import { conditionOf } from '../../shared/contract/zone-geometry';
 import type { ZoneReport } from '../../shared/contract/dto';
 
@@ -40,7 +41,8 @@ function reference(r: ZoneReport, l: MapLayout, v: MapView, o: DrawOptions, bg: 
       if (i >= l.n) break;
       const code = r.cond[i];
       let [cr, cg, cb] = rgb(CONDITION_STYLE[conditionOf(code)].color);
-      if (o.filter && !o.filter.has(code)) { cr = (cr + br * 3) >> 2; cg = (cg + bgc * 3) >> 2; cb = (cb + bb * 3) >> 2; }
+      // Hidden by the filter: 8 % of the ink over the background, whatever the condition.
+      if (o.filter && !o.filter.has(code)) [cr, cg, cb] = [br, bgc, bb].map((d) => Math.round(d - d * 0.08));
       const x0 = Math.floor(col * size - v.panX * o.dpr);
       const x1 = Math.min(W, Math.max(x0 + 1, Math.floor((col + 1) * size - v.panX * o.dpr)));
       for (let y = Math.max(0, y0); y < y1; y++) {
@@ -79,7 +81,7 @@ describe('drawPixels', () => {
   ];
   for (const c of cases) {
     it(`paints what the pixel-by-pixel painter paints: ${c.name}`, () => {
-      const o: DrawOptions = { width, height, dpr: c.dpr, filter: c.filter, selected: -1, hovered: -1, dark: false };
+      const o: DrawOptions = { width, height, dpr: c.dpr, filter: c.filter, selected: -1, hovered: -1, dark: false, precedence: precedenceOf(r, c.filter) };
       const v = clampView(l, c.v, width, height);
       const { ctx, puts } = fakeContext();
       drawPixels(ctx, r, l, v, o, visibleCells(l, v, width, height), BG);
@@ -95,7 +97,7 @@ describe('drawPixels', () => {
 
   it('reuses one ImageData between frames of the same size, and makes a new one when the canvas resizes', () => {
     const { ctx, puts, created } = fakeContext();
-    const o: DrawOptions = { width, height, dpr: 1, filter: null, selected: -1, hovered: -1, dark: true };
+    const o: DrawOptions = { width, height, dpr: 1, filter: null, selected: -1, hovered: -1, dark: true, precedence: precedenceOf(r, null) };
     for (let k = 0; k < 5; k++) drawZoneMap(ctx, r, l, { zoom: 1 + k * 0.3, panX: 0, panY: 0 }, o);
     expect(created()).toBe(1);
     drawZoneMap(ctx, r, l, { zoom: 1, panX: 0, panY: 0 }, { ...o, width: width + 10 });
@@ -130,14 +132,14 @@ describe('drawZoneMap with cells of 16 pixels and more (drawn as paths)', () => 
   const height = 400;
   const l = layoutMap(n, width, height);
 
-  for (const [zoom, what] of [[2.125, 'patterns'], [6, 'glyphs']] as const) {
+  for (const [zoom, what] of [[2.125, 'patterns'], [6, 'labels']] as const) {
     it(`draws each layer as one path per colour, not calls per zone (${what})`, () => {
       const { ctx, calls } = recordingContext();
       const v = clampView(l, { zoom, panX: 0, panY: 0 }, width, height);
       const vis = visibleCells(l, v, width, height);
       const size = screenCell(l, v);
       expect(size).toBeGreaterThanOrEqual(PIXEL_CELL_MAX);
-      drawZoneMap(ctx, r, l, v, { width, height, dpr: 1, filter: new Set([1]), selected: 7, hovered: -1, dark: false });
+      drawZoneMap(ctx, r, l, v, { width, height, dpr: 1, filter: new Set([1]), selected: 7, hovered: -1, dark: false, precedence: precedenceOf(r, new Set([1])) });
       let visible = 0;
       for (let row = vis.row0; row <= vis.row1; row++) visible += Math.max(0, Math.min(vis.col1 - vis.col0 + 1, n - (row * l.cols + vis.col0)));
       const count = (name: string): number => calls.filter((c) => c[0] === name).length;
@@ -147,8 +149,16 @@ describe('drawZoneMap with cells of 16 pixels and more (drawn as paths)', () => 
       const hatched = (() => { let h = 0; for (let row = vis.row0; row <= vis.row1; row++) for (let col = vis.col0; col <= vis.col1; col++) { const i = row * l.cols + col; if (i >= 2 && i < n) h++; } return h; })();
       expect(count('rect')).toBe(visible + written + hatched + visible);
       expect(count('fill') + count('stroke')).toBeLessThanOrEqual(2 * (1 + 8 + 2 + 8 + 6));
-      if (what === 'glyphs') expect(count('fillText')).toBe(visible);
-      else expect(count('fillText')).toBe(0);
+      // Big cells: the condition's abbreviation, the zone number and (sequential zones) the written part.
+      const sequential = (() => { let k = 0; for (let row = vis.row0; row <= vis.row1; row++) for (let col = vis.col0; col <= vis.col1; col++) { const i = row * l.cols + col; if (i >= 2 && i < n) k++; } return k; })();
+      if (what === 'labels') {
+        expect(count('fillText')).toBe(2 * visible + sequential);
+        const texts = calls.filter((c) => c[0] === 'fillText').map((c) => c[1][0]);
+        expect(texts).toContain('CLOSED');
+        expect(texts).toContain(String(vis.row0 * l.cols + vis.col0));
+        expect(texts).toContain('50%'); // closed zones are written to half their capacity
+        expect(texts).not.toContain('E');
+      } else expect(count('fillText')).toBe(0);
       // The filter dims what it leaves out.
       expect(calls.some((c) => c[0] === 'set globalAlpha' && c[1][0] === 0.18)).toBe(true);
       expect(calls.at(-1)).toEqual(['strokeRect', expect.any(Array)]);
@@ -169,7 +179,7 @@ describe('drawZoneMap with cells of 4 to 16 pixels (painted as pixels)', () => {
 
   function paint(filter: ReadonlySet<number> | null): (i: number, dx: number, dy: number) => number[] {
     const { ctx, puts } = fakeContext();
-    drawZoneMap(ctx, r, l, v, { width, height, dpr: 1, filter, selected: -1, hovered: -1, dark: false });
+    drawZoneMap(ctx, r, l, v, { width, height, dpr: 1, filter, selected: -1, hovered: -1, dark: false, precedence: precedenceOf(r, filter) });
     expect(puts).toHaveLength(1);
     const data = puts[0].data;
     return (i, dx, dy) => {
@@ -208,7 +218,7 @@ describe('drawZoneMap with cells of 4 to 16 pixels (painted as pixels)', () => {
     const { ctx, puts } = fakeContext();
     const calls: string[] = [];
     const spy = new Proxy(ctx, { get: (t, k: string) => { const val = (t as unknown as Record<string, unknown>)[k]; if (typeof val === 'function') calls.push(k); return val; } });
-    drawZoneMap(spy, r, l, { zoom: 1.5, panX: 0, panY: 0 }, { width, height, dpr: 1, filter: null, selected: -1, hovered: -1, dark: false });
+    drawZoneMap(spy, r, l, { zoom: 1.5, panX: 0, panY: 0 }, { width, height, dpr: 1, filter: null, selected: -1, hovered: -1, dark: false, precedence: precedenceOf(r, null) });
     expect(calls.filter((c) => c === 'createImageData' || c === 'putImageData' || c === 'setTransform' || c === 'fillRect')).toEqual(['setTransform', 'fillRect', 'createImageData', 'putImageData']);
     const data = puts[0].data;
     const pixel = (x: number, y: number): number[] => { const p = (y * puts[0].width + x) * 4; return [data[p], data[p + 1], data[p + 2]]; };
@@ -220,7 +230,7 @@ describe('drawZoneMap with cells of 4 to 16 pixels (painted as pixels)', () => {
     expect(pixel(5 * 12, 3)).toEqual(rgb(CONDITION_STYLE.closed.color));
   });
 
-  it('dims the zones the filter leaves out', () => {
+  it('dims the zones the filter hides', () => {
     const all = paint(null);
     const onlyEmpty = paint(new Set([1]));
     expect(onlyEmpty(4, 0, 3)).toEqual(all(4, 0, 3));

@@ -5,16 +5,19 @@ import { parseJump } from '../../renderer/zone-map/zone-map';
 import type { ZoneReport } from '../../shared/contract/dto';
 
 describe('layoutMap', () => {
-  it('gives a dozen zones large tiles and a million zones single pixels, always fitting the canvas', () => {
+  it('gives a dozen zones large tiles, a million zones single pixels or less, always fitting the canvas', () => {
     const few = layoutMap(12, 800, 600);
     expect(few.cell).toBe(MAX_CELL);
+    expect(layoutMap(1_048_576, 1024, 1024).cell).toBe(1);
+    // More zones than pixels: a fractional cell, so the fitted map holds every zone.
     const many = layoutMap(1_048_576, 1000, 1000);
-    expect(many.cell).toBe(1);
-    for (const [n, w, h] of [[12, 800, 600], [48, 600, 650], [1000, 640, 480], [1_048_576, 1000, 1000], [7, 50, 50]]) {
+    expect(many.cell).toBeLessThan(1);
+    expect(many.cell).toBeGreaterThan(0.95);
+    for (const [n, w, h] of [[12, 800, 600], [48, 600, 650], [1000, 640, 480], [1_048_576, 1000, 1000], [1_048_576, 604, 479], [7, 50, 50]]) {
       const l = layoutMap(n, w, h);
       expect(l.cols * l.rows).toBeGreaterThanOrEqual(n);
       expect(l.cols * l.cell).toBeLessThanOrEqual(w);
-      if (l.cell > 1) expect(l.rows * l.cell).toBeLessThanOrEqual(h);
+      expect(l.rows * l.cell).toBeLessThanOrEqual(h);
     }
   });
 });
