@@ -1,13 +1,44 @@
 // Named byte ranges of an image, so the hex view can say which field(s) a byte belongs to and highlight a
 // field's bytes. Built from the decoded summary; pure.
 import type { ImageSummary } from '../shared/contract/dto';
+import type { LayoutKind, RunMap } from '../shared/qcow2/layout-runs';
 
-/** What structure a region belongs to: the hex view colours bytes by it. */
-export type RegionKind = 'header' | 'extension' | 'backing' | 'l1' | 'refcount-table' | 'zonedmeta';
+/**
+ * What structure a region belongs to: the hex view colours bytes by it. The first six the summary locates;
+ * the rest (tables the summary does not size, guest data, conflicts) come from the layout map once built.
+ */
+export type RegionKind =
+  | 'header' | 'extension' | 'backing' | 'l1' | 'refcount-table' | 'zonedmeta'
+  | 'l2' | 'refcount-block' | 'snapshot-table' | 'bitmap' | 'data' | 'compressed' | 'leaked' | 'conflict';
 
 export const REGION_KIND_LABEL: Record<RegionKind, string> = {
   header: 'header', extension: 'header extensions', backing: 'backing file name', l1: 'L1 table', 'refcount-table': 'refcount table', zonedmeta: 'zonedmeta',
+  l2: 'L2 tables', 'refcount-block': 'refcount blocks', 'snapshot-table': 'snapshot table', bitmap: 'bitmaps', data: 'guest data',
+  compressed: 'compressed data', leaked: 'leaked clusters', conflict: 'conflicts',
 };
+
+/** Layout kinds the hex view colours (free and unknown clusters stay plain; header, L1, refcount table and
+ * zonedmeta come from the summary with field-level names). */
+const FROM_LAYOUT: Partial<Record<LayoutKind, RegionKind>> = {
+  'snapshot-l1': 'l1', l2: 'l2', 'snapshot-l2': 'l2', 'refcount-block': 'refcount-block', 'snapshot-table': 'snapshot-table',
+  'bitmap-directory': 'bitmap', 'bitmap-table': 'bitmap', 'bitmap-data': 'bitmap', data: 'data', compressed: 'compressed',
+  leaked: 'leaked', conflict: 'conflict',
+};
+
+/** Regions of the layout map's runs overlapping [start, start + length) of the file, named by their owner. */
+export function layoutRegions(layout: RunMap, start: number, length: number): Region[] {
+  const out: Region[] = [];
+  const cs = layout.clusterSize;
+  for (const run of layout.runs) {
+    const kind = FROM_LAYOUT[run.kind];
+    if (!kind) continue;
+    const offset = run.start * cs;
+    const len = run.clusters * cs;
+    if (offset >= start + length || offset + len <= start) continue;
+    out.push({ name: run.owner, offset, length: len, kind });
+  }
+  return out;
+}
 
 export interface Region {
   name: string;

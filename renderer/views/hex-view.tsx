@@ -6,7 +6,8 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ImageSummary } from '../../shared/contract/dto';
 import { api } from '../api';
 import { hexOffset, hexPad, parseNumber } from '../format';
-import { regionsIn, REGION_KIND_LABEL, regionsAt, regionsOf, type Region, type RegionKind } from '../regions';
+import { layoutRegions, regionsIn, REGION_KIND_LABEL, regionsAt, regionsOf, type Region, type RegionKind } from '../regions';
+import { currentKey, useLayout } from './layout-store';
 import { useStore } from '../store';
 import { useElementHeight } from '../components/use-element-height';
 import { DecodePanel, RegionLegend, SearchBar } from './hex-tools';
@@ -30,9 +31,15 @@ export function HexView({ s }: { s: ImageSummary }) {
   const dataVersion = useStore((st) => st.dataVersion);
   const regions = useMemo(() => regionsOf(s), [s]);
   const searchBox = useRef<HTMLInputElement>(null);
-  const kindsPresent = useMemo(() => [...new Set(regions.map((r) => r.kind))], [regions]);
   // One row of the box is the column header.
   const rows = Math.max(1, Math.floor(height / ROW_H) - 2);
+  // The layout map (when built for this image as it is now) names the clusters the summary cannot size:
+  // L2 tables, refcount blocks, the snapshot table, bitmaps, guest data, leaks and conflicts.
+  const layoutKey = useLayout((l) => l.key);
+  const layout = useLayout((l) => l.layout);
+  const mapped = layout && layoutKey === currentKey() ? layout : null;
+  const shown = useMemo(() => (mapped ? [...regions, ...layoutRegions(mapped, top * PER_ROW, (rows + 1) * PER_ROW)] : regions), [regions, mapped, top, rows]);
+  const kindsPresent = useMemo(() => [...new Set(shown.map((r) => r.kind))], [shown]);
   const maxTop = Math.max(0, totalRows - rows);
 
   useEffect(() => { setPages(new Map()); loading.current.clear(); }, [dataVersion, s.session.id]);
@@ -104,7 +111,7 @@ export function HexView({ s }: { s: ImageSummary }) {
     const base = (top + r) * PER_ROW;
     const cells = [];
     const chars = [];
-    const owners = regionsIn(regions, base, PER_ROW);
+    const owners = regionsIn(shown, base, PER_ROW);
     for (let k = 0; k < PER_ROW; k++) {
       const off = base + k;
       if (off >= s.fileSize) break;
@@ -121,7 +128,7 @@ export function HexView({ s }: { s: ImageSummary }) {
       </div>,
     );
   }
-  const named = hl ? regionsAt(regions, hl.offset) : [];
+  const named = hl ? regionsAt(shown, hl.offset) : [];
   const cursor = hl ? hl.offset : top * PER_ROW;
   const columns = Array.from({ length: PER_ROW }, (_, k) => <span key={k} className="b">{hexPad(k, 2)}</span>);
 
@@ -137,6 +144,10 @@ export function HexView({ s }: { s: ImageSummary }) {
         <SearchBar session={s.session.id} fileSize={s.fileSize} cursor={cursor} inputRef={searchBox}
           onFound={(f) => { select({ kind: 'bytes', offset: f.offset, length: f.length }); reveal(f.offset); }} />
         <RegionLegend kinds={kindsPresent} />
+        {!mapped && (
+          <button className="link" data-testid="hex-map-layout" title="walk the tables once (as check does) to colour L2 tables, refcount blocks, snapshots, bitmaps and data"
+            onClick={() => void useLayout.getState().build()}>colour tables and data</button>
+        )}
       </div>
       <div className="hex-selection" data-testid="hex-selection">
         {hl ? <>selected <code>0x{hl.offset.toString(16)}</code> ({hl.length} byte{hl.length === 1 ? '' : 's'})

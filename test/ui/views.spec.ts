@@ -147,6 +147,26 @@ test('Hex: column header, structure colours, integers both ways, field ↔ bytes
   await expect(app.getByTestId('hex-selection')).toContainText('refcount table');
 });
 
+test('Hex: the layout map colours what the summary cannot size (refcount blocks, L2 tables, data)', async ({ app }) => {
+  // qemu-img's layout of a fresh 64M image with 128k written: refcount block 0x20000, L2 table 0x40000,
+  // data from 0x50000 (qemu-img map of the same file says so in tables.spec.ts).
+  await app.click('[data-nav=hex]');
+  const at = (off: number) => app.locator(`.hex-row .b[data-off="${off}"]`);
+  const go = async (off: number) => { await app.getByLabel('go to offset').fill(`0x${off.toString(16)}`); await app.getByLabel('go to offset').press('Enter'); };
+  await go(0x40000);
+  await expect(at(0x40000)).not.toHaveAttribute('data-kind', /./);
+  await app.getByTestId('hex-map-layout').click();
+  await expect(at(0x40000)).toHaveAttribute('data-kind', 'l2');
+  await expect(at(0x40000)).toHaveAttribute('title', /L2 table/);
+  await expect(app.getByTestId('hex-legend')).toContainText('L2 tables');
+  await go(0x20000);
+  await expect(at(0x20000)).toHaveAttribute('data-kind', 'refcount-block');
+  await go(0x50000);
+  await expect(at(0x50000)).toHaveAttribute('data-kind', 'data');
+  await expect(at(0x50000)).toHaveAttribute('title', /guest 0x0/);
+  await shot(app, 'views-hex-layout');
+});
+
 test('Tables: "allocated only" keeps the L2 entries that map clusters; the raw entry in full on hover', async ({ app }) => {
   await openImage(app, 'sparse.qcow2');
   await app.click('[data-nav=tables]');
