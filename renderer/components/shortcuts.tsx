@@ -9,13 +9,13 @@ export const SHORTCUTS: readonly ShortcutGroup[] = [
   {
     title: 'Window',
     items: [
-      { keys: 'Ctrl+O', what: 'open an image (desktop app)' },
+      { keys: 'Ctrl+O', what: 'open an image (desktop app; served with --open-dir: the folder\'s list)' },
       { keys: 'Ctrl+N', what: 'create an image (the wizard)' },
       { keys: 'Ctrl+W', what: 'close the image' },
       { keys: 'Ctrl+R', what: 'reload the image from disk' },
       { keys: 'Ctrl+E', what: 'switch editing on or off' },
       { keys: 'Ctrl+Shift+C', what: 'run the full check' },
-      { keys: 'Alt+1 … Alt+8', what: 'Overview, Header, Extensions, Feature bits, Zones, Tables, Check, Hex' },
+      { keys: 'Alt+1 … Alt+9, Alt+0', what: 'Overview, Header, Extensions, Feature bits, Zones, Tables, Check, Hex, Compare, Layout' },
       { keys: '?', what: 'this list of shortcuts' },
       { keys: 'F1', what: 'about Qcow2 Zone Studio' },
       { keys: 'Esc', what: 'close a dialog or this list' },
@@ -26,6 +26,7 @@ export const SHORTCUTS: readonly ShortcutGroup[] = [
     items: [
       { keys: '← → ↑ ↓', what: 'move the selected zone' },
       { keys: 'g', what: 'go to a zone number or a byte offset (@64M)' },
+      { keys: 'n  p', what: 'next, previous zone in the chosen condition (default: the rarest)' },
       { keys: '+  −  0', what: 'zoom in, zoom out, reset the zoom' },
     ],
   },

@@ -26,7 +26,7 @@ export function ZoneSummaryCard({ r }: { r: ZoneReport }) {
       <h3>Zones <span className="muted">({r.nrZones})</span></h3>
       <ul className="cond-counts">
         {LEGEND_ORDER.filter((c) => counts[c] > 0).map((c) => (
-          <li key={c} data-cond={c}><span className="swatch" style={{ background: CONDITION_STYLE[c].color }}>{CONDITION_STYLE[c].abbr}</span> {CONDITION_STYLE[c].label} <strong>{counts[c]}</strong></li>
+          <li key={c} data-cond={c}><span className="swatch" style={{ background: CONDITION_STYLE[c].color }} aria-hidden="true" /> <code title={CONDITION_STYLE[c].label}>{CONDITION_STYLE[c].abbr}</code> {CONDITION_STYLE[c].label} <strong>{counts[c]}</strong></li>
         ))}
       </ul>
       <Use label="open" used={use.open} limit={r.maxOpenZones} testid="ov-open" />
@@ -67,6 +67,8 @@ const SHORTCUTS: { view: ViewName; label: string; what: string; key: string }[] 
   { view: 'tables', label: 'Tables', what: 'L1/L2, refcount table and blocks, snapshots', key: 'Alt+6' },
   { view: 'check', label: 'Check', what: 'consistency as qemu-img check sees it, with repairs', key: 'Alt+7' },
   { view: 'hex', label: 'Hex', what: 'the file’s bytes, coloured by structure, with search', key: 'Alt+8' },
+  { view: 'compare', label: 'Compare', what: 'against another image or a snapshot: fields, zones, guest ranges', key: 'Alt+9' },
+  { view: 'layout', label: 'Layout', what: 'every cluster of the file by owner; leaks and conflicts', key: 'Alt+0' },
 ];
 
 export function ViewShortcuts({ s }: { s: ImageSummary }) {
