@@ -22,7 +22,8 @@ export function EmulatorPanel({ geometry, image }: { geometry: EmulatorGeometry;
           <div key={t.id} className="emulator" data-testid={`emulator-${t.id}`}>
             <h4>{t.title}{!t.accepted &&  <span className="badge error">refused as printed</span>}</h4>
             <div className="command">
-              <pre><code>{text}</code></pre>
+              {/* A script of short lines scrolls rather than breaking a path; one long command line wraps. */}
+              <pre className={t.lines.length > 2 ? 'script' : undefined}><code>{text}</code></pre>
               <button onClick={() => copyText(text)} aria-label={`copy the ${t.title} lines`}>Copy</button>
             </div>
             <ul className="small emulator-issues">

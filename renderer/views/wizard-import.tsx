@@ -44,7 +44,7 @@ export function ImportReportDialog({ fileName, layout, onApply, onClose }: Impor
         </div>
         <div className="form-row">
           <label htmlFor="import-text">or paste it</label>
-          <textarea id="import-text" ref={first} rows={7} spellCheck={false} value={text} placeholder="start: 0x000000000, len 0x080000, cap 0x080000, wptr 0x000000 reset:0 non-seq:0, zcond: 1(em) [type: 2(SEQ_WRITE_REQUIRED)]"
+          <textarea id="import-text" ref={first} rows={7} wrap="off" spellCheck={false} value={text} placeholder="start: 0x000000000, len 0x080000, cap 0x080000, wptr 0x000000 reset:0 non-seq:0, zcond: 1(em) [type: 2(SEQ_WRITE_REQUIRED)]"
             onChange={(e) => { setText(e.target.value); setResult(null); }} />
         </div>
         <div className="form-row">
