@@ -53,3 +53,13 @@ test('the Overview of a zoned image says how to get the same device elsewhere', 
   await panel.scrollIntoViewIfNeeded();
   await shot(app, 'overview-emulators');
 });
+
+test('under qzs serve, About lists the documentation as plain links opening a new tab', async ({ app }) => {
+  await app.keyboard.press('F1');
+  const about = app.getByRole('dialog', { name: 'About Qcow2 Zone Studio' });
+  const link = about.getByRole('link', { name: 'QEMU qcow2 format documentation' });
+  await expect(link).toHaveAttribute('href', 'https://www.qemu.org/docs/master/interop/qcow2.html');
+  await expect(link).toHaveAttribute('target', '_blank');
+  await expect(link).toHaveAttribute('rel', /noopener/);
+  await shot(app, 'about-docs');
+});
