@@ -5,6 +5,7 @@ import { api, inElectron, onMenu, onSessionOpened, openDropped } from './api';
 import { ErrorMessage } from './components/common';
 import { ErrorBoundary } from './components/error-boundary';
 import { ShortcutsOverlay } from './components/shortcuts';
+import { DocsLinks } from './components/docs-links';
 import { ThemeSwitch } from './components/theme-switch';
 import { human } from './format';
 import { EDITING_OFF, errorSentence, notEditableReason, viewOffReason } from './gate';
@@ -173,6 +174,7 @@ function About({ onClose }: { onClose(): void }) {
         <h2>Qcow2 Zone Studio {info?.version}</h2>
         <p>Inspector and editor for qcow2 images, including QEMU's proposed zoned extension.</p>
         <p className="muted">Transport: {info?.capabilities.transport}. Every keyboard shortcut: press ? (or Help ▸ Keyboard Shortcuts).</p>
+        <DocsLinks />
         <button onClick={onClose} autoFocus>Close</button>
       </div>
     </div>

@@ -56,6 +56,7 @@ function rebuildMenu(): void {
   buildMenu(win, {
     recent: () => settings.recent,
     openRecent: (i) => { const p = settings.recent[i]; if (p) void openPath(p, true); },
+    openDocs: (url) => { openDocs(url).catch((e: unknown) => dialog.showErrorBox('Cannot open the documentation', `${url}\n\n${e instanceof Error ? e.message : String(e)}`)); },
   });
 }
 

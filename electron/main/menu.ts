@@ -3,10 +3,13 @@
 import { app, Menu, type BrowserWindow, type MenuItemConstructorOptions } from 'electron';
 import { basename } from 'node:path';
 import { MENU_EVENT, type MenuCommand } from '../../shared/contract/menu';
+import { DOC_LINKS } from '../../shared/contract/docs-links';
 
 export interface MenuActions {
   recent(): string[];
   openRecent(index: number): void;
+  /** An allowlisted documentation link (main's openDocs, the function behind app:openDocs). */
+  openDocs(url: string): void;
 }
 
 export function buildMenu(win: BrowserWindow, actions: MenuActions): void {
@@ -38,7 +41,8 @@ export function buildMenu(win: BrowserWindow, actions: MenuActions): void {
       ],
     },
     { role: 'editMenu' },
-    { label: '&Help', submenu: [{ label: 'Keyboard Shortcuts (?)', click: send('shortcuts') }, { label: 'About Qcow2 Zone Studio', accelerator: 'F1', click: send('about') }] },
+    { label: '&Help', submenu: [{ label: 'Keyboard Shortcuts (?)', click: send('shortcuts') }, { label: 'About Qcow2 Zone Studio', accelerator: 'F1', click: send('about') },
+      { type: 'separator' }, ...DOC_LINKS.map((d) => ({ label: d.title, sublabel: d.url, click: () => actions.openDocs(d.url) }))] },
   ];
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
 }

@@ -12,6 +12,10 @@ import { isCancelled } from '../../shared/contract/channels';
 import { copyText, Size } from '../components/common';
 import { human } from '../format';
 import { useStore } from '../store';
+import { emulatorGeometryFromCreate } from '../../shared/qcow2/emulators';
+import { EmulatorPanel } from './emulator-panel';
+import { ImportReportDialog } from './wizard-import';
+import { withImport } from './wizard-import-text';
 
 export interface WizardPreset {
   id: string;
@@ -131,6 +135,8 @@ export function CreateWizard() {
   const [options, setOptions] = useState<Record<string, string>>({ size: '10G' });
   const [layout, setLayout] = useState<ZonedWriteLayout>('v7');
   const [problem, setProblem] = useState<string | null>(null);
+  const [importing, setImporting] = useState(false);
+  const [imported, setImported] = useState<string | null>(null);
   const clean = useMemo(() => Object.fromEntries(Object.entries(options).filter(([, x]) => x !== '')), [options]);
   const v = useMemo(() => validateCreateOptions({ options: clean, zonedLayout: layout }), [clean, layout]);
   const set = (k: string, val: string): void => setOptions((o) => ({ ...o, [k]: val }));
@@ -160,8 +166,10 @@ export function CreateWizard() {
         <div>
           {step === 0 && <>
             <div className="presets" aria-label="presets">
-              {PRESETS.map((p) => <button key={p.id} onClick={() => { setOptions({ ...p.options }); setLayout(p.layout ?? 'v7'); }}>{p.label}</button>)}
+              {PRESETS.map((p) => <button key={p.id} onClick={() => { setOptions({ ...p.options }); setLayout(p.layout ?? 'v7'); setImported(null); }}>{p.label}</button>)}
+              <button onClick={() => setImporting(true)}>Import from a zone report…</button>
             </div>
+            {imported && <p className="small" data-testid="import-summary">{imported} Check the Zoned step: the target revision stays yours to choose.</p>}
             <div className="form-row">
               <label htmlFor="file-name">File name</label>
               <div><input id="file-name" value={fileName} onChange={(e) => setFileName(e.target.value)} />
@@ -205,6 +213,7 @@ export function CreateWizard() {
               <button onClick={() => copyText(command)} aria-label="copy the qemu-img command">Copy</button>
             </div>
             <p className="muted small">{zoned ? `Runs on a qemu-img carrying the zoned series (${target.name}): ${target.readBy}. Stock qemu-img rejects the zone options.` : 'Runs on stock qemu-img.'}</p>
+            {zoned && v.normalized && (() => { const g = emulatorGeometryFromCreate(v.normalized); return g && <EmulatorPanel geometry={g} image={nameOk ? fileName : 'IMAGE.qcow2'} />; })()}
             {!info?.capabilities.create && <p className="muted">Creating images is not available here{info?.capabilities.transport === 'http' ? ' (start qzs serve with --create-dir)' : ''}.</p>}
             <button className="primary" disabled={!canCreate} onClick={() => void create()}>Create and open</button>
             {problem && <p className="invalid" role="alert">{problem}</p>}
@@ -216,6 +225,8 @@ export function CreateWizard() {
         </div>
         <Derived v={v} layout={layout} unit={unit} zoneUnit={zoneUnit} />
       </div>
+      {importing && <ImportReportDialog fileName={nameOk ? fileName : 'IMAGE.qcow2'} layout={layout}
+        onApply={(o, summary) => { setOptions((cur) => withImport(cur, o)); setImported(summary); setImporting(false); }} onClose={() => setImporting(false)} />}
     </section>
   );
 }

@@ -12,6 +12,7 @@ import { hexOffset, hexPad } from '../format';
 import { errorSentence } from '../gate';
 import { useStore } from '../store';
 import { CheckCard, ViewShortcuts, ZoneSummaryCard } from './overview-cards';
+import { OverviewEmulators } from './overview-emulators';
 
 function Chip({ b }: { b: FeatureBit }) {
   const cls = b.dangerous ? 'chip danger' : b.unknown ? 'chip unknown' : 'chip';
@@ -61,6 +62,7 @@ function DecodedOverview({ s }: { s: ImageSummary }) {
       </div>
       <h3>Views</h3>
       <ViewShortcuts s={s} />
+      <OverviewEmulators s={s} />
     </section>
   );
 }

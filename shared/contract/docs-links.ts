@@ -23,3 +23,10 @@ export function docsUrlProblem(v: unknown): string | null {
 export function isDocsUrl(v: unknown): v is string {
   return docsUrlProblem(v) === null;
 }
+
+/** The documentation the Help menu (Electron) and the About dialog (both) offer; each passes isDocsUrl. */
+export const DOC_LINKS: readonly { title: string; url: string }[] = [
+  { title: 'QEMU qcow2 format documentation', url: 'https://www.qemu.org/docs/master/interop/qcow2.html' },
+  { title: 'QEMU qemu-img documentation', url: 'https://www.qemu.org/docs/master/tools/qemu-img.html' },
+  { title: 'QEMU NVMe emulation (ZNS namespaces)', url: 'https://www.qemu.org/docs/master/system/devices/nvme.html' },
+];

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CHANNELS } from '../../shared/contract/channels';
+import { DOC_LINKS } from '../../shared/contract/docs-links';
 
 type Listener = (...a: unknown[]) => unknown;
 const userData = mkdtempSync(join(tmpdir(), 'qzs-electron-'));
@@ -22,10 +23,11 @@ const fake = vi.hoisted(() => {
   };
   const protocol = { privileged: [] as unknown[], handlers: new Map<string, Listener>(), readyWhenRegistered: null as boolean | null };
   const opened: string[] = [];
+  const menu = { template: [] as unknown[] };
   let ready: () => void = () => {};
   const whenReady = new Promise<void>((r) => { ready = r; });
   let isReady = false;
-  return { handlers, appEvents, windows, session, protocol, opened, whenReady, ready: () => { isReady = true; ready(); }, isReady: () => isReady };
+  return { handlers, appEvents, windows, session, protocol, opened, menu, whenReady, ready: () => { isReady = true; ready(); }, isReady: () => isReady };
 });
 
 vi.mock('electron', () => {
@@ -62,7 +64,7 @@ vi.mock('electron', () => {
     BrowserWindow,
     // Two side-by-side displays; the saved window sits on the second.
     screen: { getAllDisplays: () => [{ workArea: { x: 0, y: 0, width: 1920, height: 1050 } }, { workArea: { x: 1920, y: 0, width: 1280, height: 1024 } }] },
-    Menu: { setApplicationMenu: () => {}, buildFromTemplate: (t: unknown) => t },
+    Menu: { setApplicationMenu: (m: unknown[]) => { fake.menu.template = m; }, buildFromTemplate: (t: unknown) => t },
     dialog: { showErrorBox: () => {}, showOpenDialog: async () => ({ canceled: true, filePaths: [] }), showSaveDialog: async () => ({ canceled: true }) },
     ipcMain: { handle: (c: string, f: (...a: unknown[]) => Promise<unknown>) => { fake.handlers.set(c, f); } },
     session: {
@@ -220,6 +222,19 @@ describe('Electron main (faked Electron)', () => {
       expect(r.ok, String(url)).toBe(false);
     }
     expect(fake.opened).toHaveLength(1);
+  });
+
+  it('Help lists each documentation link, and choosing one opens it in the browser through the allowlisted openDocs', async () => {
+    interface Item { label?: string; sublabel?: string; click?: () => void; submenu?: Item[] }
+    const help = (fake.menu.template as Item[]).find((i) => i.label === '&Help')!;
+    const before = fake.opened.length;
+    for (const d of DOC_LINKS) {
+      const item = help.submenu!.find((i) => i.label === d.title);
+      expect(item?.sublabel, d.title).toBe(d.url);
+      item!.click!();
+    }
+    await new Promise((r) => setTimeout(r, 0));
+    expect(fake.opened.slice(before)).toEqual(DOC_LINKS.map((d) => d.url));
   });
 
   it('registers every contract channel and answers only our window\'s main frame', async () => {
