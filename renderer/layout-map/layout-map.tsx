@@ -6,6 +6,7 @@ import type { LayoutKind, LayoutResult, LayoutRun } from '../../shared/contract/
 import { LAYOUT_KIND_NAMES, runAt } from '../../shared/qcow2/layout-runs';
 import { cellRange, fitGrid, focusGrid, kindsIn, resizeGrid, scrollGrid, zoomGrid, type Grid } from './geometry';
 import { drawLayoutMap } from './draw';
+import { sizedContext } from '../components/canvas';
 import { KIND_STYLE } from './palette';
 
 export interface LayoutMapProps {
@@ -70,13 +71,9 @@ export function LayoutMap({ layout, hidden, selected, onSelect, focusSeq }: Layo
   useEffect(() => {
     const c = canvas.current;
     if (!c) return;
-    const dpr = window.devicePixelRatio || 1;
-    const w = Math.round(size.w * dpr);
-    const h = Math.round(size.h * dpr);
-    if (c.width !== w) c.width = w;
-    if (c.height !== h) c.height = h;
-    const ctx = c.getContext('2d');
-    if (!ctx) return;
+    const sized = sizedContext(c, size.w, size.h);
+    if (!sized) return;
+    const { ctx, dpr } = sized;
     drawLayoutMap(ctx, layout.runs, n, grid, { width: size.w, height: size.h, dpr, hidden, selected, hovered: hover?.a ?? -1, dark });
   }, [layout, n, grid, size, hidden, selected, hover, dark]);
 

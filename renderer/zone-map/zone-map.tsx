@@ -13,6 +13,7 @@ import { OverviewStrip } from './overview-strip';
 import { CONDITION_STYLE } from './palette';
 import { useEffectiveTheme } from '../theme';
 import type { Precedence } from './precedence';
+import { sizedContext } from '../components/canvas';
 
 export interface ZoneMapProps {
   report: ZoneReport;
@@ -77,14 +78,9 @@ export function ZoneMap({ report, selected, onSelect, filter, precedence, onStep
   useEffect(() => {
     const c = canvas.current;
     if (!c) return;
-    const dpr = window.devicePixelRatio || 1;
-    // Assigning width or height reallocates and clears the canvas even when unchanged: only on a resize.
-    const w = Math.round(size.w * dpr);
-    const h = Math.round(size.h * dpr);
-    if (c.width !== w) c.width = w;
-    if (c.height !== h) c.height = h;
-    const ctx = c.getContext('2d');
-    if (!ctx) return;
+    const sized = sizedContext(c, size.w, size.h);
+    if (!sized) return;
+    const { ctx, dpr } = sized;
     drawZoneMap(ctx, report, layout, view, { width: size.w, height: size.h, dpr, filter, selected, hovered: hover?.i ?? -1, dark, precedence });
     if (!firstDrawMarked) { firstDrawMarked = true; performance.mark('qzs:zone-map-first-draw'); }
   }, [report, layout, view, size, filter, selected, hover, dark, precedence]);

@@ -21,19 +21,14 @@ import { MIB } from './create-options';
 import type { NormalizedCreateOptions } from './create-options';
 import { effectiveLimits } from './zoned-info';
 import type { ZonedExtension } from './zoned-types';
+import type { ZoneGeometry } from './zone-state';
 
-/** The device to reproduce: the qcow2 image's geometry with its effective limits. */
-export interface EmulatorGeometry {
-  deviceSize: number;
-  zoneSize: number;
-  zoneCapacity: number;
-  nrZones: number;
-  conventionalZones: number;
-  /** 0 = no limit. */
-  maxOpenZones: number;
-  maxActiveZones: number;
-  /** Bytes; with appendLimit false there is none (the respin). */
-  maxAppendBytes: number;
+/**
+ * The device to reproduce: the zone state machine's geometry (effective limits; 0 = no limit) without its
+ * semantics, plus what the emulators' lines need besides.
+ */
+export interface EmulatorGeometry extends Omit<ZoneGeometry, 'semantics'> {
+  /** With appendLimit false there is no append limit at all (the respin); maxAppendBytes is then 0. */
   appendLimit: boolean;
   /** The zoned revision the image is written in (for the virtio-blk attachment). */
   revision: string;

@@ -7,7 +7,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { qemuImg, qemuIo, tmpDir } from '../helpers/qemu';
 import { buildZonedImage, wpValue } from '../helpers/zoned-builder';
-import { MIB, QZS, shot, startServe } from './fixtures';
+import { appAt, MIB, QZS, shot, startServe } from './fixtures';
 
 interface Pair { url: string; proc: ChildProcess }
 
@@ -35,15 +35,7 @@ const test = base.extend<{ app: Page }, { pair: Pair }>({
     proc.kill('SIGTERM');
     tmp.cleanup();
   }, { scope: 'worker' }],
-  app: async ({ page, pair }, use) => {
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-    await page.goto(pair.url);
-    await expect(page.getByTestId('file-facts')).toBeVisible();
-    await use(page);
-    expect(problems, problems.join('\n')).toEqual([]);
-  },
+  app: async ({ page, pair }, use) => appAt(page, pair.url, use),
 });
 
 test('a changed zone is found in Compare; the appended bytes open in the copy\'s hex view', async ({ app }) => {

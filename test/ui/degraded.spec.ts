@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { qemuImg, qemuImgStatus, tmpDir } from '../helpers/qemu';
-import { expect, openImage, shot, startServe } from './fixtures';
+import { appAt, expect, openImage, shot, startServe } from './fixtures';
 
 interface Broken { url: string; file(name: string): string }
 
@@ -29,15 +29,7 @@ const test = base.extend<{ app: Page }, { broken: Broken }>({
     proc.kill('SIGTERM');
     tmp.cleanup();
   }, { scope: 'worker' }],
-  app: async ({ page, broken }, use) => {
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-    await page.goto(broken.url);
-    await expect(page.getByTestId('file-facts')).toBeVisible();
-    await use(page);
-    expect(problems, problems.join('\n')).toEqual([]);
-  },
+  app: async ({ page, broken }, use) => appAt(page, broken.url, use),
 });
 
 const hex2 = (b: number): string => b.toString(16).padStart(2, '0');

@@ -96,17 +96,23 @@ export const test = base.extend<{ app: Page }, { served: Served }>({
     proc.kill('SIGTERM');
     tmp.cleanup();
   }, { scope: 'worker' }],
-  app: async ({ page, served }, use) => {
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-    await page.goto(served.url);
-    await expect(page.getByTestId('file-facts')).toBeVisible();
-    await use(page);
-    // A CSP violation or an uncaught error anywhere fails the test that caused it.
-    expect(problems, problems.join('\n')).toEqual([]);
-  },
+  app: async ({ page, served }, use) => appAt(page, served.url, use),
 });
+
+/**
+ * The app at `url` with an image shown, for one test: a CSP violation or an uncaught error anywhere (page
+ * error or console error) fails the test that caused it. Every spec's `app` fixture is this.
+ */
+export async function appAt(page: Page, url: string, use: (p: Page) => Promise<void>, ready?: (p: Page) => Promise<void>): Promise<void> {
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  await page.goto(url);
+  await expect(page.getByTestId('file-facts')).toBeVisible();
+  if (ready) await ready(page);
+  await use(page);
+  expect(problems, problems.join('\n')).toEqual([]);
+}
 
 /** Switch the UI to one of the served images. */
 export async function openImage(page: Page, name: string): Promise<void> {

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { qemuImg, qemuIo, tmpDir } from '../helpers/qemu';
 import type { FileLayout } from '../../shared/qcow2/layout';
-import { expect, openImage, QZS, shot, startServe } from './fixtures';
+import { appAt, expect, openImage, QZS, shot, startServe } from './fixtures';
 
 interface Served { url: string; conflict: number; leaked: number; layout: FileLayout; kill(): void }
 
@@ -37,15 +37,7 @@ const test = base.extend<{ app: Page }, { served: Served }>({
     proc.kill('SIGTERM');
     tmp.cleanup();
   }, { scope: 'worker' }],
-  app: async ({ page, served }, use) => {
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-    await page.goto(served.url);
-    await expect(page.getByTestId('file-facts')).toBeVisible();
-    await use(page);
-    expect(problems, problems.join('\n')).toEqual([]);
-  },
+  app: async ({ page, served }, use) => appAt(page, served.url, use),
 });
 
 /** Click the map cell of cluster k at the map's current zoom. */

@@ -8,7 +8,7 @@ import { closeSync, openSync, truncateSync, writeFileSync, writeSync } from 'nod
 import { test as base, expect, type Page } from '@playwright/test';
 import { qemuImg, qemuImgStatus, qemuIo, tmpDir, type TmpDir } from '../helpers/qemu';
 import { buildZonedImage, wpValue } from '../helpers/zoned-builder';
-import { MIB, openImage, shot, startServe } from './fixtures';
+import { appAt, MIB, openImage, shot, startServe } from './fixtures';
 
 const LEAKS = 51;
 const ZONE = 4 * MIB;
@@ -17,15 +17,7 @@ let tmp: TmpDir;
 let serve: { url: string; proc: ChildProcess };
 
 const test = base.extend<{ app: Page }>({
-  app: async ({ page }, use) => {
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-    await page.goto(serve.url);
-    await expect(page.getByTestId('file-facts')).toBeVisible();
-    await use(page);
-    expect(problems, problems.join('\n')).toEqual([]);
-  },
+  app: async ({ page }, use) => appAt(page, serve.url, use),
 });
 
 test.beforeAll(async () => {

@@ -9,7 +9,7 @@ import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'nod
 import { resolve } from 'node:path';
 import { tmpDir } from '../helpers/qemu';
 import { buildZonedImage, wpValue } from '../helpers/zoned-builder';
-import { QZS, shot, startServe } from './fixtures';
+import { appAt, QZS, shot, startServe } from './fixtures';
 import { CONDITION_STYLE } from '../../renderer/zone-map/palette';
 
 const ZONE = 64 << 20;
@@ -53,39 +53,32 @@ const test = base.extend<{ app: Page }, { served: Served }>({
     proc.kill('SIGTERM');
     tmp.cleanup();
   }, { scope: 'worker' }],
-  app: async ({ page, served }, use) => {
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-    await page.goto(served.url);
-    await expect(page.getByTestId('file-facts')).toBeVisible();
-    // Open states live in the serving session: made once, through the same API the UI uses.
-    await page.evaluate(async (rare) => {
-      const call = async (ch: string, args: unknown[]): Promise<unknown> => {
-        const res = await fetch(`/api/${ch}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(args), credentials: 'same-origin' });
-        const type = res.headers.get('content-type') ?? '';
-        return type.includes('json') ? res.json() : null;
-      };
-      const info = await call('app:info', []) as { value: { sessions: { id: string }[] } };
-      const sid = info.value.sessions[0].id;
-      const z = await fetch('/api/zones:report', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify([sid]), credentials: 'same-origin' });
-      const bytes = new Uint8Array(await z.arrayBuffer());
-      // Already done by an earlier test of this worker: the conditions byte of the first open zone says so.
-      const headLen = new DataView(bytes.buffer).getUint32(4);
-      const wpAt = Math.ceil((8 + headLen) / 8) * 8;
-      if (bytes[wpAt + 8 * 1_048_576 + rare.explicit[0]] === 3) return;
-      await call('edit:enable', [sid, true]);
-      for (const i of rare.explicit) await call('zones:op', [sid, { op: 'open', zone: i }]);
-      for (const i of rare.implicit) await call('zones:write', [sid, { op: 'append', zone: i, length: 4096 }]);
-    }, { explicit: [...RARE['explicit-open']], implicit: [...RARE['implicit-open']] });
-    await page.reload();
-    await expect(page.getByTestId('file-facts')).toBeVisible();
-    await page.click('[data-nav=zones]');
-    await expect(page.getByTestId('zone-map')).toBeVisible();
-    await expect(page.locator('[data-condition=explicit-open] .muted')).toHaveText('3');
-    await use(page);
-    expect(problems, problems.join('\n')).toEqual([]);
-  },
+  app: async ({ page, served }, use) => appAt(page, served.url, use, async () => {
+      // Open states live in the serving session: made once, through the same API the UI uses.
+      await page.evaluate(async (rare) => {
+        const call = async (ch: string, args: unknown[]): Promise<unknown> => {
+          const res = await fetch(`/api/${ch}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(args), credentials: 'same-origin' });
+          const type = res.headers.get('content-type') ?? '';
+          return type.includes('json') ? res.json() : null;
+        };
+        const info = await call('app:info', []) as { value: { sessions: { id: string }[] } };
+        const sid = info.value.sessions[0].id;
+        const z = await fetch('/api/zones:report', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify([sid]), credentials: 'same-origin' });
+        const bytes = new Uint8Array(await z.arrayBuffer());
+        // Already done by an earlier test of this worker: the conditions byte of the first open zone says so.
+        const headLen = new DataView(bytes.buffer).getUint32(4);
+        const wpAt = Math.ceil((8 + headLen) / 8) * 8;
+        if (bytes[wpAt + 8 * 1_048_576 + rare.explicit[0]] === 3) return;
+        await call('edit:enable', [sid, true]);
+        for (const i of rare.explicit) await call('zones:op', [sid, { op: 'open', zone: i }]);
+        for (const i of rare.implicit) await call('zones:write', [sid, { op: 'append', zone: i, length: 4096 }]);
+      }, { explicit: [...RARE['explicit-open']], implicit: [...RARE['implicit-open']] });
+      await page.reload();
+      await expect(page.getByTestId('file-facts')).toBeVisible();
+      await page.click('[data-nav=zones]');
+      await expect(page.getByTestId('zone-map')).toBeVisible();
+      await expect(page.locator('[data-condition=explicit-open] .muted')).toHaveText('3');
+    }),
 });
 
 /** Pixels of the fitted map in a condition's colour, as CSS coordinates inside the canvas. */
