@@ -59,6 +59,12 @@ export async function main(argv: string[], io: CliIo = nodeIo): Promise<number> 
 
 const isEntry = typeof process !== 'undefined' && process.argv[1] && /qzs(\.m?js|\.ts)?$/.test(process.argv[1]);
 if (isEntry || process.env.QZS_FORCE_MAIN === '1') {
+  // A reader that stops early (`qzs layout big.qcow2 | head`) is not an error: stop quietly, as cat does
+  // when its pipe closes, keeping the status already decided.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
   main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (e) => { printError(nodeIo, e, false); process.exitCode = 1; },
