@@ -239,7 +239,8 @@ test('Keys and theme: ? lists every shortcut; the theme switch is remembered; th
   await app.locator('body').press('?');
   const overlay = app.getByTestId('shortcuts');
   await expect(overlay).toContainText('Ctrl+Shift+C');
-  await expect(overlay).toContainText('Alt+1 … Alt+8');
+  await expect(overlay).toContainText('Alt+1 … Alt+9, Alt+0');
+  await expect(overlay).toContainText('next, previous zone in the chosen condition');
   await shot(app, 'views-shortcuts');
   await app.keyboard.press('Escape');
   await expect(overlay).toHaveCount(0);
