@@ -18,6 +18,7 @@ import { importZoneReport, REPORT_SOURCE_NAMES, sizeField, withImport } from '..
 import { initialState, useStore } from '../../renderer/store';
 import { DocsLinks } from '../../renderer/components/docs-links';
 import { DOC_LINKS } from '../../shared/contract/docs-links';
+import { sample } from '../helpers/samples';
 
 afterEach(() => {
   cleanup();
@@ -67,7 +68,7 @@ describe('wizard: import from a zone report', () => {
   }
 
   it('reads a qemu-io zone_report (the reference sample) and says its cap column is the zone length', () => {
-    const text = readFileSync('/work/shared/reference/samples/sample-v8-mixed.zone-report.txt', 'utf8');
+    const text = readFileSync(sample('sample-v8-mixed.zone-report.txt'), 'utf8');
     const r = importZoneReport(text);
     expect(r.ok && r.sourceName).toBe(REPORT_SOURCE_NAMES['qemu-io']);
     const dialog = importThroughDialog(text);
