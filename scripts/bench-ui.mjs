@@ -13,7 +13,9 @@
 //   - navigation → zone map drawn with the Zones view chosen as soon as it exists (issue 14), split by the
 //     page's performance marks (renderer/http-transport.ts, renderer/zone-map/zone-map.tsx) into app start
 //     (until the report is asked for), transfer, decode and first paint; median of several fresh loads;
-//   - peak RSS of `qzs serve` (VmHWM) once it has served the report, beside Node's own idle peak.
+//   - peak RSS of `qzs serve` (VmHWM) once it has served the report, beside Node's own idle peak;
+//   - the zone table: a sort of every row by a column (click → sorted rows painted) and the frame interval
+//     while the wheel scrolls it.
 // A draw is timed without touching the app: an init script wraps CanvasRenderingContext2D.setTransform
 // (drawZoneMap's first call) on the zone-map canvas, and the draw ends at the next microtask checkpoint,
 // i.e. when the synchronous effect that draws has returned.
@@ -146,6 +148,35 @@ try {
     for (let i = 1; i <= 40; i++) await page.mouse.move(cx - i * 8, cy - i * 4);
     await page.mouse.up();
   });
+
+  // Zone table (issue 13): sort every row by a column, click → sorted rows painted (two frames later), and
+  // scrolling the virtualised list: frame intervals while the wheel moves it.
+  await page.getByRole('tab', { name: 'Table' }).click();
+  await page.getByTestId('zone-table').waitFor();
+  for (const col of ['wp', 'condition', 'wp']) {
+    const sortMs = await page.evaluate(async (c) => {
+      const b = document.querySelector(`[data-sort="${c}"]`);
+      const before = b.getAttribute('aria-sort');
+      const t = performance.now();
+      b.click();
+      const frame = () => new Promise((r) => requestAnimationFrame(r));
+      while (document.querySelector(`[data-sort="${c}"]`).getAttribute('aria-sort') === before) await frame();
+      await frame();
+      await frame();
+      return performance.now() - t;
+    }, col);
+    log(`zone table: sort by ${col} → painted in ${sortMs.toFixed(0)} ms`);
+    row(`zone table: sort ${zones.toLocaleString('en')} rows by ${col} → sorted rows painted`, sortMs, BUDGET_MS, '16 ms frame budget', 'report (one-off)');
+  }
+  const tbox = await page.getByTestId('zone-table').boundingBox();
+  await page.mouse.move(tbox.x + tbox.width / 2, tbox.y + tbox.height / 2);
+  await page.evaluate(() => window.__startFrames());
+  for (let i = 0; i < 40; i++) await page.mouse.wheel(0, 400);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const tableFrames = await page.evaluate(() => window.__stopFrames());
+  log(`zone table scroll: frame interval median ${median(tableFrames).toFixed(1)} ms, p95 ${pct(tableFrames, 95).toFixed(1)} ms`);
+  row(`zone table: scroll by wheel through ${zones.toLocaleString('en')} rows, frame interval p95 (median ${median(tableFrames).toFixed(1)} ms)`, pct(tableFrames, 95), BUDGET_MS, '16 ms frame budget', '≤ 16 ms');
+  await page.getByRole('tab', { name: 'Map' }).click();
 
   // Serve transfer of the whole report: what the UI fetches when a zoned image opens.
   const transfer = await page.evaluate(async () => {
