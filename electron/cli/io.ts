@@ -61,3 +61,18 @@ export function parseSize(text: string): number {
   if (!Number.isSafeInteger(v)) throw new UsageError(`invalid size "${text}": not a whole number of bytes below 2^53`);
   return v;
 }
+
+/**
+ * Progress on a terminal's stderr for long walks (check, layout): "phase: N%" rewritten in place at most every
+ * 100 ms; nothing when stderr is not a terminal, so logs and pipes stay clean.
+ */
+export function progressPrinter<P extends { phase: string; done: number; total: number }>(io: CliIo): ((p: P) => void) | undefined {
+  if (!io.errIsTTY) return undefined;
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (now - last < 100 && p.done < p.total) return;
+    last = now;
+    io.err(`\r${p.phase}: ${p.total ? Math.floor((100 * p.done) / p.total) : 100}%   `);
+  };
+}

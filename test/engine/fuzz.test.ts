@@ -4,7 +4,6 @@
 // at or beyond 2^53 (where Node's file reads throw an internal range error). Values at and around 2^53
 // and extension lengths beyond the cluster are among the mutations.
 // QZS_FUZZ_ITERATIONS / QZS_FUZZ_SEED / QZS_FUZZ_SECONDS raise the run (npm run fuzz).
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryByteSource } from '../../shared/qcow2/byte-source';
 import { checkImage } from '../../shared/qcow2/check';
@@ -13,9 +12,9 @@ import { Qcow2Error } from '../../shared/qcow2/findings';
 import { openImage } from '../../shared/qcow2/image';
 import { mapImage } from '../../shared/qcow2/map';
 import { loadZoneReport } from '../../shared/qcow2/zone-report';
-import { qemuImg, qemuIo, tmpDir, type TmpDir } from '../helpers/qemu';
+import { tmpDir, type TmpDir } from '../helpers/qemu';
 import { prng as rng } from '../helpers/prng';
-import { sample } from '../helpers/samples';
+import { makeFuzzBases, type FuzzBase } from '../helpers/fuzz-bases';
 import { mutate } from '../helpers/mutations';
 
 const ITERATIONS = Number(process.env.QZS_FUZZ_ITERATIONS ?? 1500);
@@ -47,22 +46,11 @@ class BoundedSource extends MemoryByteSource {
 
 
 let dir: TmpDir;
-const bases: { name: string; bytes: Uint8Array }[] = [];
+const bases: FuzzBase[] = [];
 
 beforeAll(() => {
   dir = tmpDir('qzs-fuzz-');
-  const mk = (name: string, make: (p: string) => void) => {
-    const p = dir.file(`${name}.qcow2`);
-    make(p);
-    bases.push({ name, bytes: new Uint8Array(readFileSync(p)) });
-  };
-  mk('plain', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', p, '2M']); qemuIo(p, ['write -P 1 0 8k', 'write -P 2 1M 4k']); });
-  mk('snap', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', p, '2M']); qemuIo(p, ['write -P 1 0 8k']); qemuImg(['snapshot', '-c', 's', p]); qemuIo(p, ['write -P 3 0 4k']); });
-  mk('compressed', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', p + '.src', '1M']); qemuIo(p + '.src', ['write -P 1 0 16k']); qemuImg(['convert', '-c', '-O', 'qcow2', '-o', 'cluster_size=4096', p + '.src', p]); });
-  mk('extended', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'extended_l2=on,cluster_size=16k', p, '2M']); qemuIo(p, ['write -P 1 0 2k', 'write -P 2 64k 16k']); });
-  mk('refcount1', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'refcount_bits=1,cluster_size=4096', p, '1M']); qemuIo(p, ['write -P 1 0 4k']); });
-  mk('bitmap', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', p, '1M']); qemuImg(['bitmap', '--add', p, 'b']); qemuIo(p, ['write -P 1 0 4k']); });
-  bases.push({ name: 'zoned', bytes: new Uint8Array(readFileSync(sample('sample-v8-fresh.qcow2'))) });
+  bases.push(...makeFuzzBases(dir));
 });
 afterAll(() => dir.cleanup());
 

@@ -15,8 +15,8 @@ import { qzs } from '../helpers/cli';
 import { buildBases, CORPUS, makeCorrupt, stockCopy, ZONED_SAMPLE, type BaseName } from '../helpers/corrupt-corpus';
 import { prng } from '../helpers/prng';
 import { qemuImg, qemuImgStatus, qemuIo, tmpDir, type TmpDir } from '../helpers/qemu';
-import { sample } from '../helpers/samples';
 import { mutate } from '../helpers/mutations';
+import { makeFuzzBases, type FuzzBase } from '../helpers/fuzz-bases';
 
 // ---------------------------------------------------------------------------------------------------
 // The independent reader
@@ -391,21 +391,10 @@ const ITERATIONS = Number(process.env.QZS_REPAIR_FUZZ_ITERATIONS ?? 3000);
 describe('property: over the seeded fuzz corpus, no repair lowers the refcount of a referenced cluster', () => {
   it(`seeded mutations (seed ${SEED}, about ${SECONDS} s)`, async () => {
     const fz = tmpDir('qzs-repair-fuzz-');
-    const fuzzBases: { name: string; bytes: Uint8Array }[] = [];
+    let fuzzBases: FuzzBase[];
     try {
-      // The fuzz test's bases, made the same way.
-      const mk = (name: string, make: (p: string) => void) => {
-        const p = fz.file(`${name}.qcow2`);
-        make(p);
-        fuzzBases.push({ name, bytes: new Uint8Array(readFileSync(p)) });
-      };
-      mk('plain', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', p, '2M']); qemuIo(p, ['write -P 1 0 8k', 'write -P 2 1M 4k']); });
-      mk('snap', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', p, '2M']); qemuIo(p, ['write -P 1 0 8k']); qemuImg(['snapshot', '-c', 's', p]); qemuIo(p, ['write -P 3 0 4k']); });
-      mk('compressed', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', p + '.src', '1M']); qemuIo(p + '.src', ['write -P 1 0 16k']); qemuImg(['convert', '-c', '-O', 'qcow2', '-o', 'cluster_size=4096', p + '.src', p]); });
-      mk('extended', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'extended_l2=on,cluster_size=16k', p, '2M']); qemuIo(p, ['write -P 1 0 2k', 'write -P 2 64k 16k']); });
-      mk('refcount1', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'refcount_bits=1,cluster_size=4096', p, '1M']); qemuIo(p, ['write -P 1 0 4k']); });
-      mk('bitmap', (p) => { qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', p, '1M']); qemuImg(['bitmap', '--add', p, 'b']); qemuIo(p, ['write -P 1 0 4k']); });
-      fuzzBases.push({ name: 'zoned', bytes: new Uint8Array(readFileSync(sample('sample-v8-fresh.qcow2'))) });
+      // The fuzz test's bases, made by the same helper.
+      fuzzBases = makeFuzzBases(fz);
     } finally {
       fz.cleanup();
     }

@@ -11,7 +11,7 @@ import { checkExitCode, EXIT_CHECK_FAILED, qemuRefusesOpen, zonedOnly } from '..
 import type { Finding } from '../../../shared/qcow2/findings';
 import { checkFile } from '../../engine/check';
 import type { RepairResult } from '../../engine/repair';
-import { parse, UsageError, type CliIo } from '../io';
+import { parse, progressPrinter, UsageError, type CliIo } from '../io';
 
 const USAGE = 'qzs check [--json] [-r leaks|all] [--output FILE] [--in-place] IMAGE';
 
@@ -61,17 +61,6 @@ function jsonReport(r: CheckReport, repair?: RepairResult): string {
   return JSON.stringify(out, null, 2) + '\n';
 }
 
-function progressPrinter(io: CliIo): ((p: CheckProgress) => void) | undefined {
-  if (!io.errIsTTY) return undefined;
-  let last = 0;
-  return (p) => {
-    const now = Date.now();
-    if (now - last < 100 && p.done < p.total) return;
-    last = now;
-    io.err(`\r${p.phase}: ${p.total ? Math.floor((100 * p.done) / p.total) : 100}%   `);
-  };
-}
-
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, {
     json: { type: 'boolean' },
@@ -90,7 +79,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   if (mode !== undefined && mode !== 'leaks' && mode !== 'all') throw new UsageError(`-r takes "leaks" or "all", not "${mode}"`);
   if ((values.output || values['in-place']) && !mode) throw new UsageError('--output and --in-place need -r leaks or -r all');
   if (values.output && values['in-place']) throw new UsageError('--output and --in-place exclude each other');
-  const onProgress = progressPrinter(io);
+  const onProgress = progressPrinter<CheckProgress>(io);
 
   if (!mode) {
     const report = await checkFile(image, { onProgress });

@@ -4,22 +4,11 @@
 // (conflicts included: they are what it shows), 1 when the file cannot be read as qcow2.
 import { LAYOUT_KINDS, LAYOUT_KIND_NAMES, type FileLayout, type LayoutProgress, type LayoutRun } from '../../../shared/qcow2/layout';
 import { layoutFile } from '../../engine/layout';
-import { EXIT_OK, EXIT_UNREADABLE, parse, printError, UsageError, type CliIo } from '../io';
+import { EXIT_OK, EXIT_UNREADABLE, parse, printError, progressPrinter, UsageError, type CliIo } from '../io';
 
 const USAGE = 'qzs layout [--json] IMAGE';
 /** Runs per write of the output. */
 const RUNS_PER_WRITE = 512;
-
-function progressPrinter(io: CliIo): ((p: LayoutProgress) => void) | undefined {
-  if (!io.errIsTTY) return undefined;
-  let last = 0;
-  return (p) => {
-    const now = Date.now();
-    if (now - last < 100 && p.done < p.total) return;
-    last = now;
-    io.err(`\r${p.phase}: ${p.total ? Math.floor((100 * p.done) / p.total) : 100}%   `);
-  };
-}
 
 function bytesText(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
@@ -82,7 +71,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(`expected exactly one IMAGE\nusage: ${USAGE}`);
   const path = positionals[0];
   const json = values.json === true;
-  const onProgress = progressPrinter(io);
+  const onProgress = progressPrinter<LayoutProgress>(io);
   let layout: FileLayout;
   try {
     layout = await layoutFile(path, { onProgress });
