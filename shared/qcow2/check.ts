@@ -9,7 +9,8 @@
 import { hex, u32be, u64be, u64beNum, u16be } from '../bytes';
 import type { ByteSource } from './byte-source';
 import { headerConsistencyFindings, MAX_SNAPSHOTS } from './check-header';
-import { REF_KIND_NAMES, RefCounts, RefKind, sharingIsNormal } from './check-refs';
+import { REF_KIND_NAMES, REF_PAGE_BITS, RefCounts, RefKind, sharingIsNormal } from './check-refs';
+import { PagedBits } from './paged-bits';
 import {
   decodeL2Entry, getRefcount, L1E_OFFSET_MASK, L1E_RESERVED_MASK, L2E_OFFSET_MASK, L2E_STD_RESERVED_MASK, maxRefcount,
   OFLAG_COMPRESSED, OFLAG_COPIED, refcountsPerBlock, REFT_OFFSET_MASK,
@@ -280,6 +281,23 @@ async function readTables(src: ByteSource, offsets: number[], len: number, slab:
 }
 
 /** Header decode alone, for images openImage refuses: which findings make the image unreadable. */
+/**
+ * The first entry from `i` on that does not continue a run of plain L2 entries whose entry before `i` is
+ * hi:lo: each continuing entry has the same high word (flags included) and maps the next cluster. A run
+ * ends where the low word would wrap past 4 GiB (the next entry starts a run of its own).
+ */
+function runEnd(dv: DataView, i: number, n: number, entrySize: number, hi: number, lo: number, cs: number): number {
+  let want = lo;
+  let j = i;
+  for (; j < n; j++) {
+    want = (want + cs) >>> 0;
+    if (want === 0) break;
+    const eo = j * entrySize;
+    if (dv.getUint32(eo) !== hi || dv.getUint32(eo + 4) !== want) break;
+  }
+  return j;
+}
+
 function fatalHeaderFinding(fs: Finding[]): Finding | undefined {
   return fs.find((f) => f.severity === 'error' && (['header.magic', 'header.version', 'header.truncated', 'header.cluster_bits'].includes(f.id) ||
     (f.id === 'header.header_length' && f.expected.startsWith('>='))));
@@ -370,7 +388,7 @@ class Walker {
   /** Clusters holding an L2 table that could not be located where its L1 entry says (see trustedFixes). */
   private untrustedTables = new Set<number>();
   /** Clusters whose stored refcount is exactly 1 (bitset), and refcount blocks that cannot be read. */
-  private storedOne = new Uint8Array(0);
+  private storedOne = new PagedBits(0);
   private badBlock = new Uint8Array(0);
   /**
    * Data clusters that active L2 entries reference with OFLAG_COPIED set / clear (bitsets over the
@@ -378,8 +396,8 @@ class Walker {
    * OFLAG_COPIED pass need not read the active L2 tables a second time. `copiedOutOfRange` says an entry
    * pointed beyond the bitsets, and the second pass must then read the tables.
    */
-  private copiedSet = new Uint8Array(0);
-  private copiedClear = new Uint8Array(0);
+  private copiedSet = new PagedBits(0);
+  private copiedClear = new PagedBits(0);
   private copiedOutOfRange = false;
   /** The refcount table as read once for claimAnchored (checkRefblocks reuses it). */
   private reftableBytes: Uint8Array | null = null;
@@ -444,8 +462,8 @@ class Walker {
     }
     // A region may end less than a cluster past EOF (QEMU tolerates a half-written last cluster).
     this.refs = new RefCounts(nbClusters, nbClusters + 1);
-    this.copiedSet = new Uint8Array(Math.ceil((nbClusters + 1) / 8));
-    this.copiedClear = new Uint8Array(Math.ceil((nbClusters + 1) / 8));
+    this.copiedSet = new PagedBits(nbClusters + 1);
+    this.copiedClear = new PagedBits(nbClusters + 1);
 
     if (img.zoned) await this.readZones();
     await this.claimAnchored();
@@ -605,19 +623,19 @@ class Walker {
         report['check-errors']++;
         return;
       }
-      const raw = this.refs.kinds[k];
+      const raw = this.refs.kind(k);
       const claimed = (raw & CLAIMED) !== 0;
       const prevKind = (raw & ~CLAIMED) as RefKind;
       const cur = this.refs.get(k);
       if (claimed && prevKind === kind) {
-        this.refs.kinds[k] = kind;
+        this.refs.setKind(k, kind);
       } else if (prevKind !== RefKind.None && (claimed || cur > 0) && !sharingIsNormal(prevKind, kind) && !this.overlapsSeen.has(k)) {
         this.overlapsSeen.add(k);
         this.visitor?.overlap(k, prevKind, kind, where.offset);
         const meta = kind !== RefKind.Data && kind !== RefKind.Compressed;
         this.sink.add({ ...where, id: meta || (prevKind !== RefKind.Data && prevKind !== RefKind.Compressed) ? 'overlap.metadata' : 'overlap.data', severity: 'error', found: `cluster ${k} (${hex(k * cs)}) is already used as ${REF_KIND_NAMES[prevKind]}`, expected: `a cluster of its own for the ${REF_KIND_NAMES[kind]}`, message: `${REF_KIND_NAMES[kind]} at ${hex(offset)} overlaps the ${REF_KIND_NAMES[prevKind]} in cluster ${k}`, fix: 'none: two structures share the bytes; one of them is wrong and repair cannot tell which' });
       }
-      if (prevKind === RefKind.None) this.refs.kinds[k] = kind;
+      if (prevKind === RefKind.None) this.refs.setKind(k, kind);
       if (cur === this.refMax) {
         report.corruptions++;
         this.sink.add({ ...where, id: 'refcount.overflow', severity: 'error', found: `more than ${this.refMax} references to cluster ${k}`, expected: `at most ${this.refMax} (refcount width ${1 << this.h.refcountOrder} bits)`, message: `cluster ${k} is referenced more often than a ${1 << this.h.refcountOrder}-bit refcount can count`, fix: 'none in place: widen refcounts with qemu-img amend -o refcount_bits=16' });
@@ -641,7 +659,7 @@ class Walker {
   private refClusterAt(k: number, kind: RefKind): boolean {
     const refs = this.refs;
     if (k >= this.fileClusters || k >= refs.length) return false;
-    const raw = refs.kinds[k];
+    const raw = refs.kind(k);
     const prev = raw & ~CLAIMED;
     if (raw !== prev) {
       if (prev !== kind) return false;
@@ -650,7 +668,7 @@ class Walker {
     }
     if (!refs.tryInc(k, this.refMax)) return false;
     // A claim turns into the structure; an unclaimed cluster keeps the kind of its first reference.
-    if (raw !== prev || prev === RefKind.None) refs.kinds[k] = kind;
+    if (raw !== prev || prev === RefKind.None) refs.setKind(k, kind);
     return true;
   }
 
@@ -691,7 +709,7 @@ class Walker {
     if (size <= 0 || !Number.isSafeInteger(offset) || offset % this.cs !== 0) return;
     const first = offset / this.cs;
     const last = Math.min(Math.floor((offset + size - 1) / this.cs), this.refs.capacity - 1);
-    for (let k = first; k <= last; k++) if (this.refs.kinds[k] === RefKind.None) this.refs.kinds[k] = kind | CLAIMED;
+    for (let k = first; k <= last; k++) if (this.refs.kind(k) === RefKind.None) this.refs.setKind(k, kind | CLAIMED);
   }
 
   private async claimAnchored(): Promise<void> {
@@ -758,7 +776,7 @@ class Walker {
           }
           const l2Offset = (hi & 0x00ff_ffff) * HI + ((lo & 0xffff_fe00) >>> 0);
           const l2k = Math.floor(l2Offset / this.cs);
-          const before = l2k < this.refs.capacity ? ((this.refs.kinds[l2k] & ~CLAIMED) as RefKind) : RefKind.None;
+          const before = l2k < this.refs.capacity ? ((this.refs.kind(l2k) & ~CLAIMED) as RefKind) : RefKind.None;
           if (!this.refCluster(l2Offset, l2Kind)) this.ref(l2Offset, this.cs, l2Kind, at);
           else this.visitor?.reference(l2Kind, l2Offset, this.cs, at.offset);
           const l2At = { structure: l2Name, offset: l2Offset, pointer: at.offset, kind: 'references' as const };
@@ -816,10 +834,31 @@ class Walker {
     let nextContiguous = 0;
     let allocated = 0;
     let fragmented = 0;
+    // Plain entries (standard, allocated, aligned, no flag but OFLAG_COPIED, the whole cluster inside the
+    // file) that map consecutive clusters with the same flags form one run, found by the small runEnd
+    // loop and counted by countDataRun: a written or preallocated table is a few such runs, and per-entry
+    // work dominated the check of large images. Entries are still counted in table order.
+    const fast = !extended && zones === null;
+    const lastWhole = Math.floor(this.fileSize / cs);
+    const dv = new DataView(table.buffer, table.byteOffset, table.byteLength);
     for (let i = 0; i < n; i++) {
       const eo = i * entrySize;
       const hi = ((table[eo] << 24) | (table[eo + 1] << 16) | (table[eo + 2] << 8) | table[eo + 3]) >>> 0;
       const lo = ((table[eo + 4] << 24) | (table[eo + 5] << 16) | (table[eo + 6] << 8) | table[eo + 7]) >>> 0;
+      if (fast && (hi & 0x7f00_0000) === 0 && (lo & 0x1ff) === 0 && (lo & inCluster) === 0 && (hi | lo) !== 0) {
+        const dk = (hi & 0x00ff_ffff) * clustersPerHi + (lo >>> cb);
+        if (dk < lastWhole) {
+          const count = Math.min(runEnd(dv, i + 1, n, entrySize, hi, lo, cs) - i, lastWhole - dk);
+          if (active) {
+            if (nextContiguous && dk * cs !== nextContiguous) fragmented++;
+            allocated += count;
+            nextContiguous = (dk + count) * cs;
+          }
+          this.countDataRun(dk, count, i, hi >>> 31, active, l1Index, l2Offset);
+          i += count - 1;
+          continue;
+        }
+      }
       // Extended entries: the subcluster bitmap, "reads as zero" bits high, allocation bits low.
       const bZero = extended ? u32be(table, eo + 8) : 0;
       const bAlloc = extended ? u32be(table, eo + 12) : 0;
@@ -848,8 +887,8 @@ class Walker {
         if (zones && (extended || (lo & 1) === 0)) this.zoneDataCheck((l1Index * n + i) * cs, this.l2Where(active, i, l1Index, l2Offset));
         // What the OFLAG_COPIED pass will compare against the stored refcounts.
         if (dk < capacity) {
-          if ((hi & 0x8000_0000) !== 0) copiedSet[dk >> 3] |= 1 << (dk & 7);
-          else copiedClear[dk >> 3] |= 1 << (dk & 7);
+          if ((hi & 0x8000_0000) !== 0) copiedSet.set(dk);
+          else copiedClear.set(dk);
         } else {
           this.copiedOutOfRange = true;
         }
@@ -860,6 +899,33 @@ class Walker {
     }
     this.report['allocated-clusters'] += allocated;
     this.report['fragmented-clusters'] += fragmented;
+  }
+
+  /**
+   * The references of a run of plain L2 entries (see walkL2): `count` consecutive clusters from `first`,
+   * named by entries `entry`… of the table; `copied` is their OFLAG_COPIED bit. The first reference of a
+   * cluster is counted inline; every other case goes through refClusterAt / ref() as a single entry
+   * would.
+   */
+  private countDataRun(first: number, count: number, entry: number, copied: number, active: boolean, l1Index: number, l2Offset: number): void {
+    const cs = this.cs;
+    const end = first + count;
+    if (active) (copied ? this.copiedSet : this.copiedClear).setRange(first, end);
+    const refs = this.refs;
+    const visitor = this.visitor;
+    let k = first;
+    while (k < end) {
+      // Clusters nothing referenced yet (the common case) are taken in bulk.
+      const j = refs.fillFirst(k, end, RefKind.Data);
+      if (j > k) {
+        if (visitor) for (let c = k; c < j; c++) visitor.dataCluster(c, entry + (c - first));
+        k = j;
+        continue;
+      }
+      if (!this.refClusterAt(k, RefKind.Data)) this.ref(k * cs, cs, RefKind.Data, { ...this.l2Where(active, entry + (k - first), l1Index, l2Offset), length: 8 });
+      else if (visitor) visitor.dataCluster(k, entry + (k - first));
+      k++;
+    }
   }
 
   /** The findings of a standard (not compressed) L2 entry. */
@@ -1164,7 +1230,7 @@ class Walker {
     const order = h.refcountOrder;
     const per = refcountsPerBlock(cs, order);
     const len = this.refs.length;
-    this.storedOne = new Uint8Array(Math.ceil(len / 8));
+    this.storedOne = new PagedBits(len);
     this.refsIncomplete = this.report.incompleteWalks.some((w) => w.kind === 'references') || this.budgetReported;
     let highest = 0;
     const blocks = Math.ceil(len / per);
@@ -1202,16 +1268,73 @@ class Walker {
   private compareBlock(block: Uint8Array | null, blockOff: number, r: number, first: number, last: number, highest: number): number {
     const order = this.h.refcountOrder;
     const refs = this.refs;
-    const counts = refs.counts;
     const storedOne = this.storedOne;
+    if (block !== null && order === 4) return this.compareBlock16(block, blockOff, r, first, last, highest);
     for (let k = first; k < last; k++) {
-      const stored = block === null ? 0 : order === 4 ? (block[(k - first) * 2] << 8) | block[(k - first) * 2 + 1] : getRefcount(block, k - first, order);
-      const c = counts[k];
+      const stored = block === null ? 0 : getRefcount(block, k - first, order);
+      const c = refs.raw(k);
       const computed = c === 0xffff ? refs.get(k) : c;
       if (stored > 0 || computed > 0) highest = k;
-      if (stored === 1) storedOne[k >> 3] |= 1 << (k & 7);
+      if (stored === 1) storedOne.set(k);
       if (stored !== computed) this.refcountMismatch(block, blockOff, r, first, k, stored, computed);
     }
+    return highest;
+  }
+
+  /**
+   * compareBlock of 16-bit refcounts (the default width, and what large images have). A uniform page of
+   * computed counts is compared with the stored big-endian words two at a time and, when they all agree,
+   * settled at once; other pages word by word, the stored-is-one bits gathered a byte at a time (a block
+   * and a page start on a multiple of eight clusters).
+   */
+  private compareBlock16(block: Uint8Array, blockOff: number, r: number, first: number, last: number, highest: number): number {
+    const refs = this.refs;
+    const storedOne = this.storedOne;
+    const dv = new DataView(block.buffer, block.byteOffset, block.byteLength);
+    let k = first;
+    while (k < last) {
+      const p = k >>> REF_PAGE_BITS;
+      const pageEnd = Math.min(last, (p + 1) << REF_PAGE_BITS);
+      const u = refs.uniformCount(p);
+      if (u >= 0 && (k & 7) === 0) {
+        // Both 16-bit words of a u32 hold u exactly when the u32 is u * 0x10001 (read big-endian).
+        const pair = (u * 0x10001) >>> 0;
+        let j = k;
+        for (; j + 1 < pageEnd; j += 2) if (dv.getUint32((j - first) * 2) !== pair) break;
+        if (j + 1 === pageEnd && dv.getUint16((j - first) * 2) === u) j++;
+        if (j === pageEnd) {
+          if (u !== 0) highest = pageEnd - 1;
+          if (u === 1) storedOne.setRange(k, pageEnd);
+          k = pageEnd;
+          continue;
+        }
+      }
+      highest = this.compareWords16(dv, blockOff, r, first, k, pageEnd, highest, block);
+      k = pageEnd;
+    }
+    return highest;
+  }
+
+  /** compareBlock16's word-by-word path over clusters [from, to) of block r. */
+  private compareWords16(dv: DataView, blockOff: number, r: number, first: number, from: number, to: number, highest: number, block: Uint8Array): number {
+    const refs = this.refs;
+    const storedOne = this.storedOne;
+    let ones = 0;
+    for (let k = from; k < to; k++) {
+      const stored = dv.getUint16((k - first) * 2);
+      const c = refs.raw(k);
+      if ((stored | c) !== 0) highest = k;
+      if (stored === 1) ones |= 1 << (k & 7);
+      if ((k & 7) === 7) {
+        storedOne.orByte(k >> 3, ones);
+        ones = 0;
+      }
+      if (stored !== c || c === 0xffff) {
+        const computed = c === 0xffff ? refs.get(k) : c;
+        if (stored !== computed) this.refcountMismatch(block, blockOff, r, first, k, stored, computed);
+      }
+    }
+    storedOne.orByte((to - 1) >> 3, ones);
     return highest;
   }
 
@@ -1225,7 +1348,7 @@ class Walker {
       : { structure: 'refcount table', field: `entry ${r} (no refcount block)`, offset: h.refcountTableOffset + r * 8, length: 8 };
     this.visitor?.mismatch(k, stored, computed, at.offset);
     if (stored === 0) this.rebuild = true;
-    const what = REF_KIND_NAMES[(this.refs.kinds[k] & ~CLAIMED) as RefKind];
+    const what = REF_KIND_NAMES[(this.refs.kind(k) & ~CLAIMED) as RefKind];
     if (stored < computed) {
       report.corruptions++;
       sink.add({ ...at, id: 'refcount.too-low', severity: 'error', found: `refcount ${stored}`, expected: `${computed} (references found)`, message: `cluster ${k} (${hex(k * cs)}, ${what}) has refcount ${stored} but ${computed} reference(s): writing to the image could overwrite live data`, fix: stored === 0 && !block ? 'rebuild the refcount structures (check -r all)' : `set the refcount to ${computed} (check -r all)` });
@@ -1245,7 +1368,7 @@ class Walker {
     const r = Math.floor(k / per);
     if (r < this.badBlock.length && this.badBlock[r]) return null;
     if (k >= this.refs.length) return false;
-    return (this.storedOne[k >> 3] & (1 << (k & 7))) !== 0;
+    return this.storedOne.get(k);
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -1313,27 +1436,52 @@ class Walker {
   private copiedBitsAgree(): boolean {
     const set = this.copiedSet;
     const clear = this.copiedClear;
+    const stored = this.storedOne;
     const refs = this.refs;
     const len = refs.length;
     const per = refcountsPerBlock(this.cs, this.h.refcountOrder);
-    for (let b = 0; b < set.length; b++) {
-      const s = set[b];
-      const c = clear[b];
-      if ((s | c) === 0) continue;
-      let want = 0;
-      for (let bit = 0; bit < 8; bit++) {
-        const k = b * 8 + bit;
-        if (k < len && refs.get(k) === 1) want |= 1 << bit;
+    const pageClusters = 1 << REF_PAGE_BITS;
+    for (let p = 0; p < set.pageCount; p++) {
+      const su = set.uniform(p);
+      const cu = clear.uniform(p);
+      if (su === 0 && cu === 0) continue;
+      const first = p * pageClusters;
+      // A page of uniform bits over a uniform page of counts within one refcount block: one byte decides.
+      const u = first + pageClusters <= len ? refs.uniformCount(p) : -1;
+      const ou = stored.uniform(p);
+      const oneBlock = Math.floor(first / per) === Math.floor((first + pageClusters - 1) / per);
+      if (su >= 0 && cu >= 0 && u >= 0 && ou >= 0 && oneBlock) {
+        if (!this.copiedByteAgrees(first >> 3, su, cu, u === 1 ? 0xff : 0, ou)) return false;
+        continue;
       }
-      const r = Math.floor((b * 8) / per);
-      const unreadable = r < this.badBlock.length && this.badBlock[r] !== 0;
-      const one = unreadable ? 0 : this.storedOne[b] ?? 0;
-      // set: stored must be 1 (or unreadable) and computed 1; clear: neither stored nor computed 1.
-      const setOk = unreadable ? want : one & want;
-      const clearBad = unreadable ? want : one | want;
-      if ((s & ~setOk & 0xff) !== 0 || (c & clearBad) !== 0) return false;
+      const lastByte = Math.min(set.byteLength, (first + pageClusters) >> 3);
+      for (let b = first >> 3; b < lastByte; b++) {
+        const s = set.byte(b);
+        const c = clear.byte(b);
+        if ((s | c) === 0) continue;
+        let want = 0;
+        for (let bit = 0; bit < 8; bit++) {
+          const k = b * 8 + bit;
+          if (k < len && refs.get(k) === 1) want |= 1 << bit;
+        }
+        if (!this.copiedByteAgrees(b, s, c, want, stored.byte(b))) return false;
+      }
     }
     return true;
+  }
+
+  /**
+   * Byte b of copiedBitsAgree: `s` / `c` the clusters seen with OFLAG_COPIED set / clear, `want` those
+   * whose computed refcount is 1, `storedOne` those whose stored one is (a byte never straddles blocks).
+   */
+  private copiedByteAgrees(b: number, s: number, c: number, want: number, storedOne: number): boolean {
+    const r = Math.floor((b * 8) / refcountsPerBlock(this.cs, this.h.refcountOrder));
+    const unreadable = r < this.badBlock.length && this.badBlock[r] !== 0;
+    const one = unreadable ? 0 : storedOne;
+    // set: stored must be 1 (or unreadable) and computed 1; clear: neither stored nor computed 1.
+    const setOk = unreadable ? want : one & want;
+    const clearBad = unreadable ? want : one | want;
+    return (s & ~setOk & 0xff) === 0 && (c & clearBad) === 0;
   }
 
   // -------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@
 import { hex } from '../bytes';
 import { readBitmapDirectory } from './bitmaps';
 import { analyzeImage, CheckCancelledError, type CheckOptions, type CheckPhase, type CheckReport, type ImageCheck } from './check';
-import { REF_KIND_NAMES, RefKind } from './check-refs';
+import { REF_KIND_NAMES, RefKind, type RefCounts } from './check-refs';
 import type { ByteSource } from './byte-source';
 import { Qcow2Error, type Finding } from './findings';
 import { openImage } from './image';
@@ -346,7 +346,7 @@ interface Cell {
   conflict: string;
 }
 
-function sweep(layout: FileLayout, col: LayoutCollector, refs: { counts: Uint16Array; kinds: Uint8Array; get(k: number): number }, names: Names, incomplete: boolean, options: LayoutOptions): void {
+function sweep(layout: FileLayout, col: LayoutCollector, refs: RefCounts, names: Names, incomplete: boolean, options: LayoutOptions): void {
   const cs = layout.clusterSize;
   const n = layout.clusters;
   const owned = col.owned.slice().sort((a, b) => a.start - b.start || a.seq - b.seq);
@@ -361,8 +361,6 @@ function sweep(layout: FileLayout, col: LayoutCollector, refs: { counts: Uint16A
   let mi = 0;
   let run: LayoutRun | null = null;
   let runCell: Cell | null = null;
-  const counts = refs.counts;
-  const kinds = refs.kinds;
   const special = [...col.overlaps.keys(), ...eofAt.keys()].sort((a, b) => a - b);
   let si = 0;
   // Below `horizon` nothing but the per-cluster counts can end the current run (no interval starts or
@@ -379,9 +377,7 @@ function sweep(layout: FileLayout, col: LayoutCollector, refs: { counts: Uint16A
     }
     if (k < horizon && run) {
       const lim = Math.min(horizon, n, report);
-      let j = k;
-      if (fastCode === -1) while (j < lim && counts[j] === 0) j++;
-      else if (fastCode >= 0) while (j < lim && counts[j] !== 0 && (kinds[j] & 0x0f) === fastCode) j++;
+      const j = fastCode >= -1 ? refs.runEnd(k, lim, fastCode) : k;
       if (j > k) {
         run.clusters += j - k;
         k = j - 1;
@@ -401,8 +397,7 @@ function sweep(layout: FileLayout, col: LayoutCollector, refs: { counts: Uint16A
       }
       open.length = w;
     }
-    const c = counts[k];
-    const computed = c === 0xffff ? refs.get(k) : c;
+    const computed = refs.get(k);
     let mm = -1;
     while (mi < col.mmCluster.length && col.mmCluster[mi] < k) mi++;
     if (mi < col.mmCluster.length && col.mmCluster[mi] === k) mm = mi;
@@ -423,7 +418,7 @@ function sweep(layout: FileLayout, col: LayoutCollector, refs: { counts: Uint16A
     } else if (computed === 0) {
       kind = stored === 0 ? 'free' : incomplete ? 'unknown' : 'leaked';
     } else {
-      kind = KIND_BY_CODE[kinds[k] & 0x0f];
+      kind = KIND_BY_CODE[refs.kind(k) & 0x0f];
     }
     if (kind !== 'free' && kind !== 'leaked' && kind !== 'unknown' && kind !== 'conflict' && owner && owner.kind !== kind && !(kind === 'l2' && owner.kind === 'snapshot-l2')) {
       // The first reference decides the kind; an interval reported later for the same cluster (a
@@ -437,7 +432,7 @@ function sweep(layout: FileLayout, col: LayoutCollector, refs: { counts: Uint16A
       sameMismatch(col, runCell.mm, mm) && !(kind === 'conflict' && (ov || eof));
     horizon = nextEvent(k, owned, oi, open, col.mmCluster, mi, special, si = advance(special, si, k));
     if (zone >= 0 && owner) horizon = Math.min(horizon, owner.start + Math.ceil(((zone + 1) * names.zoneSize - owner.index) / cs));
-    fastCode = kind === 'free' ? -1 : kind === 'conflict' || kind === 'leaked' || kind === 'unknown' ? -2 : kinds[k] & 0x0f;
+    fastCode = kind === 'free' ? -1 : kind === 'conflict' || kind === 'leaked' || kind === 'unknown' ? -2 : refs.kind(k) & 0x0f;
     if (sameRun && run) {
       run.clusters++;
       continue;
@@ -461,7 +456,7 @@ function sweep(layout: FileLayout, col: LayoutCollector, refs: { counts: Uint16A
     } else if (o) {
       run.owner = ownerText(o, names, cs, k);
     } else {
-      run.owner = REF_KIND_NAMES[(kinds[k] & 0x0f) as RefKind];
+      run.owner = REF_KIND_NAMES[(refs.kind(k) & 0x0f) as RefKind];
     }
     if (o && kind !== 'free' && kind !== 'leaked' && kind !== 'unknown') {
       if (o.kind !== 'header') run.pointer ??= o.kind === 'data' ? o.pointer + (k - o.start) * (cs / names.l2Entries) : o.pointer;

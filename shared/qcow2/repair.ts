@@ -153,7 +153,7 @@ export async function planRepair(analysis: CheckAnalysis, mode: RepairMode): Pro
       after.set(before);
       for (const { cluster, computed } of list) setRefcount(after, cluster - r * per, order, Math.min(computed, max));
       const first = list[0].cluster;
-      plan.patches.push(...diffPatches(blockOff, before, after, `refcount block ${r}: set ${list.length} refcount(s) to the references found (first: cluster ${first}, ${REF_KIND_NAMES[(model.refs.kinds[first] & 0x7f) as keyof typeof REF_KIND_NAMES] ?? 'unreferenced'})`));
+      plan.patches.push(...diffPatches(blockOff, before, after, `refcount block ${r}: set ${list.length} refcount(s) to the references found (first: cluster ${first}, ${REF_KIND_NAMES[(model.refs.kind(first) & 0x7f) as keyof typeof REF_KIND_NAMES] ?? 'unreferenced'})`));
     }
     if (unsound) plan.notes.push(`${unsound} refcount(s) lie in a missing or unsound refcount block: left for a rebuild`);
     if (refsGap && report.unverified) plan.notes.push(`${report.unverified} refcount(s) above the references found are left: the walk is incomplete, so they are not proven leaks`);
@@ -223,7 +223,7 @@ function soundBlock(a: CheckAnalysis, r: number): boolean {
   const off = model.reftable[r];
   if (!(off > 0)) return false;
   const k = off / model.clusterSize;
-  return k < model.refs.length && model.refs.get(k) === 1 && (model.refs.kinds[k] & 0x7f) === RefKind.RefcountBlock;
+  return k < model.refs.length && model.refs.get(k) === 1 && (model.refs.kind(k) & 0x7f) === RefKind.RefcountBlock;
 }
 
 /** The corrupt bit is cleared only when no error finding other than refcount/copied ones remains. */
