@@ -103,10 +103,14 @@ try {
   rmCreated();
   // The layout map is the check's walk plus a sweep over the clusters: the ratio to qemu-img check of the
   // same image is the figure (16 M clusters, 2048 L2 tables, a sparse 1 TiB file).
+  // Issue 14's scale rows use the same image: check and map of 16 M clusters in 2048 L2 tables.
   const layoutName = 'layout --json, 1 TiB preallocation=metadata (vs qemu-img check)';
-  if (!only.length || only.some((o) => layoutName.includes(o))) {
+  const tibNames = ['check, 1 TiB preallocation=metadata', 'map --json, 1 TiB preallocation=metadata', layoutName];
+  if (!only.length || only.some((o) => tibNames.some((n) => n.includes(o)))) {
     const tib = join(dir, 'layout-1t.qcow2');
     sh('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'preallocation=metadata', tib, '1T']);
+    benchCase(tibNames[0], qzs('check', '--json', tib), ['qemu-img', 'check', '--output=json', tib], { target: '≤ 0.5×, RSS ≤ 1.5×', refLabel: 'qemu-img check' });
+    benchCase(tibNames[1], qzs('map', '--json', tib), ['qemu-img', 'map', '--output=json', tib], { target: '≤ 0.5×' });
     benchCase(layoutName, qzs('layout', '--json', tib), ['qemu-img', 'check', '--output=json', tib], { target: '≤ 1.5×, RSS ≤ 2×', refLabel: 'qemu-img check' });
     rmSync(tib, { force: true });
   }
@@ -128,6 +132,14 @@ try {
   const zoned = join(dir, 'zoned-1m.qcow2');
   sh(node, [QZS, 'create', '-o', 'zone.mode=host-managed,zone.size=64M,zone.max_active_zones=128,zone.max_open_zones=64', '--zoned-layout', 'v8', zoned, '64T']);
   benchCase('zones --json, 1,048,576 zones (vs info --json of the same image)', qzs('zones', '--json', zoned), qzs('info', '--json', zoned), { refLabel: 'qzs info --json (same image)' });
+  // The per-step report of `qzs zone` (issue 14: it was quadratic) against the streamed `qzs zones`.
+  const zone64kName = 'zone IMAGE report, 65,536 zones (vs zones --json of the same image)';
+  if (!only.length || only.some((o) => zone64kName.includes(o))) {
+    const z64k = join(dir, 'zoned-64k.qcow2');
+    sh(node, [QZS, 'create', '-o', 'zone.mode=host-managed,zone.size=64M', '--zoned-layout', 'v8', z64k, '4T']);
+    benchCase(zone64kName, qzs('zone', z64k, 'report', '--json'), qzs('zones', '--json', z64k), { refLabel: 'qzs zones --json (same image)', target: '≤ 2×' });
+    rmSync(z64k, { force: true });
+  }
   const zbench = join(ROOT, 'dist/cli/bench-zone-report.cjs');
   if (existsSync(zbench)) inProcessCase('zone report in process, 1,048,576 zones (vs plain positional read of zonedmeta)', zbench, [zoned], '≤ 50 ms');
   const uibench = join(ROOT, 'scripts/bench-ui.mjs');

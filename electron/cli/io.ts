@@ -76,3 +76,35 @@ export function progressPrinter<P extends { phase: string; done: number; total: 
     io.err(`\r${p.phase}: ${p.total ? Math.floor((100 * p.done) / p.total) : 100}%   `);
   };
 }
+
+/**
+ * Backpressure: stdout to a pipe is asynchronous in Node, so without waiting for 'drain' a fast producer
+ * would queue the whole report in memory (hundreds of MiB for a million zones).
+ */
+export async function stdoutDrained(io: CliIo): Promise<void> {
+  if (io === nodeIo && process.stdout.writableNeedDrain && !closed) {
+    const out = process.stdout;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        out.off('drain', done).off('close', done).off('error', done);
+        resolve();
+      };
+      out.on('drain', done).on('close', done).on('error', done);
+    });
+  } else {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Set when the reader of stdout went away (`qzs zones --json big.qcow2 | head`): stop quietly. */
+let closed = false;
+export function stdoutClosed(): boolean {
+  return closed;
+}
+export function watchStdout(io: CliIo): void {
+  if (io !== nodeIo) return;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    closed = true;
+  });
+}

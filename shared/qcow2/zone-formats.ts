@@ -159,8 +159,11 @@ function csvLine(r: FormattableZoneReport, i: number): string {
   return `${i},${i * r.zoneSize},${modelZoneLength(r, i)},${modelZoneCapacity(r, i)},${r.wp[i]},${norm !== null},${norm ?? ''},${isConventionalZone(r, i) ? 'conventional' : 'sequential'},${conditionName(cond)}\n`;
 }
 
-/** The zone's JSON object, key for key what `qzs zones --json` streams (shared/qcow2/zone-report.ts). */
-function jsonZone(r: FormattableZoneReport, i: number): string {
+/**
+ * The zone's JSON object, key for key what `qzs zones --json` streams (shared/qcow2/zone-report.ts); also
+ * the zones of a `qzs zone … report --json` step.
+ */
+export function jsonZone(r: FormattableZoneReport, i: number): string {
   return `{"index":${i},"start":${i * r.zoneSize},"length":${modelZoneLength(r, i)},"capacity":${modelZoneCapacity(r, i)},"wp":${r.wp[i]}${zoneModelJsonKeys(r, i, r.wp[i], r.cond[i])},"type":"${isConventionalZone(r, i) ? 'conventional' : 'sequential'}","condition":"${conditionName(r.cond[i] & 0xf)}"}`;
 }
 

@@ -8,9 +8,9 @@ import { conditionOf, zoneCapacity, zoneLength, zoneStart } from '../../../share
 import { osErrorText, Qcow2Error, toAppError, type AppError } from '../../../shared/qcow2/findings';
 import { normalisedWp } from '../../../shared/qcow2/zone-model';
 import { parseByteCount, parseScript, patternBytes, ScriptSyntaxError, type ScriptStep } from '../../../shared/qcow2/zone-script';
-import type { ZoneInfo } from '../../../shared/qcow2/zoned-types';
+import { jsonZone } from '../../../shared/qcow2/zone-formats';
 import { ImageSession } from '../../engine/image-session';
-import { EXIT_OK, EXIT_UNREADABLE, parse, printError, UsageError, type CliIo } from '../io';
+import { EXIT_OK, EXIT_UNREADABLE, parse, printError, stdoutClosed, stdoutDrained, UsageError, watchStdout, type CliIo } from '../io';
 
 const USAGE = 'qzs zone IMAGE OP [ZONE|OFFSET] [--bytes N | --data FILE] [--json]\n       qzs zone IMAGE --script FILE|- [--json]';
 const HELP = `usage: ${USAGE}
@@ -36,7 +36,7 @@ interface StepOutcome {
   ok: boolean;
   error: AppError | null;
   offset: number | null;
-  zones?: ReportRow[];
+  zones?: ZoneReport;
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -111,10 +111,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       printError(io, e, json, path);
       return EXIT_UNREADABLE;
     }
+    watchStdout(io);
     for (const [k, step] of steps.entries()) {
       const outcome = await runStep(session, step, data);
       if (!outcome.ok) failed++;
-      print(io, json, k + 1, step, outcome);
+      await print(io, json, k + 1, step, outcome);
     }
   } finally {
     await session.close();
@@ -122,22 +123,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   return failed === 0 ? EXIT_OK : EXIT_UNREADABLE;
 }
 
-/** A zone of a report step, with the device model's write pointer (zone-model.ts). */
-type ReportRow = ZoneInfo & { wpNormalised: number | null };
-
-/** The report as rows (the columnar report carries the session's open states). */
-function reportRows(r: ZoneReport): ReportRow[] {
-  const out: ReportRow[] = [];
-  for (let i = 0; i < r.nrZones; i++) {
-    const conv = i < r.conventionalZones;
-    out.push({ index: i, start: zoneStart(r, i), length: zoneLength(r, i), capacity: zoneCapacity(r, i), wp: r.wp[i], wpNormalised: normalisedWp(r, i, r.wp[i], r.cond[i]), type: conv ? 'conventional' : 'sequential', condition: conditionOf(r.cond[i]) });
-  }
-  return out;
-}
-
 async function runStep(session: ImageSession, step: ScriptStep, data: Uint8Array | null): Promise<StepOutcome> {
   try {
-    if (step.kind === 'report') return { ok: true, error: null, offset: null, zones: reportRows(await session.zoneReport()) };
+    if (step.kind === 'report') return { ok: true, error: null, offset: null, zones: await session.zoneReport() };
     const { result } = await session.zoneOp(step.op, data ?? patternBytes);
     return { ok: true, error: null, offset: result.offset };
   } catch (e) {
@@ -145,24 +133,48 @@ async function runStep(session: ImageSession, step: ScriptStep, data: Uint8Array
   }
 }
 
-function print(io: CliIo, json: boolean, n: number, step: ScriptStep, o: StepOutcome): void {
+/** Zones per chunk of a report step's output (written, then stdout drained). */
+const CHUNK_ZONES = 2048;
+
+async function print(io: CliIo, json: boolean, n: number, step: ScriptStep, o: StepOutcome): Promise<void> {
+  const r = o.zones;
   if (json) {
-    const obj: Record<string, unknown> = { step: n, op: step.text, ok: o.ok, error: o.error, offset: o.offset };
-    if (o.zones) obj.zones = o.zones.map((z) => ({ index: z.index, start: z.start, length: z.length, capacity: z.capacity, wp: z.wp, 'wp-defined': z.wpNormalised !== null, 'wp-normalised': z.wpNormalised, type: z.type, condition: z.condition }));
-    io.out(JSON.stringify(obj) + '\n');
+    const head = JSON.stringify({ step: n, op: step.text, ok: o.ok, error: o.error, offset: o.offset });
+    if (!r) {
+      io.out(head + '\n');
+      return;
+    }
+    // Streamed with the rows of `qzs zones --json`: one line per step still, never one string of all zones.
+    io.out(`${head.slice(0, -1)},"zones":[`);
+    for (let i = 0; i < r.nrZones && !stdoutClosed(); i += CHUNK_ZONES) {
+      let s = '';
+      for (let z = i; z < Math.min(r.nrZones, i + CHUNK_ZONES); z++) s += (z > 0 ? ',' : '') + jsonZone(r, z);
+      io.out(s);
+      await stdoutDrained(io);
+    }
+    io.out(']}\n');
     return;
   }
   if (!o.ok) {
     io.out(`${n}: ${step.text}: failed: ${o.error?.message ?? 'unknown error'}\n`);
     return;
   }
-  if (o.zones) {
+  if (r) {
     io.out(`${n}: ${step.text}:\n`);
     const row = (c: string[]): string => `  ${c[0].padStart(5)} ${c[1].padStart(14)} ${c[2].padStart(11)} ${c[3].padStart(11)} ${c[4].padStart(14)}  ${c[5].padEnd(13)} ${c[6]}\n`;
     io.out(row(['zone', 'start', 'length', 'capacity', 'wp', 'condition', 'type']));
     // As qzs zones shows them: "—" without a write pointer, the kernel's beside the stored one for a full zone.
-    const wpCell = (z: ReportRow) => (z.wpNormalised === null ? '—' : z.wpNormalised === z.wp ? String(z.wp) : `${z.wp} (kernel: ${z.wpNormalised})`);
-    for (const z of o.zones) io.out(row([String(z.index), String(z.start), String(z.length), String(z.capacity), wpCell(z), z.condition, z.type]));
+    for (let i = 0; i < r.nrZones && !stdoutClosed(); i += CHUNK_ZONES) {
+      let s = '';
+      for (let z = i; z < Math.min(r.nrZones, i + CHUNK_ZONES); z++) {
+        const wp = r.wp[z];
+        const norm = normalisedWp(r, z, wp, r.cond[z]);
+        const wpCell = norm === null ? '—' : norm === wp ? String(wp) : `${wp} (kernel: ${norm})`;
+        s += row([String(z), String(zoneStart(r, z)), String(zoneLength(r, z)), String(zoneCapacity(r, z)), wpCell, conditionOf(r.cond[z]), z < r.conventionalZones ? 'conventional' : 'sequential']);
+      }
+      io.out(s);
+      await stdoutDrained(io);
+    }
     return;
   }
   io.out(`${n}: ${step.text}: ok${o.offset !== null ? `, data at ${o.offset} (0x${o.offset.toString(16)})` : ''}\n`);

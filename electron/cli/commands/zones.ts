@@ -12,7 +12,7 @@ import {
 } from '../../../shared/qcow2/zone-formats';
 import { AsciiWriter } from '../../../shared/ascii-writer';
 import { asciiStream } from '../byte-out';
-import { EXIT_OK, nodeIo, parse, printError, UsageError, type CliIo } from '../io';
+import { EXIT_OK, parse, printError, stdoutClosed, stdoutDrained, UsageError, watchStdout, type CliIo } from '../io';
 
 const USAGE = 'qzs zones [--format human|json|csv|blkzone|nvme-json|zbd] [--json] [--units U] [--lba-size N] [--from N] [--count N] IMAGE';
 const HELP = `usage: ${USAGE}
@@ -57,48 +57,19 @@ function findingJson(f: Finding): string {
   return JSON.stringify({ id: f.id, severity: f.severity, structure: f.structure, field: f.field, offset: f.offset, length: f.length, found: f.found, expected: f.expected, message: f.message, fix: f.fix });
 }
 
-/**
- * Backpressure: stdout to a pipe is asynchronous in Node, so without waiting for 'drain' a fast producer
- * would queue the whole report in memory (hundreds of MiB for a million zones).
- */
-async function drained(io: CliIo): Promise<void> {
-  if (io === nodeIo && process.stdout.writableNeedDrain && !stdoutClosed) {
-    const out = process.stdout;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        out.off('drain', done).off('close', done).off('error', done);
-        resolve();
-      };
-      out.on('drain', done).on('close', done).on('error', done);
-    });
-  } else {
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
-/** Set when the reader of stdout went away (`qzs zones --json big.qcow2 | head`): stop quietly. */
-let stdoutClosed = false;
-function watchStdout(io: CliIo): void {
-  if (io !== nodeIo) return;
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
-    stdoutClosed = true;
-  });
-}
-
 async function writeJson(io: CliIo, r: ZoneReport, from: number, end: number): Promise<void> {
   const encoder = new ZoneJsonEncoder(CHUNK_ZONES);
   // Bytes straight to stdout: decoding each run to a string first took half the command's time.
   const w = new AsciiWriter(CHUNK_ZONES * 256 + 2);
   const out = asciiStream(io);
   io.out('{"zones":[');
-  for (let i = from; i < end && !stdoutClosed; i += CHUNK_ZONES) {
+  for (let i = from; i < end && !stdoutClosed(); i += CHUNK_ZONES) {
     const stop = Math.min(end, i + CHUNK_ZONES);
     if (i !== from) w.byte(0x2c); // ",\n" between runs, "\n" before the first
     w.byte(0x0a);
     encoder.encodeTo(w, r.table, i, stop);
     out.write(w);
-    await drained(io);
+    await stdoutDrained(io);
     out.release(w);
   }
   io.out(`\n],"findings":[${r.findings.map(findingJson).join(',')}]}\n`);
@@ -113,9 +84,9 @@ function formattable(r: ZoneReport): FormattableZoneReport {
 async function writeFormat(io: CliIo, name: string, r: ZoneReport, format: ZoneReportFormat, from: number, end: number, opts: ZoneFormatOptions): Promise<void> {
   const f = formattable(r);
   io.out(formatZoneHeader(f, format, { ...opts, name, revision: r.extension.revision, byteOrder: r.byteOrder }));
-  for (let i = from; i < end && !stdoutClosed; i += CHUNK_ZONES) {
+  for (let i = from; i < end && !stdoutClosed(); i += CHUNK_ZONES) {
     io.out(formatZoneRows(f, format, i, Math.min(end, i + CHUNK_ZONES), from, opts));
-    await drained(io);
+    await stdoutDrained(io);
   }
   io.out(formatZoneFooter(f, format));
   if (format === 'human' && r.findings.length > 0) {
