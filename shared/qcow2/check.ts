@@ -910,6 +910,13 @@ class Walker {
   private countDataRun(first: number, count: number, entry: number, copied: number, active: boolean, l1Index: number, l2Offset: number): void {
     const cs = this.cs;
     const end = first + count;
+    if (count === 1) {
+      // A lone entry (a scattered image is mostly these): the per-cluster path, no range bookkeeping.
+      if (active) (copied ? this.copiedSet : this.copiedClear).set(first);
+      if (!this.refClusterAt(first, RefKind.Data)) this.ref(first * cs, cs, RefKind.Data, { ...this.l2Where(active, entry, l1Index, l2Offset), length: 8 });
+      else if (this.visitor) this.visitor.dataCluster(first, entry);
+      return;
+    }
     if (active) (copied ? this.copiedSet : this.copiedClear).setRange(first, end);
     const refs = this.refs;
     const visitor = this.visitor;
