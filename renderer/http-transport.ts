@@ -92,7 +92,11 @@ export function prefetchFirstImage(): void {
   void prefetch('app:info', []).then((info) => {
     const id = info.ok ? (info.value as { sessions?: { id: string }[] }).sessions?.[0]?.id : undefined;
     if (id === undefined) return;
-    for (const c of ['image:summary', 'zones:report', 'edit:history'] as const) void prefetch(c, [id]);
+    const summary = prefetch('image:summary', [id]);
+    void prefetch('zones:report', [id]);
+    void prefetch('edit:history', [id]);
+    // Not zoned (or unreadable): the store will not take that report, and must not get it if it ever asks later.
+    void summary.then((r) => { if (!r.ok || !(r.value as { zoned?: unknown }).zoned) prefetched.delete(prefetchKey('zones:report', [id])); });
   });
 }
 
@@ -103,7 +107,11 @@ export function httpApi(signal?: AbortSignal): QzsApi {
       const key = prefetchKey(c, a);
       // A call that can be cancelled has its own request: the early answer would not stop with it.
       const early = signal ? undefined : prefetched.get(key);
-      if (!early) return callHttp(c, a, signal);
+      if (!early) {
+        // Another summary asked for (another image, a reload): what was fetched early is no longer current.
+        if (c === 'image:summary') prefetched.clear();
+        return callHttp(c, a, signal);
+      }
       prefetched.delete(key);
       return early;
     };

@@ -42,9 +42,10 @@ describe('the first image under qzs serve', () => {
     prefetchFirstImage();
     take('app:info').answer(json({ sessions: [{ id: 's1' }] }));
     await ticks();
-    take('image:summary').answer(json({ session: { id: 's1' } }));
+    take('image:summary').answer(json({ session: { id: 's1' }, zoned: {} }));
     take('zones:report').answer(new Response(new Blob([encodeZoneReport(report) as Uint8Array<ArrayBuffer>]), { headers: { 'content-type': BINARY_TYPE } }));
     take('edit:history').answer(json([]));
+    await ticks();
     const api = httpApi();
     const z = await api['zones:report']('s1');
     expect(z.ok && Array.from(z.value.wp)).toEqual(Array.from(report.wp));
@@ -54,6 +55,32 @@ describe('the first image under qzs serve', () => {
     void api['zones:report']('s1');
     void api['image:summary']('s2');
     expect(pending.map((p) => [p.channel, p.args])).toEqual([['zones:report', ['s1']], ['image:summary', ['s2']]]);
+  });
+
+  it('forgets early answers that are no longer current: the report of an image that is not zoned, all after another summary', async () => {
+    const { prefetchFirstImage, httpApi } = await import('../../renderer/http-transport');
+    prefetchFirstImage();
+    take('app:info').answer(json({ sessions: [{ id: 's1' }] }));
+    await ticks();
+    take('image:summary').answer(json({ session: { id: 's1' }, zoned: null }));
+    take('zones:report').answer(json(null));
+    take('edit:history').answer(json([]));
+    await ticks();
+    const api = httpApi();
+    void api['zones:report']('s1');
+    expect(pending.map((p) => p.channel)).toEqual(['zones:report']);
+    pending = [];
+
+    vi.resetModules();
+    const again = await import('../../renderer/http-transport');
+    again.prefetchFirstImage();
+    take('app:info').answer(json({ sessions: [{ id: 's1' }, { id: 's2' }] }));
+    await ticks();
+    for (const c of ['image:summary', 'zones:report', 'edit:history']) take(c).answer(json({ session: { id: 's1' }, zoned: {} }));
+    const api2 = again.httpApi();
+    void api2['image:summary']('s2');
+    void api2['edit:history']('s1');
+    expect(pending.map((p) => [p.channel, p.args])).toEqual([['image:summary', ['s2']], ['edit:history', ['s1']]]);
   });
 
   it('asks nothing more when the server offers no image', async () => {
