@@ -1,5 +1,5 @@
 // The window: toolbar, left navigation with badges, the chosen view, the inspector, the status bar.
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import type { MenuCommand } from '../shared/contract/menu';
 import { api, inElectron, onMenu, onSessionOpened, openDropped } from './api';
 import { ErrorMessage } from './components/common';
@@ -12,17 +12,20 @@ import { EDITING_OFF, errorSentence, notEditableReason, viewOffReason } from './
 import { resourceUse } from '../shared/contract/zone-geometry';
 import { useStore, type ViewName } from './store';
 import { CheckView } from './views/check-view';
-import { CreateWizard } from './views/create-wizard';
 import { FeaturesView } from './views/features-view';
 import { HeaderView, ExtensionsList } from './views/header-view';
 import { HexView } from './views/hex-view';
 import { Inspector } from './views/inspector';
 import { OpenDirButton } from './views/open-dir-dialog';
 import { Overview } from './views/overview';
-import { TablesView } from './views/tables-view';
 import { ZonesView } from './views/zones-view';
-import { CompareView } from './views/compare-view';
-import { LayoutView } from './views/layout-view';
+
+// Views nobody sees on opening an image load with their first visit: a smaller script to compile before the
+// first paint (issue 14). Hex, Check, Header and Features stay in it (small, and tests step through them at once).
+const CreateWizard = lazy(() => import('./views/create-wizard').then((m) => ({ default: m.CreateWizard })));
+const TablesView = lazy(() => import('./views/tables-view').then((m) => ({ default: m.TablesView })));
+const CompareView = lazy(() => import('./views/compare-view').then((m) => ({ default: m.CompareView })));
+const LayoutView = lazy(() => import('./views/layout-view').then((m) => ({ default: m.LayoutView })));
 
 /** Alt+key of a section (its `key` in NAV) shows it. */
 function goToSection(e: KeyboardEvent): void {
@@ -283,7 +286,7 @@ export function App() {
         <Nav />
         <main className="main">
           {st.error && <ErrorMessage error={st.error} onClose={st.clearError} />}
-          <ErrorBoundary label={view} key={`${view}:${st.current ?? ''}`}>{main}</ErrorBoundary>
+          <ErrorBoundary label={view} key={`${view}:${st.current ?? ''}`}><Suspense fallback={<section className="view"><p className="muted">Loading…</p></section>}>{main}</Suspense></ErrorBoundary>
           {s && s.session.editing && st.edits.length > 0 && <EditHistory />}
         </main>
         <ErrorBoundary label="inspector"><Inspector s={s} /></ErrorBoundary>

@@ -68,8 +68,53 @@ export async function callHttp(channel: Channel, args: unknown[], signal?: Abort
   return { ok: false, error: { code: 'io', message: `qzs serve answered ${res.status}: ${(await res.text()).trim()}` } };
 }
 
+/**
+ * Answers asked for before the app asked (prefetchFirstImage), each handed out once to the first call with
+ * the same channel and arguments, then forgotten.
+ */
+const prefetched = new Map<string, Promise<Result<unknown>>>();
+const prefetchKey = (channel: Channel, args: unknown[]): string => channel + JSON.stringify(args);
+
+function prefetch(channel: Channel, args: unknown[]): Promise<Result<unknown>> {
+  const answer = callHttp(channel, args);
+  prefetched.set(prefetchKey(channel, args), answer);
+  return answer;
+}
+
+/**
+ * What the store asks for when the page opens (app:info, then the first image's summary, zone report and
+ * edit history), sent at once, before React and the views are even evaluated, and side by side instead of
+ * one after another: opening a million zones waited on three round trips and the whole app's start before
+ * the report was asked for (issue 14). A report asked for an image that turns out not to be zoned is an
+ * error answer nobody takes.
+ */
+export function prefetchFirstImage(): void {
+  void prefetch('app:info', []).then((info) => {
+    const id = info.ok ? (info.value as { sessions?: { id: string }[] }).sessions?.[0]?.id : undefined;
+    if (id === undefined) return;
+    const summary = prefetch('image:summary', [id]);
+    void prefetch('zones:report', [id]);
+    void prefetch('edit:history', [id]);
+    // Not zoned (or unreadable): the store will not take that report, and must not get it if it ever asks later.
+    void summary.then((r) => { if (!r.ok || !(r.value as { zoned?: unknown }).zoned) prefetched.delete(prefetchKey('zones:report', [id])); });
+  });
+}
+
 export function httpApi(signal?: AbortSignal): QzsApi {
   const api: Record<string, (...a: unknown[]) => Promise<Result<unknown>>> = {};
-  for (const c of CHANNELS) api[c] = (...a) => callHttp(c, a, signal);
+  for (const c of CHANNELS) {
+    api[c] = (...a) => {
+      const key = prefetchKey(c, a);
+      // A call that can be cancelled has its own request: the early answer would not stop with it.
+      const early = signal ? undefined : prefetched.get(key);
+      if (!early) {
+        // Another summary asked for (another image, a reload): what was fetched early is no longer current.
+        if (c === 'image:summary') prefetched.clear();
+        return callHttp(c, a, signal);
+      }
+      prefetched.delete(key);
+      return early;
+    };
+  }
   return api as unknown as QzsApi;
 }

@@ -1,8 +1,7 @@
 // Layout: the file drawn as a canvas of clusters, by owner. A summary bar and a legend that filters, the
 // map, and beside it the selected cluster (its owner, the table entry that references it, its bytes, the
 // check findings about it) and a breakdown by kind. Built by layout:run, the check's own walk.
-import { useEffect } from 'react';
-import { Bar, BarChart, Cell, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { lazy, Suspense, useEffect } from 'react';
 import type { ImageSummary, LayoutKind, LayoutResult, LayoutRun } from '../../shared/contract/dto';
 import type { Finding } from '../../shared/qcow2/findings';
 import { findingsOfRun, LAYOUT_KIND_NAMES, runAt } from '../../shared/qcow2/layout-runs';
@@ -11,6 +10,9 @@ import { clusterOwner, LayoutMap } from '../layout-map/layout-map';
 import { KIND_ORDER, KIND_STYLE } from '../layout-map/palette';
 import { useStore, type TablesNav } from '../store';
 import { currentKey, useLayout } from './layout-store';
+
+// recharts (and d3, redux, immer under it) is half of the app's script: loaded with the chart, not with the app (issue 14).
+const KindChart = lazy(() => import('./layout-charts').then((m) => ({ default: m.KindChart })));
 
 function hex(n: number): string {
   return '0x' + n.toString(16);
@@ -81,7 +83,7 @@ export function LayoutView({ s }: { s: ImageSummary }) {
         <LayoutMap layout={layout} hidden={hidden} selected={selected} focusSeq={focusSeq} onSelect={(k) => select(k)} />
         <aside className="layout-side">
           {run ? <ClusterDetail s={s} layout={layout} run={run} k={selected} /> : <p className="muted" data-testid="layout-hint">Hover a cell to name it; click one to see its owner, its table entry, its bytes and the findings about it.</p>}
-          <KindChart layout={layout} />
+          <Suspense fallback={<div className="chart" />}><KindChart layout={layout} /></Suspense>
         </aside>
       </div>
     </section>
@@ -163,28 +165,6 @@ function ClusterDetail({ s, layout, run, k }: { s: ImageSummary; layout: LayoutR
           </ul>
         </div>
       )}
-    </div>
-  );
-}
-
-function KindChart({ layout }: { layout: LayoutResult }) {
-  const rows = KIND_ORDER.filter((k) => layout.totals[k].clusters > 0).map((k) => ({ name: KIND_STYLE[k].label, clusters: layout.totals[k].clusters, color: KIND_STYLE[k].color }));
-  // Powers of ten up to the largest count: a log axis whose ticks read as orders of magnitude.
-  const most = Math.max(1, ...rows.map((r) => r.clusters));
-  const top = 10 ** Math.ceil(Math.log10(most + 1));
-  const ticks: number[] = [];
-  for (let t = 1; t <= top; t *= 10) ticks.push(t);
-  return (
-    <div className="chart" data-testid="chart-kinds">
-      <h4>Clusters by kind <span className="muted small">(log scale)</span></h4>
-      <ResponsiveContainer width="100%" height={Math.max(120, rows.length * 22 + 30)}>
-        <BarChart data={rows} layout="vertical" margin={{ left: 8, right: 16, top: 4, bottom: 4 }}>
-          <XAxis type="number" scale="log" domain={[0.5, top]} ticks={ticks} allowDataOverflow tick={{ fontSize: 10 }} tickFormatter={(v: number) => (v >= 1e6 ? `${v / 1e6}M` : v >= 1e3 ? `${v / 1e3}k` : String(v))} />
-          <YAxis type="category" dataKey="name" width={110} interval={0} tick={{ fontSize: 11 }} />
-          <Tooltip />
-          <Bar dataKey="clusters" isAnimationActive={false}>{rows.map((x) => <Cell key={x.name} fill={x.color} />)}</Bar>
-        </BarChart>
-      </ResponsiveContainer>
     </div>
   );
 }

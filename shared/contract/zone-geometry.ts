@@ -41,7 +41,22 @@ export function zoneAtOffset(r: Geometry & { nrZones: number }, offset: number):
   return i < r.nrZones ? i : -1;
 }
 
-export function conditionCounts(r: ZoneReport): Record<ZoneCondition, number> {
+/**
+ * Counts per report object: the overview card, the status bar (on every status change), the map's
+ * precedence, the legend and the charts all ask, and each asking was a pass over a million zones (issue 14).
+ * A report is a value: the app replaces it, never changes its arrays in place once shown.
+ */
+const COUNTS = new WeakMap<ZoneReport, Readonly<Record<ZoneCondition, number>>>();
+
+export function conditionCounts(r: ZoneReport): Readonly<Record<ZoneCondition, number>> {
+  const known = COUNTS.get(r);
+  if (known) return known;
+  const out = countConditions(r);
+  COUNTS.set(r, out);
+  return out;
+}
+
+function countConditions(r: ZoneReport): Record<ZoneCondition, number> {
   const out = Object.fromEntries(Object.keys(ZONE_CONDITION_CODES).map((c) => [c, 0])) as Record<ZoneCondition, number>;
   const tally = new Uint32Array(16);
   for (let i = 0; i < r.nrZones; i++) tally[r.cond[i] & 15]++;
