@@ -152,6 +152,24 @@ try {
     const out = execFileSync(node, [uibench, zoned], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     for (const r of JSON.parse(out)) results.push(r);
   }
+
+  // create --like a 1 M-zone blkzone report restoring its write pointers (issue 14): one full zone and three
+  // partial ones, so 70 MiB of zeros through some 80 zone writes. The reference shapes the same image from
+  // the same report without the pointers: the ratio is what restoring them adds (each zone write once
+  // copied the whole 1 M-entry table).
+  const likeName = 'create --like 1 M-zone blkzone report --with-write-pointers (vs without)';
+  if (!only.length || only.some((o) => likeName.includes(o))) {
+    const src = join(dir, 'like-src.qcow2');
+    sh(node, [QZS, 'create', '-o', 'zone.mode=host-managed,zone.size=64M', '--zoned-layout', 'v8', src, '64T']);
+    sh(node, [QZS, 'io', '-c', 'zone_finish 192M 64M', '-c', 'write -z 320M 4M', '-c', 'write 640000M 1M', '-c', 'write 6400000M 1M', src]);
+    const report = join(dir, 'like-src.blkzone');
+    writeFileSync(report, sh(node, [QZS, 'zones', '--format', 'blkzone', src], { maxBuffer: 1 << 28 }));
+    rmSync(src, { force: true });
+    const like = join(dir, 'like.qcow2');
+    const rmLike = () => rmSync(like, { force: true });
+    benchCase(likeName, qzs('create', '--like', report, '--with-write-pointers', like), qzs('create', '--like', report, like), { prep: rmLike, refLabel: 'qzs create --like (same report)' });
+    rmLike();
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

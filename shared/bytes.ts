@@ -1,6 +1,10 @@
 // Pure big/little-endian accessors over Uint8Array. 64-bit values come back as bigint (exact) or as a
 // number when the caller has bounded them; qcow2 stores offsets in u64 but real files stay below 2^53.
 
+export const KIB = 1024;
+export const MIB = 1024 * KIB;
+export const GIB = 1024 * MIB;
+
 export function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -1,4 +1,5 @@
 // What every qzs command shares: streams, usage errors, typed error output, exit codes.
+import { fstatSync, statSync, writeSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { toAppError, type AppError } from '../../shared/qcow2/findings';
 
@@ -10,11 +11,36 @@ export interface CliIo {
   readonly stdin: NodeJS.ReadableStream;
 }
 
+let plainStdout: boolean | undefined;
+
+/**
+ * Standard output is a regular file or the null device. Node's process.stdout is then a SyncWriteStream,
+ * which is writeSync on fd 1, but building it loads the stream modules: several milliseconds of a `qzs info`
+ * (issue 14). For those outputs we write to fd 1 ourselves, in the same order and with the same blocking
+ * semantics; terminals and pipes keep process.stdout (EPIPE handling, back-pressure).
+ */
+export function stdoutIsPlainFile(): boolean {
+  if (plainStdout === undefined) {
+    try {
+      const st = fstatSync(1);
+      plainStdout = st.isFile() || (st.isCharacterDevice() && st.rdev === statSync('/dev/null').rdev);
+    } catch {
+      plainStdout = false;
+    }
+  }
+  return plainStdout;
+}
+
+// Getters: Node builds process.stdin and process.stderr on first use, which costs a few milliseconds of a
+// `qzs info` that reads neither (issue 14).
 export const nodeIo: CliIo = {
-  out: (t) => { process.stdout.write(t); },
+  out: (t) => {
+    if (stdoutIsPlainFile()) writeSync(1, t);
+    else process.stdout.write(t);
+  },
   err: (t) => { process.stderr.write(t); },
-  errIsTTY: !!process.stderr.isTTY,
-  stdin: process.stdin,
+  get errIsTTY() { return !!process.stderr.isTTY; },
+  get stdin() { return process.stdin; },
 };
 
 export const EXIT_OK = 0;

@@ -1,6 +1,6 @@
 // qzs: the command-line face of the engine. Each command lives in its own module, loaded on demand so
 // that `qzs info` never pays for the code of `qzs serve`.
-import { EXIT_USAGE, nodeIo, printError, UsageError, type CliIo, type Command } from './io';
+import { EXIT_USAGE, nodeIo, printError, stdoutIsPlainFile, UsageError, type CliIo, type Command } from './io';
 
 interface CommandEntry {
   summary: string;
@@ -61,10 +61,13 @@ const isEntry = typeof process !== 'undefined' && process.argv[1] && /qzs(\.m?js
 if (isEntry || process.env.QZS_FORCE_MAIN === '1') {
   // A reader that stops early (`qzs layout big.qcow2 | head`) is not an error: stop quietly, as cat does
   // when its pipe closes, keeping the status already decided.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
-    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
-  });
+  // (A file or the null device has no reader to stop, and is written without building process.stdout.)
+  if (!stdoutIsPlainFile()) {
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    });
+  }
   main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (e) => { printError(nodeIo, e, false); process.exitCode = 1; },

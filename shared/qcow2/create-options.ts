@@ -6,6 +6,7 @@
 // entry of ZONE_REVISION_RULES (defaults, refusals and clamps in order, messages); the checker has no
 // per-revision branches.
 // Pure: the backing file's size, when the size is omitted, is looked up by the caller and passed in.
+import { GIB, KIB, MIB } from '../bytes';
 import { computeLayout, type CreateLayout } from './create-plan';
 import type { ZonedExtension, ZonedWriteLayout } from './zoned-types';
 
@@ -125,9 +126,9 @@ export interface CreateValidation {
   qemuExitsNonZero?: boolean;
 }
 
-export const KIB = 1024;
-export const MIB = 1024 * KIB;
-export const GIB = 1024 * MIB;
+// Defined with the byte accessors, so that a reader needing only the units (emulators.ts, for `qzs info`)
+// does not load the create options with them.
+export { KIB, MIB, GIB };
 const U32_MAX = 0xffff_ffff;
 /** qemu-img refuses sizes above INT64_MAX; we also need them exact in a JS number. */
 const MAX_IMAGE_SIZE = Number.MAX_SAFE_INTEGER - 511;

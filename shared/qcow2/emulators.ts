@@ -17,7 +17,7 @@
 //     nr_zones - 1); zone_max_active >= sequential zones disables it; zone_max_open > zone_max_active is cut
 //     to it, >= sequential zones disables it; conventional zones have capacity = length; appends up to a
 //     zone (blk_queue_max_zone_append_sectors(q, zone_size_sects)).
-import { MIB } from './create-options';
+import { MIB } from '../bytes';
 import type { NormalizedCreateOptions } from './create-options';
 import { effectiveLimits } from './zoned-info';
 import type { ZonedExtension } from './zoned-types';

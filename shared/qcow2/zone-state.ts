@@ -91,20 +91,85 @@ export type ZoneErrorKind =
 
 export const ZONE_BLOCK = 512;
 
-interface Draft {
-  wps: number[];
+/**
+ * The tables of the newest state of a chain of states: write pointers, the explicitly open zones, and the
+ * implicitly open zones with the tick of their last write (the least recent is closed first).
+ */
+interface Tables {
+  wps: Float64Array;
   explicit: Set<number>;
-  /** Implicitly open zones, most recently written first. */
-  mru: number[];
-  closedImplicitly: number[];
+  mru: Map<number, number>;
+  /** Ticks only go up, in whichever state the next write happens: an order, not a count. */
+  clock: number;
+}
+
+/** One entry of a change list: table t (0 write pointer, 1 explicit, 2 implicit tick) at zone i gets v (undefined: not a member). */
+interface Change { t: 0 | 1 | 2; i: number; v: number | undefined }
+
+/** A state that is not the newest: its tables are those of `base` with `changes` applied in order. */
+interface Diff { changes: Change[]; base: ZoneState }
+
+/**
+ * A state's view of the tables: the operations of plan() as edits, each recorded with what it replaced so
+ * that a refused operation leaves the tables exactly as they were, and so that the state planned from
+ * keeps its own view (it becomes a list of those inverse edits on the new state). An operation costs the
+ * zones it touches, not a copy of the table per operation (a long sequence of writes on a million-zone
+ * image was quadratic).
+ */
+class Draft {
+  readonly undo: Change[] = [];
+  readonly closedImplicitly: number[] = [];
+
+  constructor(private readonly g: ZoneGeometry, readonly t: Tables, public active: number) {}
+
+  get wps(): Float64Array { return this.t.wps; }
+  get explicit(): ReadonlySet<number> { return this.t.explicit; }
+  get mru(): ReadonlyMap<number, number> { return this.t.mru; }
+  get openCount(): number { return this.t.explicit.size + this.t.mru.size; }
+
+  setWp(i: number, wp: number): void { this.edit(i, 0, wp); }
+  addExplicit(i: number): void { this.edit(i, 1, 1); }
+  /** Zone i becomes the most recently written implicitly open zone. */
+  touchImplicit(i: number): void { this.edit(i, 2, ++this.t.clock); }
+
+  /** Take zone i out of the open zones (keepExplicit: an explicitly open zone that stays open). */
+  removeOpen(i: number, keepExplicit: boolean): void {
+    if (!keepExplicit && this.t.explicit.has(i)) this.edit(i, 1, undefined);
+    if (this.t.mru.has(i)) this.edit(i, 2, undefined);
+  }
+
+  /** The least recently written implicitly open zone (scans the open zones only, which a limit bounds). */
+  leastRecentImplicit(): number | undefined {
+    let victim: number | undefined;
+    let oldest = Infinity;
+    for (const [z, tick] of this.t.mru) if (tick < oldest) { oldest = tick; victim = z; }
+    return victim;
+  }
+
+  /** Put back what this draft changed, newest first. */
+  rollback(): void {
+    for (let k = this.undo.length - 1; k >= 0; k--) applyChange(this.t, this.undo[k]);
+    this.undo.length = 0;
+  }
+
+  private edit(i: number, table: 0 | 1 | 2, v: number | undefined): void {
+    const before = isActive(this.g, this.t, i);
+    this.undo.push({ t: table, i, v: readChange(this.t, table, i) });
+    applyChange(this.t, { t: table, i, v });
+    this.active += (isActive(this.g, this.t, i) ? 1 : 0) - (before ? 1 : 0);
+  }
 }
 
 export class ZoneState {
+  /** The operation being planned on this state, while plan() runs. */
+  private drafting: Draft | null = null;
+
   private constructor(
     readonly geometry: ZoneGeometry,
-    private readonly wps: readonly number[],
-    private readonly explicit: ReadonlySet<number>,
-    private readonly mru: readonly number[],
+    /** The tables when this is the newest state of its chain, else how to get them from a newer one. */
+    private node: Tables | Diff,
+    /** Active zones (section 9 item 7), kept per state so that no operation counts them over the table. */
+    private readonly active: number,
   ) {}
 
   /** The state of a freshly opened image: only write pointers, no open zones. */
@@ -112,7 +177,10 @@ export class ZoneState {
     if (wps.length !== geometry.nrZones) {
       throw new Qcow2Error({ code: 'invalid-argument', message: `${wps.length} write pointers for ${geometry.nrZones} zones` });
     }
-    return new ZoneState(geometry, [...wps], new Set(), []);
+    const t: Tables = { wps: Float64Array.from(wps), explicit: new Set(), mru: new Map(), clock: 0 };
+    let active = 0;
+    for (let i = geometry.conventionalZones; i < geometry.nrZones; i++) if (isActive(geometry, t, i)) active++;
+    return new ZoneState(geometry, t, active);
   }
 
   zoneStart(i: number): number { return i * this.geometry.zoneSize; }
@@ -120,37 +188,54 @@ export class ZoneState {
   /** Writable bytes: the capacity, cut to the zone's length for a short last zone; a conventional zone's length. */
   zoneCapacity(i: number): number { return modelZoneCapacity(this.geometry, i); }
   isConventional(i: number): boolean { return i < this.geometry.conventionalZones; }
-  writePointer(i: number): number { return this.wps[i]; }
+  writePointer(i: number): number { return this.tables().wps[i]; }
   get semantics(): ZoneSemantics { return this.geometry.semantics ?? CLASSIC_ZONE_SEMANTICS; }
 
   condition(i: number): ZoneCondition {
-    // Read-only view, not a draft: a report asks this once per zone, and copying the write pointers each
-    // time made a million-zone report quadratic.
-    return conditionOf(this.geometry, { wps: this.wps, explicit: this.explicit, mru: this.mru }, i);
+    return conditionOf(this.geometry, this.tables(), i);
   }
 
   /** The zone report: capacity is the real one (section 9 item 9); conventional write pointers = start. */
   zones(): ZoneInfo[] {
+    const t = this.tables();
     const out: ZoneInfo[] = [];
     for (let i = 0; i < this.geometry.nrZones; i++) {
       const conv = this.isConventional(i);
       out.push({
         index: i, start: this.zoneStart(i), length: this.zoneLength(i), capacity: this.zoneCapacity(i),
-        wp: conv ? this.zoneStart(i) : this.wps[i], type: conv ? 'conventional' : 'sequential', condition: this.condition(i),
+        wp: conv ? this.zoneStart(i) : t.wps[i], type: conv ? 'conventional' : 'sequential', condition: conditionOf(this.geometry, t, i),
       });
     }
     return out;
   }
 
   counts(): { open: number; explicitOpen: number; implicitOpen: number; closed: number; active: number } {
-    const d = this.draft();
-    const active = activeCount(this.geometry, d);
-    return { open: d.explicit.size + d.mru.length, explicitOpen: d.explicit.size, implicitOpen: d.mru.length, closed: active - d.explicit.size - d.mru.length, active };
+    const t = this.tables();
+    const open = t.explicit.size + t.mru.size;
+    return { open, explicitOpen: t.explicit.size, implicitOpen: t.mru.size, closed: this.active - open, active: this.active };
   }
 
   /** Plan an operation. Throws a Qcow2Error with code 'zone-error' when it is illegal; nothing changes then. */
   plan(op: ZoneOp): ZonePlan {
-    const d = this.draft();
+    const d = new Draft(this.geometry, this.tables(), this.active);
+    let effects: ZoneEffects;
+    let offset: number | null;
+    this.drafting = d;
+    try {
+      ({ effects, offset } = this.planIn(d, op));
+    } catch (e) {
+      d.rollback();
+      throw e;
+    } finally {
+      this.drafting = null;
+    }
+    // The new state takes the tables; this one keeps its view as the edits that undo the operation.
+    const next = new ZoneState(this.geometry, d.t, d.active);
+    this.node = { changes: d.undo.reverse(), base: next };
+    return { next, effects, offset };
+  }
+
+  private planIn(d: Draft, op: ZoneOp): { effects: ZoneEffects; offset: number | null } {
     const effects: ZoneEffects = { wpUpdates: [], data: null, free: [], implicitlyClosed: d.closedImplicitly };
     let offset: number | null = null;
     switch (op.op) {
@@ -179,7 +264,7 @@ export class ZoneState {
         for (let i = this.geometry.conventionalZones; i < this.geometry.nrZones; i++) this.planReset(d, i, effects, 'reset-all');
         break;
     }
-    return { next: new ZoneState(this.geometry, d.wps, d.explicit, d.mru), effects, offset };
+    return { effects, offset };
   }
 
   // ---- operations ----
@@ -219,9 +304,9 @@ export class ZoneState {
       this.needOpenSlot(d, i, op);
     }
     const newWp = off + len;
-    d.wps[i] = newWp;
-    removeFrom(d, i, cond === 'explicit-open' && newWp < start + cap);
-    if (newWp < start + cap && cond !== 'explicit-open') d.mru.unshift(i);
+    d.setWp(i, newWp);
+    d.removeOpen(i, cond === 'explicit-open' && newWp < start + cap);
+    if (newWp < start + cap && cond !== 'explicit-open') d.touchImplicit(i);
     effects.wpUpdates.push({ zone: i, wp: newWp });
     effects.data = { offset: off, length: len };
     return off;
@@ -234,15 +319,15 @@ export class ZoneState {
       case 'empty':
         this.needActive(d, i, 'open');
         this.needOpenSlot(d, i, 'open');
-        d.explicit.add(i);
+        d.addExplicit(i);
         return;
       case 'closed':
         this.needOpenSlot(d, i, 'open');
-        d.explicit.add(i);
+        d.addExplicit(i);
         return;
       case 'implicit-open':
-        d.mru.splice(d.mru.indexOf(i), 1);
-        d.explicit.add(i);
+        d.removeOpen(i, false);
+        d.addExplicit(i);
         return;
       case 'full':
         if (this.semantics.openFull === 'refuse') {
@@ -258,7 +343,7 @@ export class ZoneState {
 
   private planClose(d: Draft, i: number): void {
     if (this.isConventional(i)) throw this.err('conventional', 'close', i, `zone ${i} is conventional: it cannot be closed`);
-    removeFrom(d, i, false);
+    d.removeOpen(i, false);
   }
 
   private planFinish(d: Draft, i: number, effects: ZoneEffects): void {
@@ -267,19 +352,19 @@ export class ZoneState {
     if (cond === 'full') return;
     if (cond === 'empty') this.needActive(d, i, 'finish');
     else if (cond === 'closed') this.needOpenSlot(d, i, 'finish');
-    removeFrom(d, i, false);
+    d.removeOpen(i, false);
     // v9: start + zone_size, so that QEMU reads the zone as full (section 8 item 6); the respin (and v11):
     // the writable end, start + capacity capped at the device end.
     const wp = this.zoneStart(i) + (this.semantics.finishTo === 'zone-end' ? this.geometry.zoneSize : this.zoneCapacity(i));
-    d.wps[i] = wp;
+    d.setWp(i, wp);
     effects.wpUpdates.push({ zone: i, wp });
   }
 
   private planReset(d: Draft, i: number, effects: ZoneEffects, op: 'reset' | 'reset-all'): void {
     if (this.isConventional(i)) throw this.err('conventional', op, i, `zone ${i} is conventional: it has no write pointer to reset`);
     if (conditionOf(this.geometry, d, i) === 'empty') return;
-    removeFrom(d, i, false);
-    d.wps[i] = this.zoneStart(i);
+    d.removeOpen(i, false);
+    d.setWp(i, this.zoneStart(i));
     effects.wpUpdates.push({ zone: i, wp: d.wps[i] });
     effects.free.push({ offset: this.zoneStart(i), length: this.zoneLength(i) });
   }
@@ -288,7 +373,7 @@ export class ZoneState {
 
   private needActive(d: Draft, i: number, op: string): void {
     const max = this.geometry.maxActiveZones;
-    const active = activeCount(this.geometry, d);
+    const active = d.active;
     if (max !== 0 && active >= max) {
       throw this.err('active-limit', op, i, `zone ${i} needs an active zone resource: ${active} of max_active_zones ${max} zones are active (open or closed)`, { limit: max, active });
     }
@@ -297,17 +382,18 @@ export class ZoneState {
   /** Room for one more open zone, closing the least recently written implicitly open zone if need be. */
   private needOpenSlot(d: Draft, i: number, op: string): void {
     const max = this.geometry.maxOpenZones;
-    const open = d.explicit.size + d.mru.length;
+    const open = d.openCount;
     if (max === 0 || open < max) return;
     const maxActive = this.geometry.maxActiveZones;
-    const active = activeCount(this.geometry, d);
+    const active = d.active;
     const canActivate = maxActive === 0 || active < maxActive;
-    if (d.mru.length > 0 && canActivate) {
-      const victim = d.mru.pop() as number;
+    const victim = canActivate ? d.leastRecentImplicit() : undefined;
+    if (victim !== undefined) {
+      d.removeOpen(victim, false);
       d.closedImplicitly.push(victim);
       return;
     }
-    const why = d.mru.length === 0
+    const why = d.mru.size === 0
       ? `every open zone is explicitly open (${d.explicit.size})`
       : `closing an implicitly open zone would leave ${active} of max_active_zones ${maxActive} zones active`;
     throw this.err('open-limit', op, i, `zone ${i} needs an open zone resource: ${open} of max_open_zones ${max} zones are open and ${why}`, { limit: max, open, active, maxActiveZones: maxActive });
@@ -322,30 +408,61 @@ export class ZoneState {
     return z;
   }
 
-  private draft(): Draft {
-    return { wps: [...this.wps], explicit: new Set(this.explicit), mru: [...this.mru], closedImplicitly: [] };
+  /** The tables as this state sees them. */
+  private tables(): Tables {
+    const n = this.node;
+    return isDiff(n) ? ZoneState.reroot(this) : n;
+  }
+
+  /** Make `target` the newest state of its chain (the others keep their views as edits). */
+  private static reroot(target: ZoneState): Tables {
+    const path: ZoneState[] = [];
+    let v = target;
+    for (let n = v.node; isDiff(n); n = v.node) {
+      path.push(v);
+      v = n.base;
+    }
+    let t = v.node as Tables;
+    // From the newest state back to the target: apply each state's edits, and leave on the state passed
+    // the edits that take the tables back to it.
+    for (let k = path.length - 1; k >= 0; k--) {
+      const s = path[k];
+      const { changes, base } = s.node as Diff;
+      t = base.node as Tables;
+      const inverse: Change[] = [];
+      for (const c of changes) {
+        inverse.push({ t: c.t, i: c.i, v: readChange(t, c.t, c.i) });
+        applyChange(t, c);
+      }
+      base.node = { changes: inverse.reverse(), base: s };
+      s.node = t;
+    }
+    return t;
   }
 
   /** A zone error naming the zone, its state, the counts, and the numbers in `extra`. */
   private err(kind: ZoneErrorKind, op: string, i: number, message: string, extra: Record<string, number> = {}): Qcow2Error {
-    // The state as it was before this operation began (the draft may already hold a tentative change).
-    const cond = this.condition(i);
+    // The state as it was before this operation began: a refusal ends the operation, so put back any
+    // tentative change of its draft first.
+    this.drafting?.rollback();
+    const t = this.tables();
+    const cond = conditionOf(this.geometry, t, i);
     return new Qcow2Error({
       code: 'zone-error',
       message: `${op} zone ${i} (${cond}): ${message}`,
       details: {
-        kind, op, zone: i, condition: cond, start: this.zoneStart(i), wp: this.wps[i],
-        openZones: this.explicit.size + this.mru.length, activeZones: activeCount(this.geometry, this.draft()),
+        kind, op, zone: i, condition: cond, start: this.zoneStart(i), wp: t.wps[i],
+        openZones: t.explicit.size + t.mru.size, activeZones: this.active,
         maxOpenZones: this.geometry.maxOpenZones, maxActiveZones: this.geometry.maxActiveZones, ...extra,
       },
     });
   }
 }
 
-function conditionOf(g: ZoneGeometry, d: { readonly wps: readonly number[]; readonly explicit: ReadonlySet<number>; readonly mru: readonly number[] }, i: number): ZoneCondition {
+function conditionOf(g: ZoneGeometry, d: { readonly wps: Float64Array; readonly explicit: ReadonlySet<number>; readonly mru: ReadonlyMap<number, number> }, i: number): ZoneCondition {
   if (i < g.conventionalZones) return 'not-wp';
   if (d.explicit.has(i)) return 'explicit-open';
-  if (d.mru.includes(i)) return 'implicit-open';
+  if (d.mru.has(i)) return 'implicit-open';
   const start = i * g.zoneSize;
   const cap = Math.min(g.zoneCapacity, Math.min(g.zoneSize, g.deviceSize - start));
   const wp = d.wps[i];
@@ -355,19 +472,25 @@ function conditionOf(g: ZoneGeometry, d: { readonly wps: readonly number[]; read
   return 'not-wp';
 }
 
-/** Open (explicit or implicit) and closed zones; full and empty zones are never active (section 9 item 7). */
-function activeCount(g: ZoneGeometry, d: Draft): number {
-  let n = 0;
-  for (let i = g.conventionalZones; i < g.nrZones; i++) {
-    const c = conditionOf(g, d, i);
-    if (c === 'explicit-open' || c === 'implicit-open' || c === 'closed') n++;
-  }
-  return n;
+/** Open (explicit or implicit) and closed zones are active; full and empty zones never are (section 9 item 7). */
+function isActive(g: ZoneGeometry, t: Tables, i: number): boolean {
+  const c = conditionOf(g, t, i);
+  return c === 'explicit-open' || c === 'implicit-open' || c === 'closed';
 }
 
-/** Take zone i out of the open lists (keepExplicit: an explicitly open zone that stays open). */
-function removeFrom(d: Draft, i: number, keepExplicit: boolean): void {
-  if (!keepExplicit) d.explicit.delete(i);
-  const k = d.mru.indexOf(i);
-  if (k >= 0) d.mru.splice(k, 1);
+function isDiff(n: Tables | Diff): n is Diff { return 'changes' in n; }
+
+function readChange(t: Tables, table: 0 | 1 | 2, i: number): number | undefined {
+  if (table === 0) return t.wps[i];
+  if (table === 1) return t.explicit.has(i) ? 1 : undefined;
+  return t.mru.get(i);
+}
+
+function applyChange(t: Tables, c: Change): void {
+  if (c.t === 0) t.wps[c.i] = c.v as number;
+  else if (c.t === 1) {
+    if (c.v === undefined) t.explicit.delete(c.i);
+    else t.explicit.add(c.i);
+  } else if (c.v === undefined) t.mru.delete(c.i);
+  else t.mru.set(c.i, c.v);
 }
