@@ -908,13 +908,11 @@ class Walker {
    * would.
    */
   private countDataRun(first: number, count: number, entry: number, copied: number, active: boolean, l1Index: number, l2Offset: number): void {
-    const cs = this.cs;
     const end = first + count;
     if (count === 1) {
       // A lone entry (a scattered image is mostly these): the per-cluster path, no range bookkeeping.
       if (active) (copied ? this.copiedSet : this.copiedClear).set(first);
-      if (!this.refClusterAt(first, RefKind.Data)) this.ref(first * cs, cs, RefKind.Data, { ...this.l2Where(active, entry, l1Index, l2Offset), length: 8 });
-      else if (this.visitor) this.visitor.dataCluster(first, entry);
+      this.countDataCluster(first, entry, active, l1Index, l2Offset);
       return;
     }
     if (active) (copied ? this.copiedSet : this.copiedClear).setRange(first, end);
@@ -929,10 +927,15 @@ class Walker {
         k = j;
         continue;
       }
-      if (!this.refClusterAt(k, RefKind.Data)) this.ref(k * cs, cs, RefKind.Data, { ...this.l2Where(active, entry + (k - first), l1Index, l2Offset), length: 8 });
-      else if (visitor) visitor.dataCluster(k, entry + (k - first));
+      this.countDataCluster(k, entry + (k - first), active, l1Index, l2Offset);
       k++;
     }
+  }
+
+  /** One data cluster k of a run, named by entry `entry` of its table, as a single plain entry counts it. */
+  private countDataCluster(k: number, entry: number, active: boolean, l1Index: number, l2Offset: number): void {
+    if (!this.refClusterAt(k, RefKind.Data)) this.ref(k * this.cs, this.cs, RefKind.Data, { ...this.l2Where(active, entry, l1Index, l2Offset), length: 8 });
+    else if (this.visitor) this.visitor.dataCluster(k, entry);
   }
 
   /** The findings of a standard (not compressed) L2 entry. */
