@@ -19,13 +19,15 @@
 // A draw is timed without touching the app: an init script wraps CanvasRenderingContext2D.setTransform
 // (drawZoneMap's first call) on the zone-map canvas, and the draw ends at the next microtask checkpoint,
 // i.e. when the synchronous effect that draws has returned.
+import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const QZS = join(ROOT, 'bin/qzs.js');
+// The launcher with node's flags from its #! line (bin/qzs-command.cjs), as users run it.
+const { QZS_CMD } = createRequire(import.meta.url)('../bin/qzs-command.cjs');
 const BUDGET_MS = 16;
 const CHROMIUM = process.env.QZS_CHROMIUM ?? '/usr/bin/chromium';
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -45,7 +47,7 @@ const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s.lengt
 const log = (m) => process.stderr.write(`bench-ui: ${m}\n`);
 
 function startServe() {
-  const proc = spawn(process.execPath, [QZS, 'serve', '--port', '0', image], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...QZS_CMD, 'serve', '--port', '0', image], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((ok, bad) => {
     const timer = setTimeout(() => bad(new Error(`qzs serve did not start: ${out}`)), 60_000);

@@ -4,13 +4,15 @@
 // median time of each side, the median of per-pair ratios (ours / reference) and the peak RSS of each.
 // Caches: inputs are generated first and every run reads them warm from the page cache (both sides alike;
 // nothing is dropped between runs). Results: a table on stdout and bench/results.json (git-ignored).
+import { createRequire } from 'node:module';
 import { spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const QZS = join(ROOT, 'bin/qzs.js');
+// The launcher with node's flags from its #! line (bin/qzs-command.cjs), as users run it.
+const { QZS_CMD } = createRequire(import.meta.url)('../bin/qzs-command.cjs');
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
 const only = process.argv.slice(2);
 const dir = mkdtempSync(join(tmpdir(), 'qzs-bench-'));
@@ -79,7 +81,7 @@ try {
   // bench entry exists; the UI only when it was never built (bench-ui needs it).
   sh('npm', ['run', 'build:cli', '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   if (!existsSync(join(ROOT, 'dist/renderer/index.html'))) sh('npm', ['run', 'build:app', '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  const qzs = (...a) => [node, QZS, ...a];
+  const qzs = (...a) => [node, ...QZS_CMD, ...a];
 
   // Floor for small commands: Node's own start-up.
   benchCase('floor: node -e 0 vs qemu-img --version', [node, '-e', '0'], ['qemu-img', '--version'], { refLabel: 'qemu-img --version' });
@@ -133,13 +135,13 @@ try {
   benchCase(diffCases[1], qzs('diff', diffA, diffB), ['qemu-img', 'compare', diffA, diffB], { okCodes: [0, 1], target: '≤ 1.5×', refLabel: 'qemu-img compare' });
 
   const zoned = join(dir, 'zoned-1m.qcow2');
-  sh(node, [QZS, 'create', '-o', 'zone.mode=host-managed,zone.size=64M,zone.max_active_zones=128,zone.max_open_zones=64', '--zoned-layout', 'v8', zoned, '64T']);
+  sh(node, [...QZS_CMD, 'create', '-o', 'zone.mode=host-managed,zone.size=64M,zone.max_active_zones=128,zone.max_open_zones=64', '--zoned-layout', 'v8', zoned, '64T']);
   benchCase('zones --json, 1,048,576 zones (vs info --json of the same image)', qzs('zones', '--json', zoned), qzs('info', '--json', zoned), { refLabel: 'qzs info --json (same image)' });
   // The per-step report of `qzs zone` (issue 14: it was quadratic) against the streamed `qzs zones`.
   const zone64kName = 'zone IMAGE report, 65,536 zones (vs zones --json of the same image)';
   if (!only.length || only.some((o) => zone64kName.includes(o))) {
     const z64k = join(dir, 'zoned-64k.qcow2');
-    sh(node, [QZS, 'create', '-o', 'zone.mode=host-managed,zone.size=64M', '--zoned-layout', 'v8', z64k, '4T']);
+    sh(node, [...QZS_CMD, 'create', '-o', 'zone.mode=host-managed,zone.size=64M', '--zoned-layout', 'v8', z64k, '4T']);
     benchCase(zone64kName, qzs('zone', z64k, 'report', '--json'), qzs('zones', '--json', z64k), { refLabel: 'qzs zones --json (same image)', target: '≤ 2×' });
     rmSync(z64k, { force: true });
   }
@@ -160,10 +162,10 @@ try {
   const likeName = 'create --like 1 M-zone blkzone report --with-write-pointers (vs without)';
   if (!only.length || only.some((o) => likeName.includes(o))) {
     const src = join(dir, 'like-src.qcow2');
-    sh(node, [QZS, 'create', '-o', 'zone.mode=host-managed,zone.size=64M', '--zoned-layout', 'v8', src, '64T']);
-    sh(node, [QZS, 'io', '-c', 'zone_finish 192M 64M', '-c', 'write -z 320M 4M', '-c', 'write 640000M 1M', '-c', 'write 6400000M 1M', src]);
+    sh(node, [...QZS_CMD, 'create', '-o', 'zone.mode=host-managed,zone.size=64M', '--zoned-layout', 'v8', src, '64T']);
+    sh(node, [...QZS_CMD, 'io', '-c', 'zone_finish 192M 64M', '-c', 'write -z 320M 4M', '-c', 'write 640000M 1M', '-c', 'write 6400000M 1M', src]);
     const report = join(dir, 'like-src.blkzone');
-    writeFileSync(report, sh(node, [QZS, 'zones', '--format', 'blkzone', src], { maxBuffer: 1 << 28 }));
+    writeFileSync(report, sh(node, [...QZS_CMD, 'zones', '--format', 'blkzone', src], { maxBuffer: 1 << 28 }));
     rmSync(src, { force: true });
     const like = join(dir, 'like.qcow2');
     const rmLike = () => rmSync(like, { force: true });

@@ -61,8 +61,9 @@ if (bin.exe) {
   const createDir = process.env.QZS_CREATE_DIR ?? join(existsSync(docs) ? docs : homedir(), 'qcow2-zone-studio');
   mkdirSync(createDir, { recursive: true });
   console.log(`New images are created in ${createDir} (QZS_CREATE_DIR to change it).`);
-  const args = ['bin/qzs.js', 'serve', ...(demo ? ['--demo'] : []), '--create-dir', createDir, ...images];
-  if (process.env.QZS_PORT) args.splice(2, 0, '--port', process.env.QZS_PORT);
+  const { QZS_CMD } = createRequire(import.meta.url)('../bin/qzs-command.cjs');
+  const args = [...QZS_CMD, 'serve', ...(demo ? ['--demo'] : []), '--create-dir', createDir, ...images];
+  if (process.env.QZS_PORT) args.splice(QZS_CMD.length + 1, 0, '--port', process.env.QZS_PORT);
   child = spawn(process.execPath, args, { stdio: 'inherit' });
 }
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));

@@ -36,7 +36,7 @@ export function stdoutIsPlainFile(): boolean {
 export const nodeIo: CliIo = {
   out: (t) => {
     if (stdoutIsPlainFile()) writeSync(1, t);
-    else process.stdout.write(t);
+    else if (!closed) process.stdout.write(t);
   },
   err: (t) => { process.stderr.write(t); },
   get errIsTTY() { return !!process.stderr.isTTY; },
@@ -103,12 +103,61 @@ export function progressPrinter<P extends { phase: string; done: number; total: 
   };
 }
 
+/** Set when stdout can take no more output: its reader went away (`qzs zones --json big.qcow2 | head`). */
+let closed = false;
+/** The error that closed stdout when it was not its reader going away (EPIPE). */
+let failure: NodeJS.ErrnoException | undefined;
+
+export function stdoutClosed(): boolean {
+  return closed;
+}
+
+/** Thrown by a producer that stops because stdout closed; qzs ends quietly with the status already decided. */
+export class OutputClosed extends Error {
+  constructor() {
+    super('standard output was closed by its reader');
+  }
+}
+
+/**
+ * Installed once by qzs's entry point when stdout is a pipe, a socket or a terminal. A reader that stops
+ * early is not an error, as for cat: output stops, producers that check stdoutClosed() stop walking, and
+ * the command ends by itself with the status it decides. Deliberately not process.exit(): exiting from
+ * here while V8 compiles on a worker thread can deadlock Node's platform shutdown (nodejs/node#54918;
+ * `qzs zones --json big | head` hung in about one run in four that way).
+ */
+let watching = false;
+export function watchStdout(): void {
+  if (watching) return;
+  watching = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    closed = true;
+    if (e.code === 'EPIPE' || failure) return;
+    // Any other failure (a full disk, an I/O error) is one: say so once, and do not exit 0. The error may
+    // come before or after the command has decided its status, hence both here and in exitStatus.
+    failure = e;
+    try {
+      process.stderr.write(`qzs: cannot write to standard output: ${e.message}\n`);
+    } catch {
+      // stderr is gone too: the status says it
+    }
+    if (!process.exitCode) process.exitCode = EXIT_UNREADABLE;
+  });
+  process.stdout.on('close', () => { closed = true; });
+}
+
+/** The status qzs exits with: the command's, but not success when writing its output failed (not EPIPE). */
+export function exitStatus(code: number): number {
+  return failure && code === EXIT_OK ? EXIT_UNREADABLE : code;
+}
+
 /**
  * Backpressure: stdout to a pipe is asynchronous in Node, so without waiting for 'drain' a fast producer
- * would queue the whole report in memory (hundreds of MiB for a million zones).
+ * would queue the whole report in memory (hundreds of MiB for a million zones). A stdout that closes
+ * while we wait ends the wait.
  */
 export async function stdoutDrained(io: CliIo): Promise<void> {
-  if (io === nodeIo && process.stdout.writableNeedDrain && !closed) {
+  if (io === nodeIo && process.stdout.writableNeedDrain && !closed && !process.stdout.destroyed) {
     const out = process.stdout;
     await new Promise<void>((resolve) => {
       const done = () => {
@@ -120,17 +169,4 @@ export async function stdoutDrained(io: CliIo): Promise<void> {
   } else {
     await new Promise((resolve) => setImmediate(resolve));
   }
-}
-
-/** Set when the reader of stdout went away (`qzs zones --json big.qcow2 | head`): stop quietly. */
-let closed = false;
-export function stdoutClosed(): boolean {
-  return closed;
-}
-export function watchStdout(io: CliIo): void {
-  if (io !== nodeIo) return;
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
-    closed = true;
-  });
 }

@@ -1,6 +1,6 @@
 // qzs: the command-line face of the engine. Each command lives in its own module, loaded on demand so
 // that `qzs info` never pays for the code of `qzs serve`.
-import { EXIT_USAGE, nodeIo, printError, stdoutIsPlainFile, UsageError, type CliIo, type Command } from './io';
+import { EXIT_OK, EXIT_USAGE, exitStatus, nodeIo, OutputClosed, printError, stdoutIsPlainFile, UsageError, watchStdout, type CliIo, type Command } from './io';
 
 interface CommandEntry {
   summary: string;
@@ -48,6 +48,8 @@ export async function main(argv: string[], io: CliIo = nodeIo): Promise<number> 
     const mod = await entry.load();
     return await mod.run(rest, io);
   } catch (e) {
+    // Output stopped because its reader went away: not an error (see watchStdout).
+    if (e instanceof OutputClosed) return EXIT_OK;
     if (e instanceof UsageError) {
       io.err(`qzs ${name}: ${e.message}\n`);
       return EXIT_USAGE;
@@ -59,17 +61,12 @@ export async function main(argv: string[], io: CliIo = nodeIo): Promise<number> 
 
 const isEntry = typeof process !== 'undefined' && process.argv[1] && /qzs(\.m?js|\.ts)?$/.test(process.argv[1]);
 if (isEntry || process.env.QZS_FORCE_MAIN === '1') {
-  // A reader that stops early (`qzs layout big.qcow2 | head`) is not an error: stop quietly, as cat does
-  // when its pipe closes, keeping the status already decided.
-  // (A file or the null device has no reader to stop, and is written without building process.stdout.)
-  if (!stdoutIsPlainFile()) {
-    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPIPE') throw e;
-      process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
-    });
-  }
+  // A reader that stops early (`qzs layout big.qcow2 | head`) is not an error: output stops and the command
+  // ends quietly with the status it decides (io.ts watchStdout). A file or the null device has no reader
+  // to stop, and is written without building process.stdout.
+  if (!stdoutIsPlainFile()) watchStdout();
   main(process.argv.slice(2)).then(
-    (code) => { process.exitCode = code; },
+    (code) => { process.exitCode = exitStatus(code); },
     (e) => { printError(nodeIo, e, false); process.exitCode = 1; },
   );
 }

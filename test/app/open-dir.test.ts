@@ -12,7 +12,7 @@ import { createHandlers, dispatch, type HandlerTable } from '../../electron/app/
 import { OpenDir } from '../../electron/app/open-dir';
 import { SessionRegistry } from '../../electron/app/sessions';
 import { createImage } from '../../electron/engine/create';
-import { QZS } from '../helpers/cli';
+import { QZS_CMD } from '../helpers/cli';
 import { tmpDir } from '../helpers/qemu';
 
 const tmp = tmpDir('qzs-opendir-');
@@ -116,7 +116,7 @@ describe('qzs serve --open-dir', () => {
   it('refuses a missing folder or a file before serving anything', () => {
     for (const dir of [join(tmp.path, 'no-such-folder'), join(root, 'a.qcow2')]) {
       // A bounded spawn: were the option not checked, serve would run until killed.
-      const r = spawnSync(process.execPath, [QZS, 'serve', '--open-dir', dir], { encoding: 'utf8', timeout: 20_000 });
+      const r = spawnSync(process.execPath, [...QZS_CMD, 'serve', '--open-dir', dir], { encoding: 'utf8', timeout: 20_000 });
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toContain(`--open-dir ${dir} is not an existing folder`);
       expect(r.stdout).not.toContain('http://');

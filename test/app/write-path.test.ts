@@ -13,7 +13,7 @@ import { ZONE_CONDITION_CODES } from '../../shared/qcow2/zoned-types';
 import { createHandlers, dispatch, type HandlerTable } from '../../electron/app/handlers';
 import { SessionRegistry } from '../../electron/app/sessions';
 import { startServer, type RunningServer } from '../../electron/server/server';
-import { QZS, qzs, qzsJson } from '../helpers/cli';
+import { QZS_CMD, qzs, qzsJson } from '../helpers/cli';
 import { qemuCheck } from '../helpers/image-oracle';
 import { qemuImg, qemuImgStatus, tmpDir } from '../helpers/qemu';
 import { buildZonedImage, withoutBit5, wpValue } from '../helpers/zoned-builder';
@@ -111,7 +111,7 @@ describe('concurrent writers', () => {
   it('CLI writers in parallel with the served session: each is refused or done whole, never interleaved', async () => {
     const file = zonedFile('cli.qcow2');
     const run = (args: string[]) => new Promise<{ status: number; stderr: string }>((done) => {
-      const p = spawn(process.execPath, [QZS, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const p = spawn(process.execPath, [...QZS_CMD, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       p.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
       p.on('close', (code) => done({ status: code ?? -1, stderr }));
@@ -274,7 +274,7 @@ describe('degraded sessions', () => {
     qemuImg(['create', '-q', '-f', 'qcow2', good, '64M']);
     const empty = dir.file('serve-empty.qcow2');
     writeFileSync(empty, new Uint8Array(0));
-    const p = spawn(process.execPath, [QZS, 'serve', good, empty, dir.file('missing.qcow2')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [...QZS_CMD, 'serve', good, empty, dir.file('missing.qcow2')], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const out = await new Promise<{ url: string; err: string }>((done, fail) => {
         let o = '';

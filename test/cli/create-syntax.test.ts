@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QZS, qzs } from '../helpers/cli';
+import { QZS_CMD, qzs } from '../helpers/cli';
 import { qemuImg, tmpDir, type TmpDir } from '../helpers/qemu';
 
 let tmp: TmpDir;
@@ -19,7 +19,7 @@ afterAll(() => tmp.cleanup());
 
 function run(cmd: string, args: string[], cwd: string): { status: number; stdout: string; stderr: string } {
   const r = cmd === 'qzs'
-    ? spawnSync(process.execPath, [QZS, ...args], { cwd, encoding: 'utf8' })
+    ? spawnSync(process.execPath, [...QZS_CMD, ...args], { cwd, encoding: 'utf8' })
     : spawnSync('qemu-img', args, { cwd, encoding: 'utf8' });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

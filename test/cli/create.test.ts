@@ -10,7 +10,7 @@ import { u64be, u64le } from '../../shared/bytes';
 import { loadZoneReport } from '../../shared/qcow2/zone-report';
 import { openImage } from '../../shared/qcow2/image';
 import { FileByteSource } from '../../electron/engine/file-source';
-import { QZS, qzs } from '../helpers/cli';
+import { QZS_CMD, qzs } from '../helpers/cli';
 import { qemuImg, qemuImgStatus, tmpDir, type TmpDir } from '../helpers/qemu';
 import { sample } from '../helpers/samples';
 
@@ -33,7 +33,7 @@ function check(file: string): CheckJson {
 
 /** The built CLI run in a given working directory (qemu-img creates a relative data_file there). */
 function qzsIn(cwd: string, args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [QZS, ...args], { cwd, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...QZS_CMD, ...args], { cwd, encoding: 'utf8' });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

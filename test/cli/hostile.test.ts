@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QZS } from '../helpers/cli';
+import { QZS_CMD } from '../helpers/cli';
 import { qemuImg, qemuIo, tmpDir, type TmpDir } from '../helpers/qemu';
 
 /** qemu-img map of 20,000 extents passes execFileSync's default 1 MiB buffer. */
@@ -19,7 +19,7 @@ interface Run { args: string[]; status: number | null; signal: NodeJS.Signals | 
 function run(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn(process.execPath, [QZS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...QZS_CMD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

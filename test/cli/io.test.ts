@@ -37,7 +37,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cvtstr, getopt, parsePattern, parseSize, printReport, timestr } from '../../shared/qcow2/qemu-io-format';
 import { buildZonedImage, type BuilderLayout } from '../helpers/zoned-builder';
-import { QZS, qzs } from '../helpers/cli';
+import { QZS_CMD, qzs } from '../helpers/cli';
 import { tmpDir } from '../helpers/qemu';
 import { withoutBit5 } from '../helpers/zoned-builder';
 
@@ -300,7 +300,7 @@ describe('qzs io: standard input, as a heredoc session', () => {
 
   it('with 2>&1 the errors interleave as in an iotest .out; quit ends the session', () => {
     const img = image();
-    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${QZS}" io "${img}" 2>&1`], { input: 'zo 0 1M\nzrp 1M 1\nbogus\nquit\nzrp 2M 1\n', encoding: 'utf8' });
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" ${QZS_CMD.map((a) => `"${a}"`).join(' ')} io "${img}" 2>&1`], { input: 'zo 0 1M\nzrp 1M 1\nbogus\nquit\nzrp 2M 1\n', encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stdout).toBe(
       'qemu-io> qemu-io: zone mgmt operations are not allowed for conventional zones\n'
@@ -540,7 +540,7 @@ describe('qzs io against the real qemu-io (non-zone commands)', () => {
     const { zoned, plain } = pair();
     const input = session.join('\n') + '\n\n';
     const q = spawnSync('sh', ['-c', `qemu-io -f qcow2 "${plain}" 2>&1`], { input, encoding: 'utf8' });
-    const z = spawnSync('sh', ['-c', `"${process.execPath}" "${QZS}" io --legacy-errors "${zoned}" 2>&1`], { input, encoding: 'utf8' });
+    const z = spawnSync('sh', ['-c', `"${process.execPath}" ${QZS_CMD.map((a) => `"${a}"`).join(' ')} io --legacy-errors "${zoned}" 2>&1`], { input, encoding: 'utf8' });
     const strip = (t: string): string[] => filtered(t.replace(/qemu-io> /g, 'qemu-io> \n'));
     expect(strip(z.stdout)).toEqual(strip(q.stdout));
     expect(z.stdout.endsWith('qemu-io> ')).toBe(true);

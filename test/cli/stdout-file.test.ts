@@ -5,7 +5,7 @@
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { QZS, qzs } from '../helpers/cli';
+import { QZS_CMD, qzs } from '../helpers/cli';
 import { tmpDir } from '../helpers/qemu';
 
 const tmp = tmpDir('qzs-stdout-file-');
@@ -16,7 +16,7 @@ function toFile(args: string[], name: string): { bytes: Buffer; stderr: string; 
   const path = tmp.file(name);
   const fd = openSync(path, 'w');
   try {
-    const r = spawnSync(process.execPath, [QZS, ...args], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...QZS_CMD, ...args], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
     return { bytes: readFileSync(path), stderr: r.stderr, status: r.status ?? -1 };
   } finally {
     closeSync(fd);
@@ -38,7 +38,7 @@ describe('stdout to a file is the same bytes as stdout to a pipe', () => {
     ['zones --format blkzone', ['zones', '--format', 'blkzone', img]],
   ];
   it.each(cases)('%s', (_name, args) => {
-    const piped = spawnSync(process.execPath, [QZS, ...args], { maxBuffer: 1 << 28 });
+    const piped = spawnSync(process.execPath, [...QZS_CMD, ...args], { maxBuffer: 1 << 28 });
     expect(piped.status).toBe(0);
     expect(piped.stdout.length).toBeGreaterThan(0);
     const file = toFile(args, `${args.join('_').replace(/[^\w.-]/g, '_')}.out`);
@@ -56,7 +56,7 @@ describe('stdout to a file is the same bytes as stdout to a pipe', () => {
   });
 
   it('/dev/null takes the output and the exit status is kept', () => {
-    const r = spawnSync(process.execPath, [QZS, 'info', '--json', tmp.file('missing.qcow2')], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...QZS_CMD, 'info', '--json', tmp.file('missing.qcow2')], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('missing.qcow2');
   });

@@ -9,7 +9,7 @@ import { formatBytes } from '../../electron/cli/commands/zones';
 import { FileByteSource } from '../../electron/engine/file-source';
 import { openImage } from '../../shared/qcow2/image';
 import { imageWpByteOrder, zonedInfoJson } from '../../shared/qcow2/zoned-info';
-import { QZS, qzs } from '../helpers/cli';
+import { QZS_CMD, qzs } from '../helpers/cli';
 import { qemuImg, tmpDir } from '../helpers/qemu';
 import { buildZonedImage, wpValue } from '../helpers/zoned-builder';
 import { SAMPLES } from '../helpers/samples';
@@ -195,7 +195,7 @@ describe('a 64 TiB image with 1,048,576 zones of 64 MiB', () => {
     const probe = dir.file('rss.mjs');
     writeFileSync(probe, "import { writeSync } from 'node:fs';\nprocess.on('exit', () => writeSync(2, `\\nmaxrss-kb ${process.resourceUsage().maxRSS}\\n`));\n");
     const run = (args: string[], consume: (chunk: string) => void) => new Promise<{ code: number | null; rssKb: number }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', pathToFileURL(probe).href, QZS, ...args]);
+      const child = spawn(process.execPath, ['--import', pathToFileURL(probe).href, ...QZS_CMD, ...args]);
       let err = '';
       child.stdout.setEncoding('utf8');
       child.stdout.on('data', consume);
@@ -235,15 +235,19 @@ describe('a 64 TiB image with 1,048,576 zones of 64 MiB', () => {
     expect(extraMiB).toBeLessThan((5 * ZONEDMETA) / MiB);
   });
 
-  it('a reader that stops early (| head) ends the stream quietly with exit 0', async () => {
-    const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [QZS, 'zones', '--json', big]);
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-      child.stdout.once('data', () => child.stdout.destroy());
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stderr }));
-    });
-    expect(r).toEqual({ code: 0, stderr: '' });
+  it('a reader that stops early (| head) ends the stream quietly with exit 0, every time', async () => {
+    // Twelve times: before the launcher's --no-concurrent-recompilation (bin/qzs.js), about one run in four
+    // of exactly this hung at exit in Node's platform shutdown (nodejs/node#54918).
+    for (let k = 0; k < 12; k++) {
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [...QZS_CMD, 'zones', '--json', big]);
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+        child.stdout.once('data', () => child.stdout.destroy());
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+      expect(r).toEqual({ code: 0, stderr: '' });
+    }
   });
 });

@@ -1,11 +1,15 @@
 // Run the built CLI (dist/cli/qzs.cjs through bin/qzs.js) as users do, capturing output and exit code.
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { NODE_FLAGS, QZS, QZS_CMD } from '../../bin/qzs-command.cjs';
 
-export const QZS = resolve(__dirname, '../../bin/qzs.js');
+/**
+ * The launcher, and the arguments of process.execPath that run it as its #! line does (node's flags, then
+ * the launcher): spawn `process.execPath, [...QZS_CMD, ...args]`.
+ */
+export { NODE_FLAGS, QZS, QZS_CMD };
 
 export function qzs(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [QZS, ...args], { encoding: 'utf8', input, maxBuffer: 1 << 30 });
+  const r = spawnSync(process.execPath, [...QZS_CMD, ...args], { encoding: 'utf8', input, maxBuffer: 1 << 30 });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

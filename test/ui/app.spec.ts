@@ -4,11 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { qemuImgJson, qemuImgStatus } from '../helpers/qemu';
 import { EDITING_OFF } from '../../renderer/gate';
-import { expect, MIB, openImage, QZS, setEditing, shot, test, ZONED_WP } from './fixtures';
+import { expect, MIB, openImage, QZS_CMD, setEditing, shot, test, ZONED_WP } from './fixtures';
 
 interface ZoneJson { index: number; start: number; wp: number; condition: string; type: string }
 function qzsZones(file: string): ZoneJson[] {
-  return (JSON.parse(execFileSync(process.execPath, [QZS, 'zones', '--json', file], { encoding: 'utf8' })) as { zones: ZoneJson[] }).zones;
+  return (JSON.parse(execFileSync(process.execPath, [...QZS_CMD, 'zones', '--json', file], { encoding: 'utf8' })) as { zones: ZoneJson[] }).zones;
 }
 
 test('overview and header show what qemu-img reports', async ({ app, served }) => {

@@ -7,7 +7,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { qemuImg, qemuIo, tmpDir } from '../helpers/qemu';
 import { buildZonedImage, wpValue } from '../helpers/zoned-builder';
-import { appAt, MIB, QZS, shot, startServe } from './fixtures';
+import { appAt, MIB, QZS_CMD, shot, startServe } from './fixtures';
 
 interface Pair { url: string; proc: ChildProcess }
 
@@ -22,8 +22,8 @@ const test = base.extend<{ app: Page }, { pair: Pair }>({
     });
     writeFileSync(a, img.bytes);
     copyFileSync(a, b);
-    execFileSync(process.execPath, [QZS, 'zone', b, 'finish', '5']);
-    execFileSync(process.execPath, [QZS, 'zone', b, 'append', '9', '--bytes', '8k']);
+    execFileSync(process.execPath, [...QZS_CMD, 'zone', b, 'finish', '5']);
+    execFileSync(process.execPath, [...QZS_CMD, 'zone', b, 'append', '9', '--bytes', '8k']);
     // A plain image with a snapshot, written to since.
     const p = resolve(tmp.path, 'plain.qcow2');
     qemuImg(['create', '-q', '-f', 'qcow2', p, '64M']);

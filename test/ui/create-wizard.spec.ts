@@ -2,7 +2,7 @@
 // targets with what each is and which QEMU reads it, errors that name the control to change, sizes in the
 // user's unit with metadata and file size explained; a respin image created through it reads as the respin.
 import { execFileSync } from 'node:child_process';
-import { QZS, expect, shot, test } from './fixtures';
+import { QZS_CMD, expect, shot, test } from './fixtures';
 
 test('the wizard offers every zoned target, words errors for the form and creates a respin image', async ({ app, served }) => {
   await app.setViewportSize({ width: 1280, height: 900 });
@@ -28,6 +28,6 @@ test('the wizard offers every zoned target, words errors for the form and create
   await shot(app, 'wizard-review-respin');
   await app.getByRole('button', { name: 'Create and open' }).click();
   await expect(app.getByTestId('file-facts')).toContainText('wizard-respin.qcow2');
-  const info = JSON.parse(execFileSync(process.execPath, [QZS, 'info', '--json', `${served.createDir}/wizard-respin.qcow2`], { encoding: 'utf8' })) as { zoned: { revision: string; 'nr-zones': number } };
+  const info = JSON.parse(execFileSync(process.execPath, [...QZS_CMD, 'info', '--json', `${served.createDir}/wizard-respin.qcow2`], { encoding: 'utf8' })) as { zoned: { revision: string; 'nr-zones': number } };
   expect(info.zoned).toMatchObject({ revision: 'respin', 'nr-zones': 12 });
 });

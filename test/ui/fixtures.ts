@@ -5,12 +5,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { QZS_CMD } from '../helpers/cli';
 import { qemuImg, qemuIo, tmpDir } from '../helpers/qemu';
 import { buildZonedImage, wpValue } from '../helpers/zoned-builder';
 
+export { QZS_CMD };
 export const MIB = 1 << 20;
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const QZS = resolve(ROOT, 'bin/qzs.js');
 export const SHOTS = resolve(ROOT, 'test-results/screenshots');
 
 export interface Served {
@@ -66,7 +67,7 @@ function makeImages(dir: string): string[] {
 export const HELD_CHECK_IMAGE = 'prealloc.qcow2';
 
 export async function startServe(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [QZS, 'serve', '--port', '0', ...args], {
+  const proc = spawn(process.execPath, [...QZS_CMD, 'serve', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, QZS_TEST_HOLD_CHECK: HELD_CHECK_IMAGE },
   });

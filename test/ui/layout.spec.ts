@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { qemuImg, qemuIo, tmpDir } from '../helpers/qemu';
 import type { FileLayout } from '../../shared/qcow2/layout';
-import { appAt, expect, openImage, QZS, shot, startServe } from './fixtures';
+import { appAt, expect, openImage, QZS_CMD, shot, startServe } from './fixtures';
 
 interface Served { url: string; conflict: number; leaked: number; layout: FileLayout; kill(): void }
 
@@ -25,7 +25,7 @@ const test = base.extend<{ app: Page }, { served: Served }>({
     const refblock = Number(dv.getBigUint64(Number(dv.getBigUint64(48))) & ~0x1ffn);
     dv.setBigUint64(l1, (1n << 63n) | BigInt(refblock));
     writeFileSync(f, bytes);
-    const layout = JSON.parse(execFileSync(process.execPath, [QZS, 'layout', '--json', f], { encoding: 'utf8', maxBuffer: 1 << 28 })) as FileLayout;
+    const layout = JSON.parse(execFileSync(process.execPath, [...QZS_CMD, 'layout', '--json', f], { encoding: 'utf8', maxBuffer: 1 << 28 })) as FileLayout;
     const conflict = layout.runs.find((r) => r.kind === 'conflict');
     if (!conflict) throw new Error('the patched image has no conflict on the map');
     expect(conflict.start).toBe(refblock / 65536);

@@ -6,17 +6,17 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { QZS, expect, openImage, shot, test } from './fixtures';
+import { QZS_CMD, expect, openImage, shot, test } from './fixtures';
 
 interface ZoneJson { start: number; length: number; capacity: number; type: string }
 const geometry = (file: string): ZoneJson[] =>
-  (JSON.parse(execFileSync(process.execPath, [QZS, 'zones', '--json', file], { encoding: 'utf8' })) as { zones: ZoneJson[] }).zones
+  (JSON.parse(execFileSync(process.execPath, [...QZS_CMD, 'zones', '--json', file], { encoding: 'utf8' })) as { zones: ZoneJson[] }).zones
     .map(({ start, length, capacity, type }) => ({ start, length, capacity, type }));
 
 test('a blkzone report imported in the wizard creates an image with the same zone geometry', async ({ app, served }) => {
   await app.setViewportSize({ width: 1280, height: 900 });
   const report = resolve(served.dir, 'zoned.blkzone.txt');
-  writeFileSync(report, execFileSync(process.execPath, [QZS, 'zones', '--format', 'blkzone', served.file('zoned.qcow2')]));
+  writeFileSync(report, execFileSync(process.execPath, [...QZS_CMD, 'zones', '--format', 'blkzone', served.file('zoned.qcow2')]));
   await app.getByRole('button', { name: 'New image' }).click();
   await app.getByLabel('File name').fill('imported.qcow2');
   await app.getByRole('button', { name: 'Import from a zone report…' }).click();

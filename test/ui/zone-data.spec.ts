@@ -3,11 +3,11 @@
 // changes nothing; reset-all empties every sequential zone. All of them need editing on.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { expect, MIB, openImage, QZS, setEditing, shot, test } from './fixtures';
+import { expect, MIB, openImage, QZS_CMD, setEditing, shot, test } from './fixtures';
 
 interface ZoneJson { wp: number; condition: string; type: string }
 function qzsZones(file: string): ZoneJson[] {
-  return (JSON.parse(execFileSync(process.execPath, [QZS, 'zones', '--json', file], { encoding: 'utf8' })) as { zones: ZoneJson[] }).zones;
+  return (JSON.parse(execFileSync(process.execPath, [...QZS_CMD, 'zones', '--json', file], { encoding: 'utf8' })) as { zones: ZoneJson[] }).zones;
 }
 
 async function gotoZone(app: import('@playwright/test').Page, n: number): Promise<void> {

@@ -9,7 +9,7 @@ import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'nod
 import { resolve } from 'node:path';
 import { tmpDir } from '../helpers/qemu';
 import { buildZonedImage, wpValue } from '../helpers/zoned-builder';
-import { appAt, QZS, shot, startServe } from './fixtures';
+import { appAt, QZS_CMD, shot, startServe } from './fixtures';
 import { CONDITION_STYLE } from '../../renderer/zone-map/palette';
 
 const ZONE = 64 << 20;
@@ -25,7 +25,7 @@ const RARE = {
 type Rare = keyof typeof RARE;
 
 function makeImage(file: string): void {
-  const out = execFileSync(process.execPath, [QZS, 'create', '-o', `zone.mode=host-managed,zone.size=64M,zone.capacity=48M,zone.conventional_zones=${CONVENTIONAL.length},zone.max_open_zones=64,zone.max_active_zones=128`, '--zoned-layout', 'v8', file, '64T'], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [...QZS_CMD, 'create', '-o', `zone.mode=host-managed,zone.size=64M,zone.capacity=48M,zone.conventional_zones=${CONVENTIONAL.length},zone.max_open_zones=64,zone.max_active_zones=128`, '--zoned-layout', 'v8', file, '64T'], { encoding: 'utf8' });
   const at = Number(/zonedmeta: \d+ bytes in \d+ cluster\(s\) at (\d+)/.exec(out)![1]);
   // v8 entries: little-endian absolute byte offsets (ZONED-FORMAT.md section 3).
   const fd = openSync(file, 'r+');
@@ -206,7 +206,7 @@ test('export downloads the report in the format qzs zones prints, blkzone and CS
     const d = await download;
     expect(d.suggestedFilename()).toBe(format === 'csv' ? 'small.zones.csv' : 'small.zones.blkzone.txt');
     const got = readFileSync((await d.path())!, 'utf8');
-    const cli = execFileSync(process.execPath, [QZS, 'zones', '--format', format, resolve(served.dir, 'small.qcow2')], { encoding: 'utf8' });
+    const cli = execFileSync(process.execPath, [...QZS_CMD, 'zones', '--format', format, resolve(served.dir, 'small.qcow2')], { encoding: 'utf8' });
     expect(got).toBe(cli);
   }
   await expect(app.getByTestId('export-status')).toContainText('downloaded small.zones.csv');

@@ -6,7 +6,7 @@ import { AsciiWriter, asciiBytes } from '../../../shared/ascii-writer';
 import type { Layer } from '../../../shared/qcow2/cluster-reader';
 import { eachMapExtent, putMapExtentJson, type AllocationProbe, type MapEntry } from '../../../shared/qcow2/map';
 import { asciiOut, ownedBytesOut } from '../byte-out';
-import { EXIT_OK, EXIT_UNREADABLE, parse, printError, UsageError, type CliIo } from '../io';
+import { EXIT_OK, EXIT_UNREADABLE, OutputClosed, parse, printError, stdoutClosed, UsageError, type CliIo } from '../io';
 
 const USAGE = 'qzs map [--json] IMAGE';
 /** Bytes of output per write. */
@@ -40,6 +40,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     if (json) await writeJson(io, chain.top, probe);
     else await writeHuman(io, chain.top, probe);
   } catch (e) {
+    if (e instanceof OutputClosed) return EXIT_OK;
     printError(io, e, json, path);
     return EXIT_UNREADABLE;
   } finally {
@@ -117,7 +118,10 @@ async function writeJson(io: CliIo, top: Layer, probe: AllocationProbe): Promise
   try {
     await eachMapExtent(top, (e) => {
       put(e);
-      if (w.length >= CHUNK) out(w);
+      if (w.length >= CHUNK) {
+        if (stdoutClosed()) throw new OutputClosed();
+        out(w);
+      }
     }, { probe });
   } finally {
     w.put(END);
@@ -152,6 +156,7 @@ async function writeHuman(io: CliIo, top: Layer, probe: AllocationProbe): Promis
       if (pending) emit(pending);
       pending = { ...e }; // the walker reuses e
       flush();
+      if (stdoutClosed()) throw new OutputClosed();
     }, { probe });
     if (pending) emit(pending);
   } finally {

@@ -10,7 +10,7 @@ import { normalisedWp } from '../../../shared/qcow2/zone-model';
 import { parseByteCount, parseScript, patternBytes, ScriptSyntaxError, type ScriptStep } from '../../../shared/qcow2/zone-script';
 import { jsonZone } from '../../../shared/qcow2/zone-formats';
 import { ImageSession } from '../../engine/image-session';
-import { EXIT_OK, EXIT_UNREADABLE, parse, printError, stdoutClosed, stdoutDrained, UsageError, watchStdout, type CliIo } from '../io';
+import { EXIT_OK, EXIT_UNREADABLE, parse, printError, stdoutClosed, stdoutDrained, UsageError, type CliIo } from '../io';
 
 const USAGE = 'qzs zone IMAGE OP [ZONE|OFFSET] [--bytes N | --data FILE] [--json]\n       qzs zone IMAGE --script FILE|- [--json]';
 const HELP = `usage: ${USAGE}
@@ -111,7 +111,6 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       printError(io, e, json, path);
       return EXIT_UNREADABLE;
     }
-    watchStdout(io);
     for (const [k, step] of steps.entries()) {
       const outcome = await runStep(session, step, data);
       if (!outcome.ok) failed++;

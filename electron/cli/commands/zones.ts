@@ -12,7 +12,7 @@ import {
 } from '../../../shared/qcow2/zone-formats';
 import { AsciiWriter } from '../../../shared/ascii-writer';
 import { asciiStream } from '../byte-out';
-import { EXIT_OK, parse, printError, stdoutClosed, stdoutDrained, UsageError, watchStdout, type CliIo } from '../io';
+import { EXIT_OK, parse, printError, stdoutClosed, stdoutDrained, UsageError, type CliIo } from '../io';
 
 const USAGE = 'qzs zones [--format human|json|csv|blkzone|nvme-json|zbd] [--json] [--units U] [--lba-size N] [--from N] [--count N] IMAGE';
 const HELP = `usage: ${USAGE}
@@ -140,7 +140,6 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       throw new UsageError(`--from ${from} is past the last zone (the image has ${total} zones, numbered from 0)\nusage: ${USAGE}`);
     }
     const end = count === undefined ? total : Math.min(total, from + count);
-    watchStdout(io);
     if (format === 'nvme-json' && report.table.zoneSize % lbaSize !== 0) {
       throw new UsageError(`--lba-size ${lbaSize}: the zone size ${report.table.zoneSize} is not a whole number of ${lbaSize}-byte blocks\nusage: ${USAGE}`);
     }
