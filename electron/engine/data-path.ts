@@ -9,7 +9,7 @@ import type { WritableByteSource } from '../../shared/qcow2/byte-source';
 import { decodeL1Entry, decodeL2Entry, encodeL1Entry, encodeL2Entry, OFLAG_ZERO, type L2Entry } from '../../shared/qcow2/entries';
 import { Qcow2Error } from '../../shared/qcow2/findings';
 import type { AllocatorHooks, RefcountAllocator } from './allocator';
-import { compressionMethod, decompressCluster } from '../../shared/qcow2/decompress';
+import { compressionMethod } from '../../shared/qcow2/compression';
 
 export interface DataPathGeometry {
   clusterSize: number;
@@ -119,6 +119,9 @@ export class DataPath {
     if (this.lastCompressed?.raw === e.raw) return this.lastCompressed.data;
     const data = await this.src.read(e.hostOffset, Math.min(e.compressedSize, 2 * this.cs + 512));
     const method = compressionMethod(this.g.compressionType);
+    // The codecs load on first use, as in cluster-reader.ts: most images have no compressed cluster, and
+    // loading fflate alone costs a process ~7 MB of RSS (qzs serve idles without it; issue 14).
+    const { decompressCluster } = await import('../../shared/qcow2/decompress');
     let out: Uint8Array;
     try {
       if (!method) throw new Error(`unknown compression type ${this.g.compressionType}`);

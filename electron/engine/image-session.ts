@@ -97,7 +97,8 @@ export class ImageSession {
   private device: ZonedDevice | null = null;
   /** Zone states (open zones live only here, as in QEMU) kept across device re-opens. */
   private zones: ZoneState | null = null;
-  private report: { value: ZoneReport; generation: number } | null = null;
+  /** The zone report of `generation`, shared by every caller while it is being read (see readAhead). */
+  private report: { value: Promise<ZoneReport>; generation: number } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private lockHeld = false;
   /** The handle is read-write and the lock (where the OS has one) is ours. */
@@ -166,9 +167,22 @@ export class ImageSession {
     const c = this.report;
     if (c && c.generation === this.generation) return c.value;
     const generation = this.generation;
-    const value = this.zones ? stateReport(this.zones, this.wpByteOrder) : await readZoneReport(await this.image());
-    if (this.generation === generation) this.report = { value, generation };
+    const value = this.zones ? Promise.resolve(stateReport(this.zones, this.wpByteOrder)) : this.image().then(readZoneReport);
+    // Cached at once, so that a caller arriving while it is read shares it; a change in between drops it
+    // (changed()), and a failure is not kept: the next caller reads again and gets the error itself.
+    this.report = { value, generation };
+    value.catch(() => { if (this.report?.value === value) this.report = null; });
     return value;
+  }
+
+  /**
+   * Start reading the zone report of a zoned image now, in the background: the first thing a viewer asks
+   * for, and a million zones take ~100 ms to read (`qzs serve` does this for the images it is given, so
+   * that the page finds the report ready; issue 14). Errors wait for the caller who asks.
+   */
+  readAhead(): void {
+    if (this.degraded || !this.decoded?.zoned) return;
+    this.zoneReport().catch(() => { /* the caller who asks gets it */ });
   }
 
   /** A full check, serialised with writes so it never reads a half-written image. */

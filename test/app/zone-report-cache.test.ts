@@ -2,7 +2,7 @@
 // of the zone table, while every write — a zone operation, an append, a header edit, another program
 // writing the file — makes the next report fresh. Over HTTP the report goes out without another copy.
 import { writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SessionInfo, ZoneReport } from '../../shared/contract/dto';
 import type { Result } from '../../shared/contract/result';
 import { decodeZoneReport, encodeZoneReport, encodeZoneReportParts } from '../../shared/contract/zone-report-codec';
@@ -10,6 +10,7 @@ import { FileByteSource } from '../../electron/engine/file-source';
 import type { SessionFile } from '../../electron/engine/image-session';
 import { createHandlers, dispatch, type HandlerTable } from '../../electron/app/handlers';
 import { SessionRegistry } from '../../electron/app/sessions';
+import { readServedReportsAhead } from '../../electron/cli/commands/serve';
 import { ZONE_CONDITION_CODES } from '../../shared/qcow2/zoned-types';
 import { qzsJson } from '../helpers/cli';
 import { tmpDir } from '../helpers/qemu';
@@ -19,12 +20,23 @@ const MIB = 1 << 20;
 const dir = tmpDir('qzs-report-cache-');
 /** Counts reads of the write-pointer array: a cached report never reaches the file. */
 const ZONEDMETA_FIRST_BYTE = { at: -1 };
+/** Reads of the write-pointer array that fail (EIO) before the next one succeeds. */
+const FAIL = { zonedmetaReads: 0 };
 const store = new SessionRegistry({
   openFile: async (path: string, writable: boolean): Promise<SessionFile> => {
     const f = await FileByteSource.open(path, writable ? 'r+' : 'r');
     return {
       name: f.name, writable: f.writable, fd: f.fd, size: () => f.size(), write: (o, b) => f.write(o, b), truncate: (n) => f.truncate(n), flush: () => f.flush(), close: () => f.close(),
-      read: (o, n) => { if (o <= ZONEDMETA_FIRST_BYTE.at && ZONEDMETA_FIRST_BYTE.at < o + n && n >= 8) reads++; return f.read(o, n); },
+      read: (o, n) => {
+        if (o <= ZONEDMETA_FIRST_BYTE.at && ZONEDMETA_FIRST_BYTE.at < o + n && n >= 8) {
+          if (FAIL.zonedmetaReads > 0) {
+            FAIL.zonedmetaReads--;
+            return Promise.reject(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
+          }
+          reads++;
+        }
+        return f.read(o, n);
+      },
     };
   },
 });
@@ -107,6 +119,63 @@ describe('zones:report per session', () => {
     expect([ZONE_CONDITION_CODES.empty, ZONE_CONDITION_CODES['explicit-open']]).toContain(during.cond[5]);
     expect((await report()).cond[5]).toBe(ZONE_CONDITION_CODES['explicit-open']);
     value(await dispatch(table, 'edit:enable', [id, false]));
+  });
+});
+
+describe('reading the report ahead (qzs serve does for the images it is given)', () => {
+  let other = '';
+  beforeAll(async () => {
+    writeFileSync(dir.file('ahead.qcow2'), image(3 * 4 * MIB + 4096));
+    other = value<SessionInfo>(await dispatch(table, 'session:openDropped', [dir.file('ahead.qcow2')])).id;
+  });
+  const reportOf = async (sid: string): Promise<Result<unknown>> => dispatch(table, 'zones:report', [sid]);
+
+  it('callers that arrive while it reads share that one read of the zone table', async () => {
+    const before = reads;
+    store.get(other).readAhead();
+    const [a, b] = await Promise.all([reportOf(other), reportOf(other)]);
+    expect(reads - before).toBe(1);
+    expect(value<ZoneReport>(a).wp).toBe(value<ZoneReport>(b).wp);
+    expect(value<ZoneReport>(a).wp[3]).toBe(3 * 4 * MIB + 4096);
+  });
+
+  it('a read that failed is not kept: its caller gets the error, the next caller reads again', async () => {
+    writeFileSync(dir.file('ahead.qcow2'), image(3 * 4 * MIB + 8192)); // another program wrote it
+    FAIL.zonedmetaReads = 1;
+    const failed = await reportOf(other);
+    if (failed.ok) throw new Error('expected the read to fail');
+    expect(failed.error.message).toMatch(/EIO/);
+    const before = reads;
+    expect(value<ZoneReport>(await reportOf(other)).wp[3]).toBe(3 * 4 * MIB + 8192);
+    expect(reads - before).toBe(1);
+  });
+
+  it('a read-ahead that fails says nothing, and the next caller reads again', async () => {
+    writeFileSync(dir.file('ahead.qcow2'), image(3 * 4 * MIB + 12288));
+    FAIL.zonedmetaReads = 1;
+    store.get(other).readAhead();
+    await vi.waitFor(() => expect(FAIL.zonedmetaReads).toBe(0));
+    await new Promise((r) => setTimeout(r, 0)); // its rejection settles in microtasks
+    const before = reads;
+    expect(value<ZoneReport>(await reportOf(other)).wp[3]).toBe(3 * 4 * MIB + 12288);
+    expect(reads - before).toBe(1);
+  });
+
+  it('qzs serve reads the reports of its images ahead: the first zones:report then reads nothing', async () => {
+    writeFileSync(dir.file('ahead.qcow2'), image(3 * 4 * MIB + 16384));
+    await dispatch(table, 'image:summary', [other]); // the session notices the new file
+    const before = reads;
+    readServedReportsAhead(store);
+    await vi.waitFor(() => expect(reads - before).toBe(1), { timeout: 30_000 });
+    expect(value<ZoneReport>(await reportOf(other)).wp[3]).toBe(3 * 4 * MIB + 16384);
+    expect(reads - before).toBe(1);
+  });
+
+  it('does nothing for an image that is not zoned', async () => {
+    const plain = dir.file('plain.qcow2');
+    writeFileSync(plain, buildZonedImage({ layout: 'v8', virtualSize: 8 * MIB, zoneSize: 4 * MIB, zoneCapacity: 4 * MIB, conventionalZones: 0, entry: () => undefined }).bytes);
+    const sid = value<SessionInfo>(await dispatch(table, 'session:openDropped', [plain])).id;
+    expect(() => store.get(sid).readAhead()).not.toThrow();
   });
 });
 

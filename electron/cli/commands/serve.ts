@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ELECTRON_ONLY } from '../../../shared/contract/channels';
-import { createHandlers } from '../../app/handlers';
+import { createHandlers, type HandlerTable } from '../../app/handlers';
 import { demoPathFor, ensureDemoImage, openDemoStates } from '../../app/demo-image';
 import { OpenDir } from '../../app/open-dir';
 import { SessionRegistry } from '../../app/sessions';
@@ -32,6 +32,24 @@ async function openDirAt(dir: string): Promise<OpenDir> {
   } catch {
     throw new UsageError(`--open-dir ${resolve(dir)} is not an existing folder`);
   }
+}
+
+/**
+ * Open serve's images. One image that cannot be opened never takes the others down: it is reported and
+ * left out. An image that opens but cannot be decoded is served degraded (its bytes and the findings that
+ * say why).
+ */
+export async function openServedImages(table: HandlerTable, paths: string[], io: CliIo): Promise<void> {
+  for (const p of paths) {
+    const r = await table['session:openDropped']({}, p).then((info) => info, (e: unknown) => e as Error);
+    if (r instanceof Error) io.err(`qzs serve: cannot open ${p}: ${r.message} (left out)\n`);
+    else if (r.degraded) io.err(`qzs serve: ${p} cannot be decoded (${r.degraded.message}): served for inspection only\n`);
+  }
+}
+
+/** The page asks for each zoned image's zone report first: have it read while the browser starts (issue 14). */
+export function readServedReportsAhead(store: SessionRegistry): void {
+  for (const e of store.list()) e.session.readAhead();
 }
 
 // Test hook: QZS_TEST_HOLD_CHECK=NAME in the environment pauses the check of the image file NAME mid-walk
@@ -70,18 +88,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     await ensureDemoImage(demo);
     paths.unshift(demo);
   }
-  // One image that cannot be opened never takes the others down: it is reported and left out. An image
-  // that opens but cannot be decoded is served degraded (its bytes and the findings that say why).
-  for (const p of paths) {
-    const r = await table['session:openDropped']({}, p).then((info) => info, (e: unknown) => e as Error);
-    if (r instanceof Error) io.err(`qzs serve: cannot open ${p}: ${r.message} (left out)\n`);
-    else if (r.degraded) io.err(`qzs serve: ${p} cannot be decoded (${r.degraded.message}): served for inspection only\n`);
-  }
+  await openServedImages(table, paths, io);
   if (values.demo) {
     const demo = store.list()[0];
     if (demo) await openDemoStates(demo.session).catch((e: unknown) => io.err(`qzs serve: demo open states not set: ${(e as Error).message}\n`));
   }
   const server = await startServer({ table, uiDir, port, refused: ELECTRON_ONLY });
+  readServedReportsAhead(store);
   io.out(`Qcow2 Zone Studio is being served at ${server.url}\n(127.0.0.1 only; the token in the URL is this run's key. Ctrl+C stops.)\n`);
   if (openDir) io.out(`Images under ${resolve(values['open-dir']!)} can be opened from the browser (Open…).\n`);
   await new Promise<void>((done) => {
