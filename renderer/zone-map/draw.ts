@@ -6,6 +6,7 @@ import type { ZoneReport } from '../../shared/contract/dto';
 import { conditionOf, zoneCapacity, zoneFill, zoneLength, zoneStart } from '../../shared/contract/zone-geometry';
 import { cellRect, gapFor, screenCell, visibleCells, type MapLayout, type MapView } from './geometry';
 import { CONDITION_STYLE, rgb } from './palette';
+import { exceptionsOf, type Exceptions } from './exceptions';
 import { RANK_HIDDEN, type Precedence } from './precedence';
 
 export interface DrawOptions {
@@ -186,30 +187,6 @@ function drawBlocks(f: PixelFrame, r: ZoneReport, l: MapLayout, v: MapView, o: D
     }
   }
   flush();
-}
-
-/** The commonest condition code of a report and the zones that have another one, in zone order. */
-interface Exceptions { common: number; zones: Uint32Array; codes: number[] }
-const EXCEPTIONS = new WeakMap<ZoneReport, Exceptions | null>();
-
-/** Null when more than an eighth of the zones differ from the commonest: then the full pass is as cheap. */
-function exceptionsOf(r: ZoneReport): Exceptions | null {
-  if (EXCEPTIONS.has(r)) return EXCEPTIONS.get(r)!;
-  const n = r.nrZones;
-  const tally = new Uint32Array(256);
-  for (let i = 0; i < n; i++) tally[r.cond[i]]++;
-  let common = 0;
-  for (let c = 1; c < 256; c++) if (tally[c] > tally[common]) common = c;
-  let out: Exceptions | null = null;
-  if (n - tally[common] <= n / 8) {
-    const zones = new Uint32Array(n - tally[common]);
-    for (let i = 0, k = 0; i < n; i++) if (r.cond[i] !== common) zones[k++] = i;
-    const codes: number[] = [];
-    for (let c = 0; c < 256; c++) if (c !== common && tally[c] > 0) codes.push(c);
-    out = { common, zones, codes };
-  }
-  EXCEPTIONS.set(r, out);
-  return out;
 }
 
 /**

@@ -4,6 +4,7 @@
 // empty ones is a visible tick. A frame marks what the map shows; a click jumps to the rarest zone near it.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ZoneReport } from '../../shared/contract/dto';
+import { exceptionsOf } from './exceptions';
 import { CONDITION_STYLE } from './palette';
 import { bucketRange, RANK_HIDDEN, rarestIn, stripRanks, type Precedence } from './precedence';
 
@@ -37,7 +38,7 @@ export function OverviewStrip({ report, precedence, visible, selected, onPick, d
     return () => ro.disconnect();
   }, []);
 
-  const ranks = useMemo(() => stripRanks(report.cond, n, precedence.rank, buckets), [report, n, precedence, buckets]);
+  const ranks = useMemo(() => stripRanks(report.cond, n, precedence.rank, buckets, exceptionsOf(report)), [report, n, precedence, buckets]);
 
   useEffect(() => {
     const c = canvas.current;

@@ -5,6 +5,7 @@
 import type { ZoneReport } from '../../shared/contract/dto';
 import { conditionCounts } from '../../shared/contract/zone-geometry';
 import { ZONE_CONDITION_CODES, type ZoneCondition } from '../../shared/qcow2/zoned-types';
+import type { Exceptions } from './exceptions';
 
 /** Tie order, rarest first: faults, then open states, then the at-rest conditions. */
 export const TIE_ORDER: readonly ZoneCondition[] = ['offline', 'read-only', 'explicit-open', 'implicit-open', 'closed', 'full', 'not-wp', 'empty'];
@@ -65,11 +66,14 @@ export function rarestIn(cond: Uint8Array, rank: Uint8Array, from: number, to: n
 
 /**
  * The overview strip: `buckets` equal runs of consecutive zones, each with the rank of its rarest zone.
- * Bucket b covers zones [floor(b·n/buckets), floor((b+1)·n/buckets)).
+ * Bucket b covers zones [floor(b·n/buckets), floor((b+1)·n/buckets)). Given the report's exceptions
+ * (exceptions.ts), only the zones that differ from the commonest condition are visited: the same ranks at a
+ * cost of the buckets plus those zones, not of a million zones read cold (issue 14).
  */
-export function stripRanks(cond: Uint8Array, n: number, rank: Uint8Array, buckets: number): Uint8Array {
+export function stripRanks(cond: Uint8Array, n: number, rank: Uint8Array, buckets: number, ex?: Exceptions | null): Uint8Array {
   const out = new Uint8Array(Math.max(0, buckets));
   if (n <= 0) return out;
+  if (ex) return stripRanksOfExceptions(out, cond, n, rank, ex);
   for (let b = 0; b < buckets; b++) {
     const from = Math.floor((b * n) / buckets);
     const to = Math.max(from + 1, Math.floor(((b + 1) * n) / buckets));
@@ -80,6 +84,24 @@ export function stripRanks(cond: Uint8Array, n: number, rank: Uint8Array, bucket
   return out;
 }
 
+function stripRanksOfExceptions(out: Uint8Array, cond: Uint8Array, n: number, rank: Uint8Array, ex: Exceptions): Uint8Array {
+  const buckets = out.length;
+  const zones = ex.zones;
+  const common = rank[ex.common];
+  let j = 0; // the first exception at or after the bucket's first zone (buckets only move forward)
+  for (let b = 0; b < buckets; b++) {
+    const from = Math.floor((b * n) / buckets);
+    const to = Math.min(n, Math.max(from + 1, Math.floor(((b + 1) * n) / buckets)));
+    while (j < zones.length && zones[j] < from) j++;
+    let best = 0;
+    let k = j;
+    for (; k < zones.length && zones[k] < to; k++) { const r = rank[cond[zones[k]]]; if (r > best) best = r; }
+    // Zones of the bucket that are not exceptions have the commonest condition.
+    if (k - j < to - from && common > best) best = common;
+    out[b] = best;
+  }
+  return out;
+}
 /** The zones of bucket b of a strip of `buckets` over n zones. */
 export function bucketRange(n: number, buckets: number, b: number): [number, number] {
   const from = Math.floor((b * n) / buckets);

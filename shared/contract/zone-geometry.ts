@@ -58,10 +58,26 @@ export function conditionCounts(r: ZoneReport): Readonly<Record<ZoneCondition, n
 
 function countConditions(r: ZoneReport): Record<ZoneCondition, number> {
   const out = Object.fromEntries(Object.keys(ZONE_CONDITION_CODES).map((c) => [c, 0])) as Record<ZoneCondition, number>;
-  const tally = new Uint32Array(16);
-  for (let i = 0; i < r.nrZones; i++) tally[r.cond[i] & 15]++;
+  const tally = conditionTally(r);
   for (const [c, code] of Object.entries(ZONE_CONDITION_CODES) as [ZoneCondition, number][]) out[c] = tally[code];
   return out;
+}
+
+const TALLIES = new WeakMap<ZoneReport, Uint32Array>();
+
+/**
+ * How many zones have each condition code (index: the code), counted once per report object: the counts,
+ * the map's painter and the overview strip all start from it, and a first pass over a million zones runs
+ * cold (issue 14). Relies, like conditionCounts, on a shown report's arrays never changing in place.
+ */
+export function conditionTally(r: ZoneReport): Uint32Array {
+  const known = TALLIES.get(r);
+  if (known) return known;
+  const tally = new Uint32Array(256);
+  const cond = r.cond;
+  for (let i = 0; i < r.nrZones; i++) tally[cond[i]]++;
+  TALLIES.set(r, tally);
+  return tally;
 }
 
 /** Open = implicit + explicit open; active = open + closed (ZONED-FORMAT.md section 4). */

@@ -1,7 +1,9 @@
 // Rare zones never vanish (issue 13): where a pixel stands for many zones it shows the rarest condition
 // among them, on the map and on the overview strip, and a click on that pixel means that zone. Also the
 // step to the next / previous zone of a condition, the zone table's order, and the units switch.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { exceptionsOf } from '../../renderer/zone-map/exceptions';
 import { drawZoneMap } from '../../renderer/zone-map/draw';
 import { clampView, layoutMap, pickAt, IDENTITY, visibleCells, screenCell, type MapView } from '../../renderer/zone-map/geometry';
 import { CONDITION_STYLE, rgb } from '../../renderer/zone-map/palette';
@@ -196,5 +198,27 @@ describe('units switch', () => {
     expect(formatSize(zone, 'hex')).toBe('0x4100');
     expect(formatSize(zone, 'human')).toBe('8 MiB + 128 KiB');
     expect(formatSize(zone + 100, 'sectors')).toMatch(/^16640 \+\s?100 B$/);
+  });
+});
+
+describe('the overview strip from a report\'s exceptions (only the zones that differ are visited)', () => {
+  it('gives the same ranks as the pass over every zone, for any report, precedence and width', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 3000 }),
+      fc.integer({ min: 1, max: 5000 }),
+      fc.array(fc.tuple(fc.nat(), fc.constantFrom(C['not-wp'], C.empty, C['implicit-open'], C['explicit-open'], C.closed, C.full, C['read-only'], C.offline)), { maxLength: 300 }),
+      fc.constantFrom(C.empty, C.full, C['not-wp']),
+      fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 256, maxLength: 256 }),
+      (n, buckets, others, common, ranks) => {
+        const cond = new Uint8Array(n).fill(common);
+        // At most an eighth of the zones differ: a report the painter and the strip take the short way for.
+        for (const [at, code] of others.slice(0, Math.floor(n / 8))) cond[at % n] = code;
+        const r = { nrZones: n, cond } as unknown as ZoneReport;
+        const rank = Uint8Array.from(ranks);
+        const ex = exceptionsOf(r);
+        expect(ex).not.toBeNull();
+        expect(stripRanks(cond, n, rank, buckets, ex)).toEqual(stripRanks(cond, n, rank, buckets));
+      },
+    ), { seed: 20261203, numRuns: 300 });
   });
 });
