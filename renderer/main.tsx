@@ -6,4 +6,8 @@ import './early';
 import './styles.css';
 import './views.css';
 
-void import('./start');
+import('./start').catch((e: unknown) => {
+  // The app's error boundary lives in that chunk: without this the window would stay blank.
+  const root = document.getElementById('root');
+  if (root) root.textContent = `Qcow2 Zone Studio could not load its code (${e instanceof Error ? e.message : String(e)}). Reload the page; if this persists, rebuild the app (npm run build).`;
+});

@@ -109,10 +109,12 @@ let closed = false;
 let failure: NodeJS.ErrnoException | undefined;
 
 export function stdoutClosed(): boolean {
+  // A failed write marks the stream errored at once; its 'error' event comes only when the event loop runs.
+  if (!closed && watching && (process.stdout.errored || process.stdout.destroyed)) closed = true;
   return closed;
 }
 
-/** Thrown by a producer that stops because stdout closed; qzs ends quietly with the status already decided. */
+/** Thrown by a producer that stops because stdout closed: qzs then ends quietly, with exit status 0. */
 export class OutputClosed extends Error {
   constructor() {
     super('standard output was closed by its reader');
@@ -137,7 +139,7 @@ export function watchStdout(): void {
     // come before or after the command has decided its status, hence both here and in exitStatus.
     failure = e;
     try {
-      process.stderr.write(`qzs: cannot write to standard output: ${e.message}\n`);
+      writeSync(2, `qzs: cannot write to standard output: ${e.message}\n`);
     } catch {
       // stderr is gone too: the status says it
     }

@@ -500,10 +500,24 @@ function mergeable(curr: MapEntry, next: MapEntry): boolean {
  * img_map's extents, merged, from guest offset 0 to the virtual size, each passed to `emit` as soon as
  * it is complete. The object passed is reused: copy what must outlive the call.
  */
-export async function eachMapExtent(top: Layer, emit: (e: MapEntry) => void, opts: MapOptions = {}): Promise<void> {
+/**
+ * Every extent of the map, in order, to `emit`. `between`, when given, is awaited after each step of the
+ * walk: a caller streaming the extents waits there for its output to drain (or stops by throwing), which
+ * a walk on synchronous reads would otherwise never let it do.
+ */
+export async function eachMapExtent(top: Layer, emit: (e: MapEntry) => void, opts: MapOptions = {}, between?: () => Promise<void>): Promise<void> {
   const w = new MapWalker(top, opts);
-  while (await w.step(emit));
+  if (!between) {
+    while (await w.step(emit));
+    return;
+  }
+  // Small steps: a piece can be a whole L2 table, and a 4 GiB image of 4 KiB clusters is 2,048 of them,
+  // one default step.
+  while (await w.step(emit, STREAM_STEP)) await between();
 }
+
+/** Pieces per step of a walk whose caller waits between steps (eachMapExtent's `between`). */
+const STREAM_STEP = 64;
 
 /** img_map: merged extents from guest offset 0 to the virtual size, yielded as they are completed. */
 export async function* mapImage(top: Layer, opts: MapOptions = {}): AsyncGenerator<MapEntry> {

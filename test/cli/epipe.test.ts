@@ -2,8 +2,8 @@
 // commands that stream a lot (layout, map, zones) as for the rest. A stdout that fails for another reason
 // (a full disk) is an error. And the launcher runs node as its #! line says, which is what keeps a stopped
 // reader from hanging qzs at exit (bin/qzs.js; nodejs/node#54918).
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_FLAGS, QZS, QZS_CMD } from '../helpers/cli';
@@ -39,6 +39,49 @@ describe('stdout closed by its reader', () => {
         expect(r.got).toBeGreaterThan(0);
         expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
       }
+    });
+  }
+});
+
+describe('a walk stops when its reader goes', () => {
+  // 20,000 lone 4 KiB clusters spread over 4 GiB: 2.3 MB of map --json (walked twice), 0.6 MB of table.
+  let spread = '';
+  beforeAll(() => {
+    spread = dir.file('spread.qcow2');
+    qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', spread, '4G']);
+    const writes = Array.from({ length: 20_000 }, (_x, i) => `write -q ${i * 50 * 4096} 4096`).join('\n');
+    // writeback: writethrough (qemu-io's default) syncs after every write
+    execFileSync('qemu-io', ['-t', 'writeback', '-f', 'qcow2', spread], { input: `${writes}\nquit\n`, stdio: ['pipe', 'ignore', 'inherit'] });
+  });
+  // Bytes the child reads with fs.readSync (map walks on synchronous reads), printed at its exit: work
+  // counted in bytes, not milliseconds.
+  const probe = (): string => {
+    const f = dir.file('count-reads.cjs');
+    writeFileSync(f, "const fs = require('node:fs'); const read = fs.readSync; let bytes = 0;\n" +
+      'fs.readSync = function (...a) { const n = read.apply(this, a); bytes += n; return n; };\n' +
+      "process.on('exit', () => fs.writeSync(2, `read-bytes ${bytes}\\n`));\n");
+    return f;
+  };
+  const readBytes = (stderr: string): number => Number(/read-bytes (\d+)/.exec(stderr)?.[1] ?? NaN);
+  const run = (args: string[], stopEarly: boolean): Promise<{ code: number | null; read: number; rest: string }> => new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--require', probe(), ...QZS_CMD, ...args, spread]);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    if (stopEarly) child.stdout.once('data', () => child.stdout.destroy());
+    else child.stdout.resume();
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, read: readBytes(stderr), rest: stderr.replace(/read-bytes \d+\n/, '') }));
+  });
+
+  // map --json walks twice when its output is large (once to know it succeeds, then streamed): a reader
+  // that leaves spares the second walk; the table is walked once, and that walk stops.
+  for (const [args, most] of [[['map', '--json'], 0.75], [['map'], 0.5]] as const) {
+    it(`qzs ${args.join(' ')} | head reads less than ${most * 100} % of what the whole output needs`, async () => {
+      const whole = await run([...args], false);
+      const early = await run([...args], true);
+      expect({ code: whole.code, rest: whole.rest, code2: early.code, rest2: early.rest }).toEqual({ code: 0, rest: '', code2: 0, rest2: '' });
+      expect(whole.read).toBeGreaterThan(4 << 20); // its L2 tables alone are 8 MiB
+      expect(early.read).toBeLessThan(most * whole.read);
     });
   }
 });

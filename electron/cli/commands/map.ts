@@ -6,7 +6,7 @@ import { AsciiWriter, asciiBytes } from '../../../shared/ascii-writer';
 import type { Layer } from '../../../shared/qcow2/cluster-reader';
 import { eachMapExtent, putMapExtentJson, type AllocationProbe, type MapEntry } from '../../../shared/qcow2/map';
 import { asciiOut, ownedBytesOut } from '../byte-out';
-import { EXIT_OK, EXIT_UNREADABLE, OutputClosed, parse, printError, stdoutClosed, UsageError, type CliIo } from '../io';
+import { EXIT_OK, EXIT_UNREADABLE, OutputClosed, parse, printError, stdoutClosed, stdoutDrained, UsageError, type CliIo } from '../io';
 
 const USAGE = 'qzs map [--json] IMAGE';
 /** Bytes of output per write. */
@@ -40,7 +40,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     if (json) await writeJson(io, chain.top, probe);
     else await writeHuman(io, chain.top, probe);
   } catch (e) {
-    if (e instanceof OutputClosed) return EXIT_OK;
+    if (e instanceof OutputClosed) throw e; // not an error: qzs ends quietly (qzs.ts)
     printError(io, e, json, path);
     return EXIT_UNREADABLE;
   } finally {
@@ -69,6 +69,24 @@ function lazyExtentProbe(): AllocationProbe {
  * walked twice; the streaming walk alone is 0.44 s CPU there).
  */
 const MAX_BUFFERED = 1 << 20;
+
+/**
+ * Back-pressure for a walk that streams: after a step of the walk that wrote, wait for stdout to drain,
+ * and stop (OutputClosed) once its reader has gone (`qzs map --json big.qcow2 | head`). Without it a fast
+ * walk queues its whole output in memory, and walks on after the reader left.
+ */
+function drainedAfterWrites(io: CliIo): { wrote(): void; wait(): Promise<void> } {
+  let pending = false;
+  return {
+    wrote: () => { pending = true; },
+    wait: async () => {
+      if (!pending) return;
+      pending = false;
+      await stdoutDrained(io);
+      if (stdoutClosed()) throw new OutputClosed();
+    },
+  };
+}
 
 /**
  * qemu-img map --output=json, as bytes: a map of a million extents would otherwise be a million strings.
@@ -116,13 +134,14 @@ async function writeJson(io: CliIo, top: Layer, probe: AllocationProbe): Promise
   w.byte(0x5b);
   first = true;
   try {
+    const drained = drainedAfterWrites(io);
     await eachMapExtent(top, (e) => {
       put(e);
       if (w.length >= CHUNK) {
-        if (stdoutClosed()) throw new OutputClosed();
         out(w);
+        drained.wrote();
       }
-    }, { probe });
+    }, { probe }, drained.wait);
   } finally {
     w.put(END);
     out(w);
@@ -132,10 +151,12 @@ async function writeJson(io: CliIo, top: Layer, probe: AllocationProbe): Promise
 /** qemu-img map's table. */
 async function writeHuman(io: CliIo, top: Layer, probe: AllocationProbe): Promise<void> {
   let buf = `${'Offset'.padEnd(16)}${'Length'.padEnd(16)}${'Mapped to'.padEnd(16)}File\n`;
+  const drained = drainedAfterWrites(io);
   const flush = (force = false): void => {
     if (force || buf.length > CHUNK) {
       io.out(buf);
       buf = '';
+      drained.wrote();
     }
   };
   let pending: MapEntry | null = null;
@@ -156,8 +177,7 @@ async function writeHuman(io: CliIo, top: Layer, probe: AllocationProbe): Promis
       if (pending) emit(pending);
       pending = { ...e }; // the walker reuses e
       flush();
-      if (stdoutClosed()) throw new OutputClosed();
-    }, { probe });
+    }, { probe }, drained.wait);
     if (pending) emit(pending);
   } finally {
     flush(true);
