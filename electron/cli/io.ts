@@ -121,6 +121,8 @@ export class OutputClosed extends Error {
   }
 }
 
+let watching = false;
+
 /**
  * Installed once by qzs's entry point when stdout is a pipe, a socket or a terminal. A reader that stops
  * early is not an error, as for cat: output stops, producers that check stdoutClosed() stop walking, and
@@ -128,7 +130,6 @@ export class OutputClosed extends Error {
  * here while V8 compiles on a worker thread can deadlock Node's platform shutdown (nodejs/node#54918;
  * `qzs zones --json big | head` hung in about one run in four that way).
  */
-let watching = false;
 export function watchStdout(): void {
   if (watching) return;
   watching = true;
